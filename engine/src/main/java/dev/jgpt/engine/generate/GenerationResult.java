@@ -1,0 +1,29 @@
+package dev.jgpt.engine.generate;
+
+/**
+ * The outcome of one generation, with its token counts and timings.
+ *
+ * @param promptTokens      tokens of the prompt
+ * @param cachedTokens      of those, how many were already in the cache (a conversation's earlier turns)
+ * @param completionTokens  tokens generated
+ */
+public record GenerationResult(
+        String text,
+        FinishReason finishReason,
+        int promptTokens,
+        int cachedTokens,
+        int completionTokens,
+        long promptNanos,
+        long generationNanos) {
+
+    /** Prompt tokens evaluated per second (those not taken from the cache). */
+    public double promptTokensPerSecond() {
+        int evaluated = promptTokens - cachedTokens;
+        return promptNanos == 0 ? 0 : evaluated * 1e9 / promptNanos;
+    }
+
+    /** Generated tokens per second, after the first token. */
+    public double generationTokensPerSecond() {
+        return generationNanos == 0 ? 0 : completionTokens * 1e9 / generationNanos;
+    }
+}
