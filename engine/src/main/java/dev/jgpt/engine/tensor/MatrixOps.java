@@ -1,0 +1,269 @@
+package dev.jgpt.engine.tensor;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Matrix-vector and batched matrix products over weight tensors, split by rows across a persistent pool
+ * of threads. A token of a small model makes hundreds of products, so dispatch must cost microseconds:
+ * the {@code threads - 1} workers spin for a while after each job and only then park, the calling thread
+ * takes a share of every job, rows are handed out in chunks from one counter (a busy core just takes fewer
+ * chunks), and nothing is allocated per call. Products below {@link #SERIAL_WORK} multiply-adds run on the
+ * calling thread alone, as do calls made while another thread is using the pool.
+ *
+ * <p>Weight matrices are row-major: row r is elements {@code [r * cols, (r + 1) * cols)} of the tensor.
+ */
+public final class MatrixOps implements AutoCloseable {
+    /** Below this many multiply-adds, waking workers costs more than it saves. */
+    static final long SERIAL_WORK = 1 << 15;
+    /** From this batch size on, matmul dequantizes each weight row once and runs float dots over the batch. */
+    static final int DEQUANTIZE_BATCH = 4;
+    /** How long idle workers spin before parking: covers the gaps between the products of one token. */
+    private static final long SPIN_NANOS = 200_000;
+
+    private static volatile MatrixOps shared;
+
+    private final int threads;
+    private final Worker[] workers;
+    private final ReentrantLock dispatch = new ReentrantLock();
+    private final AtomicInteger nextChunk = new AtomicInteger();
+    private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
+
+    // The current job, written by the dispatching thread before it bumps generation (a volatile write),
+    // read by workers after they see the new generation.
+    private FloatTensor jobWeights;
+    private float[] jobX;
+    private int jobXOffset;
+    private float[] jobOut;
+    private int jobOutOffset;
+    private int jobRows;
+    private int jobCols;
+    private int jobBatch;
+    private int jobChunkRows;
+    private int jobChunks;
+    private volatile long generation;
+    private volatile Throwable failure;
+    private volatile boolean closed;
+
+    /** A pool of {@code threads} (>= 1) threads including the caller's. */
+    public MatrixOps(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        this.threads = threads;
+        this.workers = new Worker[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker();
+            Thread t = Thread.ofPlatform().daemon().name("jgpt-matrix-" + (i + 1)).unstarted(workers[i]);
+            workers[i].thread = t;
+            t.start();
+        }
+    }
+
+    /**
+     * The process-wide pool: {@code -Djgpt.threads=N} threads, by default one per available processor.
+     */
+    public static MatrixOps shared() {
+        MatrixOps s = shared;
+        if (s == null) {
+            synchronized (MatrixOps.class) {
+                s = shared;
+                if (s == null) {
+                    s = new MatrixOps(Integer.getInteger("jgpt.threads", Runtime.getRuntime().availableProcessors()));
+                    shared = s;
+                }
+            }
+        }
+        return s;
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** {@code out[outOffset + r] = dot(row r of w, x[xOffset .. xOffset + cols))} for r in [0, rows). */
+    public void matvec(FloatTensor w, float[] x, int xOffset, float[] out, int outOffset, int rows, int cols) {
+        check(w, x, xOffset, cols, 1, out, outOffset, rows);
+        run(w, x, xOffset, out, outOffset, rows, cols, 0);
+    }
+
+    /**
+     * Batched product: {@code out[b * rows + r] = dot(row r of w, x[b * cols .. (b + 1) * cols))} for b in
+     * [0, n). Each weight row is read once for the whole batch.
+     */
+    public void matmul(FloatTensor w, float[] x, int n, float[] out, int rows, int cols) {
+        if (n < 1) {
+            throw new IllegalArgumentException("batch size must be at least 1, got " + n);
+        }
+        check(w, x, 0, cols, n, out, 0, rows);
+        run(w, x, 0, out, 0, rows, cols, n);
+    }
+
+    private static void check(FloatTensor w, float[] x, int xOffset, int cols, int n, float[] out, int outOffset,
+                              int rows) {
+        if ((long) rows * cols > w.size()) {
+            throw new IllegalArgumentException(rows + "x" + cols + " product on a tensor of only " + w.size()
+                    + " elements");
+        }
+        if (xOffset < 0 || (long) xOffset + (long) n * cols > x.length) {
+            throw new IllegalArgumentException("input of " + x.length + " floats is too short for " + n + " x "
+                    + cols + " from offset " + xOffset);
+        }
+        if (outOffset < 0 || (long) outOffset + (long) n * rows > out.length) {
+            throw new IllegalArgumentException("output of " + out.length + " floats is too short for " + n + " x "
+                    + rows + " from offset " + outOffset);
+        }
+    }
+
+    /** batch 0 means a matvec with offsets; batch >= 1 a matmul. */
+    private void run(FloatTensor w, float[] x, int xOffset, float[] out, int outOffset, int rows, int cols,
+                     int batch) {
+        long work = (long) rows * cols * Math.max(1, batch);
+        if (workers.length == 0 || work < SERIAL_WORK || rows < 2 || !dispatch.tryLock()) {
+            computeRows(w, x, xOffset, out, outOffset, rows, cols, batch, 0, rows);
+            return;
+        }
+        try {
+            jobWeights = w;
+            jobX = x;
+            jobXOffset = xOffset;
+            jobOut = out;
+            jobOutOffset = outOffset;
+            jobRows = rows;
+            jobCols = cols;
+            jobBatch = batch;
+            // About eight chunks per thread balances cores that are interrupted, without many counter hits.
+            jobChunkRows = Math.max(1, rows / (threads * 8));
+            jobChunks = (rows + jobChunkRows - 1) / jobChunkRows;
+            nextChunk.set(0);
+            failure = null;
+            long g = generation + 1;
+            generation = g;
+            for (Worker worker : workers) {
+                if (worker.parked) {
+                    LockSupport.unpark(worker.thread);
+                }
+            }
+            Throwable own = null;
+            try {
+                work();
+            } catch (Throwable t) {
+                own = t;
+            }
+            // A worker that has not joined yet (still waking up) is shut out instead of waited for.
+            for (Worker worker : workers) {
+                if (!worker.joined.compareAndSet(g - 1, g)) {
+                    while (worker.done != g) {
+                        Thread.onSpinWait();
+                    }
+                }
+            }
+            jobX = null;
+            jobOut = null;
+            jobWeights = null;
+            Throwable t = own != null ? own : failure;
+            if (t instanceof RuntimeException e) {
+                throw e;
+            } else if (t instanceof Error e) {
+                throw e;
+            } else if (t != null) {
+                throw new IllegalStateException(t);
+            }
+        } finally {
+            dispatch.unlock();
+        }
+    }
+
+    private void work() {
+        int c;
+        while ((c = nextChunk.getAndIncrement()) < jobChunks) {
+            int r0 = c * jobChunkRows;
+            int r1 = Math.min(jobRows, r0 + jobChunkRows);
+            computeRows(jobWeights, jobX, jobXOffset, jobOut, jobOutOffset, jobRows, jobCols, jobBatch, r0, r1);
+        }
+    }
+
+    private void computeRows(FloatTensor w, float[] x, int xOffset, float[] out, int outOffset, int rows, int cols,
+                             int batch, int r0, int r1) {
+        if (batch == 0) {
+            for (int r = r0; r < r1; r++) {
+                out[outOffset + r] = w.dot((long) r * cols, x, xOffset, cols);
+            }
+        } else if (batch < DEQUANTIZE_BATCH || w instanceof F32Tensor) {
+            for (int r = r0; r < r1; r++) {
+                long rowOffset = (long) r * cols;
+                for (int b = 0; b < batch; b++) {
+                    out[b * rows + r] = w.dot(rowOffset, x, b * cols, cols);
+                }
+            }
+        } else {
+            float[] row = scratch.get();
+            if (row.length < cols) {
+                row = new float[cols];
+                scratch.set(row);
+            }
+            for (int r = r0; r < r1; r++) {
+                w.dequantize((long) r * cols, row, 0, cols);
+                for (int b = 0; b < batch; b++) {
+                    out[b * rows + r] = Simd.dot(row, 0, x, b * cols, cols);
+                }
+            }
+        }
+    }
+
+    /** Stops the worker threads; the pool then runs everything on the calling thread. */
+    @Override
+    public void close() {
+        closed = true;
+        for (Worker worker : workers) {
+            LockSupport.unpark(worker.thread);
+        }
+    }
+
+    private final class Worker implements Runnable {
+        Thread thread;
+        /** The last generation this worker took part in, or was shut out of by the dispatcher. */
+        final AtomicLong joined = new AtomicLong();
+        volatile long done;
+        volatile boolean parked;
+
+        @Override
+        public void run() {
+            long seen = 0;
+            long idleSince = System.nanoTime();
+            int spins = 0;
+            while (!closed) {
+                long g = generation;
+                if (g != seen) {
+                    seen = g;
+                    if (joined.compareAndSet(g - 1, g)) {
+                        try {
+                            work();
+                        } catch (Throwable t) {
+                            failure = t;
+                        }
+                        done = g;
+                    }
+                    idleSince = System.nanoTime();
+                    spins = 0;
+                } else if (++spins < 1024 || System.nanoTime() - idleSince < SPIN_NANOS) {
+                    if (spins >= 1024) {
+                        spins = 0;
+                    }
+                    Thread.onSpinWait();
+                } else {
+                    parked = true;
+                    // Re-read after announcing: the dispatcher either sees parked or we see its new generation.
+                    if (generation == seen && !closed) {
+                        LockSupport.park(this);
+                    }
+                    parked = false;
+                    idleSince = System.nanoTime();
+                    spins = 0;
+                }
+            }
+        }
+    }
+}
