@@ -16,6 +16,11 @@ class FloatTensorTest {
         return Tensors.supportedTypes();
     }
 
+    @org.junit.jupiter.api.BeforeAll
+    static void reportVectorShape() {
+        System.out.println("kernels: " + (Simd.ENABLED ? Simd.LANES + " float lanes" : "scalar"));
+    }
+
     @ParameterizedTest
     @MethodSource("types")
     void dequantizeEqualsGetFloat(GgmlType type) {

@@ -1,0 +1,107 @@
+package dev.jgpt.engine.tensor;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** matvec and matmul against plain loops over dotScalar, serial and on pools of several sizes. */
+class MatrixOpsTest {
+
+    private static void assertMatvec(MatrixOps ops, GgmlType type, int rows, int cols, Random random) {
+        FloatTensor w = Tensors.quantized(type, Tensors.gaussian(random, rows * cols, 1f));
+        float[] x = Tensors.gaussian(random, cols + 5, 1f);
+        float[] out = new float[rows + 3];
+        ops.matvec(w, x, 5, out, 3, rows, cols);
+        for (int r = 0; r < rows; r++) {
+            float expected = w.dotScalar((long) r * cols, x, 5, cols);
+            assertEquals(expected, out[3 + r], 1e-4f * (float) Math.sqrt(cols) * 4, type + " row " + r);
+        }
+    }
+
+    private static void assertMatmul(MatrixOps ops, GgmlType type, int rows, int cols, int n, Random random) {
+        FloatTensor w = Tensors.quantized(type, Tensors.gaussian(random, rows * cols, 1f));
+        float[] x = Tensors.gaussian(random, n * cols, 1f);
+        float[] out = new float[n * rows];
+        ops.matmul(w, x, n, out, rows, cols);
+        for (int b = 0; b < n; b++) {
+            for (int r = 0; r < rows; r++) {
+                float expected = w.dotScalar((long) r * cols, x, b * cols, cols);
+                assertEquals(expected, out[b * rows + r], 1e-4f * (float) Math.sqrt(cols) * 4,
+                        type + " batch " + b + " row " + r);
+            }
+        }
+    }
+
+    @Test
+    void matvecAndMatmulMatchScalarLoopsForEveryType() {
+        Random random = new Random(5);
+        for (int threads : new int[] {1, 2, 3}) {
+            try (MatrixOps ops = new MatrixOps(threads)) {
+                for (GgmlType type : Tensors.supportedTypes()) {
+                    // 8 x 256 stays on the caller; 300 x 512 is split across the pool.
+                    assertMatvec(ops, type, 8, 256, random);
+                    assertMatvec(ops, type, 300, 512, random);
+                    for (int n : new int[] {1, 2, 5}) {
+                        assertMatmul(ops, type, 70, 512, n, random);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void manyBackToBackJobsAndConcurrentCallers() throws Exception {
+        Random random = new Random(6);
+        int rows = 256;
+        int cols = 512;
+        FloatTensor w = Tensors.quantized(GgmlType.Q4_K, Tensors.gaussian(random, rows * cols, 1f));
+        float[] x = Tensors.gaussian(random, cols, 1f);
+        float[] expected = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            expected[r] = w.dot((long) r * cols, x, 0, cols);
+        }
+        try (MatrixOps ops = new MatrixOps(2)) {
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Runnable caller = () -> {
+                try {
+                    float[] out = new float[rows];
+                    for (int i = 0; i < 3000; i++) {
+                        java.util.Arrays.fill(out, Float.NaN);
+                        ops.matvec(w, x, 0, out, 0, rows, cols);
+                        for (int r = 0; r < rows; r++) {
+                            // Not bit-exact: the lane reduction may change order once the JIT compiles it.
+                            if (!(Math.abs(out[r] - expected[r]) <= 1e-4f * (1 + Math.abs(expected[r])))) {
+                                throw new AssertionError("iteration " + i + " row " + r + ": " + out[r]
+                                        + " expected " + expected[r]);
+                            }
+                        }
+                        if (i % 500 == 0) {
+                            Thread.sleep(1); // let the workers park, then wake them again
+                        }
+                    }
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+            };
+            Thread other = new Thread(caller);
+            other.start();
+            caller.run();
+            other.join();
+            assertNull(failure.get());
+        }
+    }
+
+    @Test
+    void rejectsShapesThatDoNotFit() {
+        FloatTensor w = Tensors.quantized(GgmlType.Q8_0, new float[64]);
+        MatrixOps ops = MatrixOps.shared();
+        assertThrows(IllegalArgumentException.class, () -> ops.matvec(w, new float[64], 0, new float[2], 0, 2, 64));
+        assertThrows(IllegalArgumentException.class, () -> ops.matvec(w, new float[32], 1, new float[2], 0, 2, 32));
+        assertThrows(IllegalArgumentException.class, () -> ops.matmul(w, new float[32], 2, new float[2], 2, 32));
+    }
+}
