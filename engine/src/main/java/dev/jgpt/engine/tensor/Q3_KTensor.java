@@ -86,17 +86,17 @@ public final class Q3_KTensor extends FloatTensor {
                     ByteVector q = Simd.bytes(data, base + 32 + 32 * n + l);
                     ByteVector h = Simd.bytes(data, base + l);
                     for (int j = 0; j < 4; j++) {
-                        // low2 | bit << 2 is q + 4 in [0, 7]; subtracting 4 in bytes keeps one conversion.
+                        // low2 | bit << 2 is q + 4 in [0, 7]; the 4 is subtracted in the float FMA below
+                        // (byte subtraction is slow on some shapes).
                         ByteVector v = q.lanewise(VectorOperators.LSHR, 2 * j).and((byte) 3)
                                 .or(h.lanewise(VectorOperators.LSHR, 4 * n + j).and((byte) 1)
-                                        .lanewise(VectorOperators.LSHL, 2))
-                                .sub((byte) 4);
+                                        .lanewise(VectorOperators.LSHL, 2));
                         float dl = d * scale(data, base + 96, 8 * n + 2 * j + (l >>> 4));
                         FloatVector xv = FloatVector.fromArray(F, x, xo + 128 * n + 32 * j + l);
                         if ((j & 1) == 0) {
-                            acc0 = Simd.floats(v).mul(dl).fma(xv, acc0);
+                            acc0 = Simd.floats(v).fma(dl, -4 * dl).fma(xv, acc0);
                         } else {
-                            acc1 = Simd.floats(v).mul(dl).fma(xv, acc1);
+                            acc1 = Simd.floats(v).fma(dl, -4 * dl).fma(xv, acc1);
                         }
                     }
                 }

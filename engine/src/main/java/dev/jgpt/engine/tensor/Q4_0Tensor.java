@@ -59,8 +59,8 @@ public final class Q4_0Tensor extends FloatTensor {
             FloatVector s1 = FloatVector.zero(F);
             for (int j = 0; j < 16; j += LANES) {
                 ByteVector packed = Simd.bytes(data, base + 2 + j);
-                FloatVector lo = Simd.floats(packed.and((byte) 0xF).sub((byte) 8));
-                FloatVector hi = Simd.floats(packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8));
+                FloatVector lo = Simd.floats(packed.and((byte) 0xF)).sub(8f);
+                FloatVector hi = Simd.floats(packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)).sub(8f);
                 s0 = lo.fma(FloatVector.fromArray(F, x, xo + j), s0);
                 s1 = hi.fma(FloatVector.fromArray(F, x, xo + 16 + j), s1);
             }

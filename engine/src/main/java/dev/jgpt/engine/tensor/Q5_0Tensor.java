@@ -83,9 +83,9 @@ public final class Q5_0Tensor extends FloatTensor {
             FloatVector s1 = FloatVector.zero(F);
             for (int j = 0; j < 16; j += LANES) {
                 ByteVector packed = Simd.bytes(data, base + 6 + j);
-                FloatVector lo = Simd.floats(packed.and((byte) 0xF).sub((byte) 16))
+                FloatVector lo = Simd.floats(packed.and((byte) 0xF)).sub(16f)
                         .lanewise(VectorOperators.ADD, 16f, highBits(qh, j));
-                FloatVector hi = Simd.floats(packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 16))
+                FloatVector hi = Simd.floats(packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)).sub(16f)
                         .lanewise(VectorOperators.ADD, 16f, highBits(qh, j + 16));
                 s0 = lo.fma(FloatVector.fromArray(F, x, xo + j), s0);
                 s1 = hi.fma(FloatVector.fromArray(F, x, xo + 16 + j), s1);
