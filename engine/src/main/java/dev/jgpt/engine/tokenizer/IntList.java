@@ -1,0 +1,24 @@
+package dev.jgpt.engine.tokenizer;
+
+import java.util.Arrays;
+
+/** A growable list of ints without boxing. */
+final class IntList {
+    private int[] data = new int[32];
+    private int size;
+
+    void add(int v) {
+        if (size == data.length) {
+            data = Arrays.copyOf(data, size * 2);
+        }
+        data[size++] = v;
+    }
+
+    int size() {
+        return size;
+    }
+
+    int[] toArray() {
+        return Arrays.copyOf(data, size);
+    }
+}
