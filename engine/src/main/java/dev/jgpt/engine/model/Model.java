@@ -4,6 +4,8 @@ import dev.jgpt.engine.gguf.GgufFile;
 import dev.jgpt.engine.gguf.GgufFormatException;
 import dev.jgpt.engine.gguf.GgufReader;
 import dev.jgpt.engine.gguf.GgufTensorInfo;
+import dev.jgpt.engine.template.ChatTemplate;
+import dev.jgpt.engine.tokenizer.Tokenizer;
 
 import java.nio.file.Path;
 
@@ -15,11 +17,16 @@ public final class Model implements AutoCloseable {
     private final GgufFile gguf;
     private final ModelConfig config;
     private final Transformer transformer;
+    private final Tokenizer tokenizer;
+    private final ChatTemplate chatTemplate;
 
-    private Model(GgufFile gguf, ModelConfig config, Transformer transformer) {
+    private Model(GgufFile gguf, ModelConfig config, Transformer transformer, Tokenizer tokenizer,
+                  ChatTemplate chatTemplate) {
         this.gguf = gguf;
         this.config = config;
         this.transformer = transformer;
+        this.tokenizer = tokenizer;
+        this.chatTemplate = chatTemplate;
     }
 
     /** Maps and checks a model file; any problem is a {@link ModelLoadException} naming it. */
@@ -42,7 +49,18 @@ public final class Model implements AutoCloseable {
             }
             ModelConfig config = ModelConfig.fromGguf(gguf, Math.toIntExact(embedding.rowCount()));
             TransformerWeights weights = TransformerWeights.load(gguf, config);
-            return new Model(gguf, config, new Transformer(config, weights));
+            Tokenizer tokenizer;
+            try {
+                tokenizer = Tokenizer.fromGguf(gguf);
+            } catch (IllegalArgumentException e) {
+                throw new ModelLoadException(path + ": " + e.getMessage(), e);
+            }
+            if (tokenizer.vocabSize() != config.vocabSize()) {
+                throw new ModelLoadException(path + ": the tokenizer has " + tokenizer.vocabSize()
+                        + " tokens but the embedding has " + config.vocabSize() + " rows");
+            }
+            ChatTemplate template = ChatTemplate.forModel(gguf.getString("tokenizer.chat_template", null));
+            return new Model(gguf, config, new Transformer(config, weights), tokenizer, template);
         } catch (GgufFormatException e) {
             gguf.close();
             throw new ModelLoadException(e.getMessage(), e);
@@ -62,6 +80,15 @@ public final class Model implements AutoCloseable {
 
     public Transformer transformer() {
         return transformer;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The model's own chat template, or ChatML when the file has none (as llama.cpp does). */
+    public ChatTemplate chatTemplate() {
+        return chatTemplate;
     }
 
     /** The model's name from its metadata, else its file name. */
