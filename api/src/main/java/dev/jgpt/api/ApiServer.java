@@ -1,0 +1,104 @@
+package dev.jgpt.api;
+
+import dev.jgpt.api.OpenAiProtocol.ModelCard;
+import dev.jgpt.api.OpenAiProtocol.ModelList;
+import io.javalin.Javalin;
+import io.javalin.compression.CompressionStrategy;
+import io.javalin.http.Context;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The OpenAI-compatible HTTP server: routes are declared here, in one place; handlers run on virtual
+ * threads; errors are mapped by {@link ApiErrors}.
+ */
+public final class ApiServer implements AutoCloseable {
+    private final ServerConfig config;
+    private final ModelCatalog catalog;
+    private final Javalin app;
+
+    private ApiServer(ServerConfig config, ModelCatalog catalog, Clock clock) {
+        this.config = config;
+        this.catalog = catalog;
+        ChatCompletionHandler chat = new ChatCompletionHandler(catalog, clock);
+        CompletionHandler completions = new CompletionHandler(catalog, clock);
+        this.app = Javalin.create(c -> {
+            c.concurrency.useVirtualThreads = true;
+            c.startup.showJavalinBanner = false;
+            c.startup.showOldJavalinVersionWarning = false;
+            // Compression would buffer server-sent events; answers are small anyway.
+            c.http.compressionStrategy = CompressionStrategy.NONE;
+            c.routes.get("/health", ApiServer::health);
+            c.routes.get("/v1/models", this::listModels);
+            c.routes.get("/v1/models/{model}", this::getModel);
+            c.routes.post("/v1/chat/completions", chat);
+            c.routes.post("/v1/completions", completions);
+            ApiErrors.register(c.routes);
+        });
+    }
+
+    /** A server over the jgpt engine, not yet listening. */
+    public static ApiServer create(ServerConfig config) {
+        return create(config, file -> EngineTextModel.load(file, config.contextSize()), Clock.systemUTC());
+    }
+
+    /** A server whose models are made by {@code loader} (tests pass their own). */
+    static ApiServer create(ServerConfig config, Function<Path, TextModel> loader, Clock clock) {
+        ModelCatalog catalog = new ModelCatalog(config.models(), config.modelDirectory(), loader,
+                config.queueCapacity());
+        return new ApiServer(config, catalog, clock);
+    }
+
+    public ApiServer start() {
+        app.start(config.host(), config.port());
+        return this;
+    }
+
+    /** The port listened on (the chosen one when the configuration said 0). */
+    public int port() {
+        return app.port();
+    }
+
+    public ModelCatalog models() {
+        return catalog;
+    }
+
+    /** Stops listening, then unloads the models. */
+    @Override
+    public void close() {
+        app.stop();
+        catalog.close();
+    }
+
+    private static void health(Context ctx) {
+        ctx.contentType("application/json").result(Json.write(Map.of("status", "ok")));
+    }
+
+    private void listModels(Context ctx) {
+        List<ModelCard> cards = new ArrayList<>();
+        for (ModelCatalog.Entry e : catalog.entries()) {
+            cards.add(card(e));
+        }
+        ctx.contentType("application/json").result(Json.write(new ModelList("list", cards)));
+    }
+
+    private void getModel(Context ctx) {
+        String name = ctx.pathParam("model");
+        for (ModelCatalog.Entry e : catalog.entries()) {
+            if (e.name().equals(name)) {
+                ctx.contentType("application/json").result(Json.write(card(e)));
+                return;
+            }
+        }
+        throw ApiException.modelNotFound(name);
+    }
+
+    private static ModelCard card(ModelCatalog.Entry e) {
+        return new ModelCard(e.name(), "model", e.createdEpochSeconds(), "jgpt");
+    }
+}

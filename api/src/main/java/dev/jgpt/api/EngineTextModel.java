@@ -1,0 +1,70 @@
+package dev.jgpt.api;
+
+import dev.jgpt.engine.generate.GenerationRequest;
+import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.Generator;
+import dev.jgpt.engine.model.Model;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A {@link TextModel} running on the jgpt engine with one sequence: requests take turns on it, and a
+ * conversation's next turn reuses the cache of its previous ones (the generator keeps the common prefix).
+ */
+final class EngineTextModel implements TextModel {
+    private final Model model;
+    private final Generator generator;
+    private final Generator.Sequence sequence;
+
+    private EngineTextModel(Model model, Generator generator, Generator.Sequence sequence) {
+        this.model = model;
+        this.generator = generator;
+        this.sequence = sequence;
+    }
+
+    /** Loads a GGUF file with a context of at most {@code maxContext} tokens (the model's own if smaller). */
+    static EngineTextModel load(Path file, int maxContext) {
+        Model model = Model.load(file);
+        try {
+            int context = Math.min(maxContext, model.config().contextLength());
+            Generator generator = new Generator(model.transformer(), model.tokenizer());
+            return new EngineTextModel(model, generator, generator.newSequence(context));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public int contextSize() {
+        return sequence.contextSize();
+    }
+
+    @Override
+    public int vocabularySize() {
+        return model.tokenizer().vocabSize();
+    }
+
+    @Override
+    public int[] chatPrompt(List<Map<String, Object>> messages) {
+        return ChatPrompt.tokens(model, messages);
+    }
+
+    @Override
+    public int[] textPrompt(String text) {
+        return model.tokenizer().encode(text, true, true);
+    }
+
+    @Override
+    public GenerationResult generate(int[] prompt, GenerationRequest request, Consumer<String> onText) {
+        return generator.generate(sequence, prompt, request, onText);
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

@@ -1,0 +1,34 @@
+package dev.jgpt.api;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Everything a server is started with.
+ *
+ * @param host           interface to listen on ({@code 127.0.0.1}: this machine only)
+ * @param port           TCP port; 0 picks a free one
+ * @param models         model files served in addition to the model directory's
+ * @param modelDirectory directory whose {@code .gguf} files are served by name (may not exist yet)
+ * @param contextSize    upper bound on each model's context, in tokens (memory grows with it)
+ * @param queueCapacity  requests that may wait per model behind the running one before 429
+ */
+public record ServerConfig(String host, int port, List<Path> models, Path modelDirectory, int contextSize,
+                           int queueCapacity) {
+    public static final int DEFAULT_PORT = 8080;
+    public static final int DEFAULT_CONTEXT_SIZE = 4096;
+    public static final int DEFAULT_QUEUE_CAPACITY = 16;
+
+    public ServerConfig {
+        models = List.copyOf(models);
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("the port must be between 0 and 65535, got " + port);
+        }
+        if (contextSize < 1) {
+            throw new IllegalArgumentException("the context size must be at least 1 token, got " + contextSize);
+        }
+        if (queueCapacity < 0) {
+            throw new IllegalArgumentException("the queue capacity must be 0 or more, got " + queueCapacity);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package dev.jgpt.api;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.errors.RateLimitException;
+import com.openai.models.completions.CompletionCreateParams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The per-model queue and stream cancellation, over a scripted engine so timing is under the test's control. */
+class SchedulingTest {
+    @TempDir
+    static Path modelDirectory;
+    static ScriptedTextModel engine = new ScriptedTextModel(5);
+    static AtomicInteger loads = new AtomicInteger();
+    static ApiServer server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Files.writeString(modelDirectory.resolve("scripted.gguf"), "not read: the loader is scripted");
+        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 4096, 2), file -> {
+            loads.incrementAndGet();
+            return engine;
+        }, Clock.systemUTC()).start();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    static OpenAIClient client() {
+        return OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("x")
+                .maxRetries(0).build();
+    }
+
+    static void awaitLoad(ServedModel model, int expected) throws InterruptedException {
+        for (int i = 0; i < 500 && model.load() != expected; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(expected, model.load());
+    }
+
+    @Test
+    void requestsTakeTurnsAndAFullQueueIsRefused() throws Exception {
+        ServedModel model = server.models().find("scripted");
+        OpenAIClient client = client();
+        CompletionCreateParams params = CompletionCreateParams.builder().model("scripted").prompt("x").maxTokens(3).build();
+        List<Future<String>> answers = new ArrayList<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            try (ServedModel.Slot held = model.acquire()) {
+                held.model(); // loads on first use
+                for (int i = 0; i < 2; i++) {
+                    answers.add(pool.submit(() -> client.completions().create(params).choices().getFirst().text()));
+                }
+                awaitLoad(model, 3); // one running (this test) and two waiting: the queue of 2 is full
+                RateLimitException e = assertThrows(RateLimitException.class,
+                        () -> client.completions().create(params));
+                assertEquals(429, e.statusCode());
+                assertEquals(1, e.headers().values("Retry-After").size());
+            }
+            for (Future<String> a : answers) {
+                assertEquals("tick".repeat(3), a.get());
+            }
+        } finally {
+            client.close();
+        }
+        assertEquals(1, engine.maxRunning.get(), "one generation at a time per model");
+        assertEquals(1, loads.get(), "the model is loaded once, by its first use");
+    }
+
+    @Test
+    void closingAStreamStopsItsGenerationAndFreesTheModel() throws Exception {
+        ServedModel model = server.models().find("scripted");
+        int abortedBefore = engine.aborted.get();
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + server.port() + "/v1/chat/completions"))
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\": \"scripted\", \"stream\": true, \"messages\": [{\"role\": \"user\", \"content\": \"go\"}]}"))
+                .build(), HttpResponse.BodyHandlers.ofInputStream());
+        try (InputStream body = r.body()) {
+            byte[] first = body.readNBytes(200);
+            assertTrue(new String(first, StandardCharsets.UTF_8).startsWith("data: "));
+        }
+        http.shutdownNow();
+        awaitLoad(model, 0);
+        assertEquals(abortedBefore + 1, engine.aborted.get(), "the endless generation ended when the client left");
+    }
+}

@@ -1,0 +1,88 @@
+package dev.jgpt.cli;
+
+import dev.jgpt.api.ApiServer;
+import dev.jgpt.api.ModelCatalog;
+import dev.jgpt.api.ServerConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code jgpt serve}: the OpenAI-compatible API over the given models and those in the model directory.
+ * Runs until interrupted (Ctrl-C), then stops accepting requests and unloads the models.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models).")
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "GGUF model file or model-directory name to serve (repeatable); "
+            + "the model directory's files are served too")
+    List<String> models = new ArrayList<>();
+
+    @Option(names = "--port", defaultValue = "8080", description = "TCP port (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+            description = "Interface to listen on; 0.0.0.0 for all (default: ${DEFAULT-VALUE}, this machine only)")
+    String host;
+
+    @Option(names = "--ctx-size", defaultValue = "4096",
+            description = "Context size in tokens per model, at most the model's (default: ${DEFAULT-VALUE})")
+    int contextSize;
+
+    @Option(names = "--queue", defaultValue = "16",
+            description = "Requests that may wait per model before new ones get 429 (default: ${DEFAULT-VALUE})")
+    int queue;
+
+    @Option(names = "--threads", description = "Threads for matrix products (default: all cores)")
+    Integer threads;
+
+    @Override
+    public Integer call() throws Exception {
+        EngineThreads.configure(threads);
+        Path directory = ModelLocator.modelDirectory();
+        List<Path> files = new ArrayList<>();
+        for (String m : models) {
+            files.add(ModelLocator.resolve(m));
+        }
+        ServerConfig config = new ServerConfig(host, port, files, directory, contextSize, queue);
+        ApiServer server = ApiServer.create(config);
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            server.close();
+            throw new CliException("cannot listen on " + host + ":" + port + " (" + rootMessage(e)
+                    + "); is another server using the port? Choose another with --port.");
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
+            server.close();
+            stopped.countDown();
+        }));
+        String base = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + server.port() + "/v1";
+        List<ModelCatalog.Entry> entries = server.models().entries();
+        System.err.println("jgpt: serving the OpenAI API at " + base + " (Ctrl-C to stop)");
+        if (entries.isEmpty()) {
+            System.err.println("jgpt: no models yet. Add one: copy a GGUF file into " + directory
+                    + " (it is picked up without a restart),\n      or start with --model PATH"
+                    + " (set JGPT_MODELS to use another directory).");
+        } else {
+            for (ModelCatalog.Entry e : entries) {
+                System.err.println("  model " + e.name() + "  (" + e.file() + ", loads on first use)");
+            }
+        }
+        stopped.await();
+        return 0;
+    }
+
+    private static String rootMessage(Throwable e) {
+        while (e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e.getMessage();
+    }
+}
