@@ -114,6 +114,18 @@ class HttpProtocolTest {
     }
 
     @Test
+    void sameSeedSamplesTheSameAnswer() throws Exception {
+        String request = """
+                {"model": "%s", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8,
+                 "temperature": 1.0, "top_p": 0.9, "seed": %d, "presence_penalty": 0.5}""";
+        String first = JSON.readTree(post("/v1/chat/completions", request.formatted(MODEL, 42)).body())
+                .at("/choices/0/message/content").asText();
+        String again = JSON.readTree(post("/v1/chat/completions", request.formatted(MODEL, 42)).body())
+                .at("/choices/0/message/content").asText();
+        assertEquals(first, again);
+    }
+
+    @Test
     void malformedJsonIsA400WithoutParam() throws Exception {
         JsonNode e = error(post("/v1/chat/completions", "{\"model\": \"x\", \"messages\": [ "), 400);
         assertEquals("invalid_request_error", e.get("type").asText());
