@@ -87,7 +87,11 @@ public final class GgufFile implements AutoCloseable {
     }
 
     public int getInt(String key) {
-        return Math.toIntExact(getLong(key));
+        long v = getLong(key);
+        if (v != (int) v) {
+            throw new GgufFormatException(path + ": metadata key '" + key + "' is " + v + ", too large for an int");
+        }
+        return (int) v;
     }
 
     public int getInt(String key, int fallback) {
@@ -142,7 +146,11 @@ public final class GgufFile implements AutoCloseable {
         if (v instanceof long[] a) {
             int[] out = new int[a.length];
             for (int i = 0; i < a.length; i++) {
-                out[i] = Math.toIntExact(a[i]);
+                if (a[i] != (int) a[i]) {
+                    throw new GgufFormatException(path + ": metadata key '" + key + "' element " + i + " is " + a[i]
+                            + ", too large for an int");
+                }
+                out[i] = (int) a[i];
             }
             return out;
         }

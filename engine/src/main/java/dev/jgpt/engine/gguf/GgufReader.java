@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -27,6 +28,10 @@ import java.util.Map;
 public final class GgufReader {
     static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
     static final int DEFAULT_ALIGNMENT = 32;
+    /** Larger alignments are surely corruption, and would overflow offset arithmetic. */
+    static final int MAX_ALIGNMENT = 1 << 30;
+    /** GGUF allows arrays of arrays; deeper nesting than this is corruption (and would overflow the stack). */
+    private static final int MAX_ARRAY_DEPTH = 16;
 
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -70,15 +75,22 @@ public final class GgufReader {
     }
 
     private GgufFile parse(Arena arena, long size) {
+        if (size == 0) {
+            throw error("file is empty, not a GGUF file");
+        }
         if (size < 4) {
             throw error("file is too small to be a GGUF file (" + size + " bytes)");
         }
         int magic = file.get(U32, 0);
         if (magic != MAGIC) {
-            throw error("not a GGUF file (the first bytes should be 'GGUF')");
+            throw error("not a GGUF file (it starts with " + describeMagic() + ", a GGUF file starts with 'GGUF')");
         }
         pos = 4;
         int version = readU32AsInt("version");
+        if (version != 0 && (version & 0xFFFF) == 0) {
+            throw error("GGUF version " + Integer.toUnsignedString(version) + " looks byte-swapped: "
+                    + "big-endian GGUF files are not supported (use a little-endian conversion of the model)");
+        }
         if (version == 1) {
             throw error("GGUF version 1 is not supported (re-convert the model with a current llama.cpp)");
         }
@@ -91,17 +103,23 @@ public final class GgufReader {
         Map<String, Object> metadata = new LinkedHashMap<>();
         for (long i = 0; i < kvCount; i++) {
             String key = readString("metadata key #" + i);
+            if (metadata.containsKey(key)) {
+                throw error("metadata key '" + key + "' appears twice");
+            }
             int type = readU32AsInt("type of '" + key + "'");
-            metadata.put(key, readValue(type, key));
+            metadata.put(key, readValue(type, key, 0));
         }
 
         int alignment = DEFAULT_ALIGNMENT;
         Object alignValue = metadata.get("general.alignment");
         if (alignValue != null) {
-            if (!(alignValue instanceof Number n) || n.longValue() <= 0 || Long.bitCount(n.longValue()) != 1) {
-                throw error("general.alignment must be a positive power of two, found " + alignValue);
+            if (!(alignValue instanceof Integer || alignValue instanceof Long)
+                    || ((Number) alignValue).longValue() <= 0 || ((Number) alignValue).longValue() > MAX_ALIGNMENT
+                    || Long.bitCount(((Number) alignValue).longValue()) != 1) {
+                throw error("general.alignment must be a power of two up to " + MAX_ALIGNMENT + ", found "
+                        + alignValue);
             }
-            alignment = (int) n.longValue();
+            alignment = ((Number) alignValue).intValue();
         }
 
         record Pending(String name, long[] shape, GgmlType type, long offset) {}
@@ -110,7 +128,8 @@ public final class GgufReader {
             String name = readString("name of tensor #" + i);
             int nDims = readU32AsInt("dimension count of tensor '" + name + "'");
             if (nDims < 1 || nDims > 4) {
-                throw error("tensor '" + name + "' has " + nDims + " dimensions (expected 1 to 4)");
+                throw error("tensor '" + name + "' has " + Integer.toUnsignedString(nDims)
+                        + " dimensions (expected 1 to 4)");
             }
             long[] shape = new long[nDims];
             for (int d = 0; d < nDims; d++) {
@@ -122,11 +141,12 @@ public final class GgufReader {
             int typeId = readU32AsInt("type of tensor '" + name + "'");
             GgmlType type = GgmlType.byId(typeId);
             if (type == null) {
-                throw error("tensor '" + name + "' has unknown type id " + typeId);
+                throw error("tensor '" + name + "' has unknown type id " + Integer.toUnsignedString(typeId));
             }
             long offset = readU64("offset of tensor '" + name + "'");
             if (offset % alignment != 0) {
-                throw error("tensor '" + name + "' offset " + offset + " is not aligned to " + alignment);
+                throw error("tensor '" + name + "' offset " + Long.toUnsignedString(offset) + " is not aligned to "
+                        + alignment);
             }
             if (shape[0] % type.blockSize() != 0) {
                 throw error("tensor '" + name + "' row length " + shape[0] + " is not a multiple of the "
@@ -138,16 +158,14 @@ public final class GgufReader {
         long dataStart = (pos + alignment - 1) / alignment * alignment;
         Map<String, GgufTensorInfo> tensors = new LinkedHashMap<>();
         for (Pending p : pending) {
-            long elements = 1;
-            for (long d : p.shape) {
-                elements = Math.multiplyExact(elements, d);
+            long bytes = byteSize(p.name, p.type, p.shape);
+            // Offsets are u64: compare without overflow (a negative offset is one of 2^63 or more).
+            if (p.offset < 0 || p.offset > size - dataStart || bytes > size - dataStart - p.offset) {
+                throw error("file is truncated: tensor '" + p.name + "' (" + p.type + ", " + bytes + " bytes at "
+                        + Long.toUnsignedString(p.offset) + " in the data section starting at byte " + dataStart
+                        + ") ends past the end of the file (" + size + " bytes)");
             }
-            long bytes = p.type.byteSize(elements);
             long start = dataStart + p.offset;
-            if (start < dataStart || start + bytes > size) {
-                throw error("file is truncated: tensor '" + p.name + "' (" + p.type + ", " + bytes
-                        + " bytes at " + start + ") ends past the end of the file (" + size + " bytes)");
-            }
             if (tensors.containsKey(p.name)) {
                 throw error("tensor '" + p.name + "' appears twice");
             }
@@ -156,7 +174,21 @@ public final class GgufReader {
         return new GgufFile(path, version, metadata, tensors, size, arena);
     }
 
-    private Object readValue(int type, String key) {
+    /** A tensor's data size, or an error when its shape is so large the size does not fit in a long. */
+    private long byteSize(String name, GgmlType type, long[] shape) {
+        try {
+            long elements = 1;
+            for (long d : shape) {
+                elements = Math.multiplyExact(elements, d);
+            }
+            return Math.multiplyExact(elements / type.blockSize(), (long) type.blockBytes());
+        } catch (ArithmeticException e) {
+            throw error("tensor '" + name + "' shape " + Arrays.toString(shape) + " is too large ("
+                    + "its size overflows 64 bits; the file is corrupt)");
+        }
+    }
+
+    private Object readValue(int type, String key, int depth) {
         return switch (type) {
             case 0 -> Byte.toUnsignedInt(readBytes(1, key)[0]);
             case 1 -> (int) readBytes(1, key)[0];
@@ -167,39 +199,45 @@ public final class GgufReader {
             case 6 -> readF32(key);
             case 7 -> readBool(key);
             case 8 -> readString(key);
-            case 9 -> readArray(key);
+            case 9 -> readArray(key, depth);
             case 10, 11 -> readU64(key);
             case 12 -> readF64(key);
-            default -> throw error("metadata key '" + key + "' has unknown value type " + type);
+            default -> throw error("metadata key '" + key + "' has unknown value type "
+                    + Integer.toUnsignedString(type));
         };
     }
 
-    private Object readArray(String key) {
+    private Object readArray(String key, int depth) {
+        if (depth >= MAX_ARRAY_DEPTH) {
+            throw error("metadata array '" + key + "' nests arrays more than " + MAX_ARRAY_DEPTH + " deep (corrupt)");
+        }
         int elemType = readU32AsInt("array type of '" + key + "'");
         long n = readCount("array length of '" + key + "'");
         int len = (int) n;
+        // The smallest encoding of one element; strings and arrays carry a length of their own.
         int elemBytes = switch (elemType) {
             case 0, 1, 7 -> 1;
             case 2, 3 -> 2;
             case 4, 5, 6 -> 4;
-            case 10, 11, 12 -> 8;
+            case 8, 10, 11, 12 -> 8;
+            case 9 -> 12;
             default -> 0;
         };
         if (elemBytes > 0) {
-            ensure((long) len * elemBytes, "array '" + key + "'");
+            ensure((long) len * elemBytes, "array '" + key + "' of " + len + " elements");
         }
         switch (elemType) {
             case 0, 1, 2, 3, 5 -> {
                 int[] a = new int[len];
                 for (int i = 0; i < len; i++) {
-                    a[i] = ((Number) readValue(elemType, key)).intValue();
+                    a[i] = ((Number) readValue(elemType, key, depth)).intValue();
                 }
                 return a;
             }
             case 4, 10, 11 -> {
                 long[] a = new long[len];
                 for (int i = 0; i < len; i++) {
-                    a[i] = ((Number) readValue(elemType, key)).longValue();
+                    a[i] = ((Number) readValue(elemType, key, depth)).longValue();
                 }
                 return a;
             }
@@ -234,11 +272,12 @@ public final class GgufReader {
             case 9 -> {
                 Object[] a = new Object[len];
                 for (int i = 0; i < len; i++) {
-                    a[i] = readArray(key);
+                    a[i] = readArray(key, depth + 1);
                 }
                 return a;
             }
-            default -> throw error("metadata array '" + key + "' has unknown element type " + elemType);
+            default -> throw error("metadata array '" + key + "' has unknown element type "
+                    + Integer.toUnsignedString(elemType));
         }
     }
 
@@ -314,7 +353,7 @@ public final class GgufReader {
 
     private String readString(String what) {
         long len = readU64("length of " + what);
-        if (len < 0 || len > file.byteSize() - pos) {
+        if (len < 0 || len > file.byteSize() - pos || len > Integer.MAX_VALUE - 8) {
             throw error("file is truncated or corrupt: " + what + " claims " + Long.toUnsignedString(len)
                     + " bytes at byte " + pos + " but the file has " + file.byteSize());
         }
@@ -329,6 +368,19 @@ public final class GgufReader {
             // Some vocabularies hold raw byte tokens that are not valid UTF-8; keep them readable.
             return new String(bytes, StandardCharsets.UTF_8);
         }
+    }
+
+    /** The first bytes of a file that is not GGUF, quoted when they are text and in hex otherwise. */
+    private String describeMagic() {
+        byte[] head = file.asSlice(0, 4).toArray(ValueLayout.JAVA_BYTE);
+        boolean printable = true;
+        for (byte b : head) {
+            printable &= b >= 0x20 && b < 0x7F;
+        }
+        if (printable) {
+            return "'" + new String(head, StandardCharsets.US_ASCII) + "'";
+        }
+        return String.format("bytes %02x %02x %02x %02x", head[0], head[1], head[2], head[3]);
     }
 
     private GgufFormatException error(String message) {
