@@ -14,13 +14,15 @@ final class ActivationQuantizer {
     private ActivationQuantizer() {
     }
 
-    /** A rounded copy of {@code x[0..len)}, or {@code x} itself when the type takes float activations. */
-    static float[] roundLikeLlamaCpp(GgmlType weightType, float[] x, int len) {
+    /**
+     * {@code x[0..len)} rounded into {@code out} (returned), or {@code x} itself when the type takes float
+     * activations.
+     */
+    static float[] roundLikeLlamaCpp(GgmlType weightType, float[] x, int len, float[] out) {
         return switch (weightType) {
-            case Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 -> len % 32 == 0 ? roundQ8_0(x, len) : x;
-            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> len % 256 == 0 ? roundQ8_K(x, len) : x;
+            case Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 -> len % 32 == 0 ? roundQ8_0(x, len, out) : x;
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> len % 256 == 0 ? roundQ8_K(x, len, out) : x;
             case F16 -> {
-                float[] out = new float[len];
                 for (int i = 0; i < len; i++) {
                     out[i] = LlamaCppMath.roundF16(x[i]);
                 }
@@ -34,8 +36,7 @@ final class ActivationQuantizer {
      * {@code quantize_row_q8_0} (AVX build), dequantized: scale {@code amax/127} stored as F16, values
      * {@code rint(x * 127/amax)}. (Q4_1/Q5_1 pair with Q8_1, whose values round the same way.)
      */
-    private static float[] roundQ8_0(float[] x, int len) {
-        float[] out = new float[len];
+    private static float[] roundQ8_0(float[] x, int len, float[] out) {
         for (int b = 0; b < len; b += 32) {
             float amax = 0f;
             for (int i = 0; i < 32; i++) {
@@ -54,8 +55,7 @@ final class ActivationQuantizer {
      * {@code quantize_row_q8_K}, dequantized: the scale comes from the value of largest magnitude (with its
      * sign), values {@code min(127, rint(x * -127/max))}, scale kept in float.
      */
-    private static float[] roundQ8_K(float[] x, int len) {
-        float[] out = new float[len];
+    private static float[] roundQ8_K(float[] x, int len, float[] out) {
         for (int b = 0; b < len; b += 256) {
             float amax = 0f;
             float max = 0f;
@@ -67,7 +67,8 @@ final class ActivationQuantizer {
                 }
             }
             if (amax == 0f) {
-                continue; // an all-zero block stays zero
+                java.util.Arrays.fill(out, b, b + 256, 0f); // an all-zero block stays zero
+                continue;
             }
             float iscale = -127f / max;
             float d = 1f / iscale;

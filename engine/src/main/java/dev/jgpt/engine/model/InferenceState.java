@@ -25,6 +25,9 @@ public final class InferenceState {
     final float[] ropeCos;
     final float[] ropeSin;
     final float[] logits;
+    /** Activations as llama.cpp rounds them before a product (see {@link ActivationQuantizer}). */
+    final float[] rounded;
+    final Q8_0Activations q8 = new Q8_0Activations();
 
     private int position;
 
@@ -46,6 +49,7 @@ public final class InferenceState {
         ropeCos = new float[maxChunk * (c.ropeDims() / 2)];
         ropeSin = new float[maxChunk * (c.ropeDims() / 2)];
         logits = new float[c.vocabSize()];
+        rounded = new float[maxChunk * Math.max(Math.max(c.dim(), c.queryDim()), c.hiddenDim())];
     }
 
     /** Number of positions in the cache (tokens already processed). */

@@ -7,9 +7,11 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import dev.jgpt.engine.tensor.MatrixOps;
+
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.stream.IntStream;
 
 /**
  * Activations quantized to Q8_0 and multiplied by Q8_0 weights the way llama.cpp's x86 CPU backend does.
@@ -28,6 +30,8 @@ final class Q8_0Activations {
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final int BLOCK = 32;
     private static final int BLOCK_BYTES = 34;
+    private static final ValueLayout.OfShort SHORT_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
      * Quantized values, split for the kernel: block b's byte 4j+k sits at {@code q[b*32 + k*8 + j]}, so
@@ -74,14 +78,12 @@ final class Q8_0Activations {
     void matmul(FloatTensor w, int n, float[] out, int rows, int cols) {
         MemorySegment seg = w.data();
         int blocks = cols / BLOCK;
-        IntStream range = IntStream.range(0, rows);
-        if ((long) rows * n * cols >= 1 << 18) {
-            range = range.parallel();
-        }
-        range.forEach(r -> {
-            long rowBase = (long) r * blocks * BLOCK_BYTES;
-            for (int t = 0; t < n; t++) {
-                out[t * rows + r] = dotRow(seg, rowBase, t * blocks, blocks);
+        MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                long rowBase = (long) r * blocks * BLOCK_BYTES;
+                for (int t = 0; t < n; t++) {
+                    out[t * rows + r] = dotRow(seg, rowBase, t * blocks, blocks);
+                }
             }
         });
     }
@@ -99,8 +101,7 @@ final class Q8_0Activations {
                 IntVector wk = wv.lanewise(VectorOperators.LSHL, 24 - 8 * k).lanewise(VectorOperators.ASHR, 24);
                 sum = sum.add(wk.mul(IntVector.fromArray(I8, q, qo + k * 8)));
             }
-            float scale = Float.float16ToFloat(w.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED
-                    .withOrder(ByteOrder.LITTLE_ENDIAN), base)) * d[firstBlock + b];
+            float scale = Float.float16ToFloat(w.get(SHORT_LE, base)) * d[firstBlock + b];
             FloatVector lanes = (FloatVector) sum.convert(VectorOperators.I2F, 0);
             acc = lanes.fma(FloatVector.broadcast(F8, scale), acc);
         }

@@ -1,6 +1,7 @@
 package dev.jgpt.engine.model;
 
 import dev.jgpt.engine.tensor.FloatTensor;
+import dev.jgpt.engine.tensor.MatrixOps;
 
 /**
  * The forward pass of Llama-family transformers (Llama 2/3, Mistral, Qwen2, Qwen3): RMSNorm, attention
@@ -77,7 +78,6 @@ public final class Transformer {
         int kvDim = c.kvDim();
         int hidden = c.hiddenDim();
         int start = s.position();
-        Q8_0Activations q8 = new Q8_0Activations();
 
         for (int i = 0; i < n; i++) {
             weights.tokenEmbedding().dequantize((long) tokens[offset + i] * dim, s.x, i * dim, dim);
@@ -90,9 +90,9 @@ public final class Transformer {
             for (int i = 0; i < n; i++) {
                 rmsnorm(s.xb, i * dim, s.x, i * dim, w.attentionNorm(), dim, c.rmsEps());
             }
-            matmul(q8, w.wq(), s.xb, n, s.q, qDim, dim);
-            matmul(q8, w.wk(), s.xb, n, s.k, kvDim, dim);
-            matmul(q8, w.wv(), s.xb, n, s.v, kvDim, dim);
+            matmul(s, w.wq(), s.xb, n, s.q, qDim, dim);
+            matmul(s, w.wk(), s.xb, n, s.k, kvDim, dim);
+            matmul(s, w.wv(), s.xb, n, s.v, kvDim, dim);
             if (w.bq() != null) {
                 addBias(s.q, w.bq(), n, qDim);
                 addBias(s.k, w.bk(), n, kvDim);
@@ -119,7 +119,7 @@ public final class Transformer {
 
             attention(s, kc, vc, start, n, batchTokens);
 
-            matmul(q8, w.wo(), s.attOut, n, s.xb, dim, qDim);
+            matmul(s, w.wo(), s.attOut, n, s.xb, dim, qDim);
             for (int i = 0; i < n * dim; i++) {
                 s.x[i] += s.xb[i];
             }
@@ -127,12 +127,12 @@ public final class Transformer {
             for (int i = 0; i < n; i++) {
                 rmsnorm(s.xb, i * dim, s.x, i * dim, w.ffnNorm(), dim, c.rmsEps());
             }
-            matmul(q8, w.ffnGate(), s.xb, n, s.hb, hidden, dim);
-            matmul(q8, w.ffnUp(), s.xb, n, s.hb2, hidden, dim);
+            matmul(s, w.ffnGate(), s.xb, n, s.hb, hidden, dim);
+            matmul(s, w.ffnUp(), s.xb, n, s.hb2, hidden, dim);
             for (int i = 0; i < n * hidden; i++) {
                 s.hb[i] = LlamaCppMath.silu(s.hb[i]) * s.hb2[i];
             }
-            matmul(q8, w.ffnDown(), s.hb, n, s.xb, dim, hidden);
+            matmul(s, w.ffnDown(), s.hb, n, s.xb, dim, hidden);
             for (int i = 0; i < n * dim; i++) {
                 s.x[i] += s.xb[i];
             }
@@ -142,7 +142,7 @@ public final class Transformer {
         if (computeLogits) {
             int last = (n - 1) * dim;
             rmsnorm(s.xb, 0, s.x, last, weights.outputNorm(), dim, c.rmsEps());
-            matmul(q8, weights.output(), s.xb, 1, s.logits, c.vocabSize(), dim);
+            matmul(s, weights.output(), s.xb, 1, s.logits, c.vocabSize(), dim);
         }
     }
 
@@ -230,18 +230,13 @@ public final class Transformer {
      * quantized to Q8_0, integer block sums); other types multiply float activations rounded as llama.cpp
      * would see them.
      */
-    private static void matmul(Q8_0Activations q8, FloatTensor w, float[] x, int n, float[] out, int rows, int cols) {
+    private static void matmul(InferenceState s, FloatTensor w, float[] x, int n, float[] out, int rows, int cols) {
         if (Q8_0Activations.handles(w.type()) && cols % 32 == 0) {
-            q8.quantize(x, n * cols);
-            q8.matmul(w, n, out, rows, cols);
+            s.q8.quantize(x, n * cols);
+            s.q8.matmul(w, n, out, rows, cols);
             return;
         }
-        float[] xr = ActivationQuantizer.roundLikeLlamaCpp(w.type(), x, n * cols);
-        for (int r = 0; r < rows; r++) {
-            long rowOff = (long) r * cols;
-            for (int b = 0; b < n; b++) {
-                out[b * rows + r] = w.dot(rowOff, xr, b * cols, cols);
-            }
-        }
+        float[] xr = ActivationQuantizer.roundLikeLlamaCpp(w.type(), x, n * cols, s.rounded);
+        MatrixOps.shared().matmul(w, xr, n, out, rows, cols);
     }
 }

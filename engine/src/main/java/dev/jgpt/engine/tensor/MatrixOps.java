@@ -43,6 +43,7 @@ public final class MatrixOps implements AutoCloseable {
     private int jobBatch;
     private int jobChunkRows;
     private int jobChunks;
+    private RowTask jobTask;
     private volatile long generation;
     private volatile Throwable failure;
     private volatile boolean closed;
@@ -81,6 +82,34 @@ public final class MatrixOps implements AutoCloseable {
 
     public int threads() {
         return threads;
+    }
+
+    /** Work on a range of rows {@code [from, to)}; ranges of one job never overlap. */
+    @FunctionalInterface
+    public interface RowTask {
+        void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code task} over rows {@code [0, rows)} split across the pool, for kernels that are not a plain
+     * product of a tensor and floats (e.g. quantized activations). {@code work} is the total number of
+     * multiply-adds, used to run small jobs on the calling thread.
+     */
+    public void forRows(int rows, long work, RowTask task) {
+        if (workers.length == 0 || work < SERIAL_WORK || rows < 2 || !dispatch.tryLock()) {
+            task.run(0, rows);
+            return;
+        }
+        try {
+            jobTask = task;
+            jobRows = rows;
+            jobChunkRows = Math.max(1, rows / (threads * 8));
+            jobChunks = (rows + jobChunkRows - 1) / jobChunkRows;
+            runJob();
+        } finally {
+            jobTask = null;
+            dispatch.unlock();
+        }
     }
 
     /** {@code out[outOffset + r] = dot(row r of w, x[xOffset .. xOffset + cols))} for r in [0, rows). */
@@ -137,42 +166,47 @@ public final class MatrixOps implements AutoCloseable {
             // About eight chunks per thread balances cores that are interrupted, without many counter hits.
             jobChunkRows = Math.max(1, rows / (threads * 8));
             jobChunks = (rows + jobChunkRows - 1) / jobChunkRows;
-            nextChunk.set(0);
-            failure = null;
-            long g = generation + 1;
-            generation = g;
-            for (Worker worker : workers) {
-                if (worker.parked) {
-                    LockSupport.unpark(worker.thread);
-                }
-            }
-            Throwable own = null;
-            try {
-                work();
-            } catch (Throwable t) {
-                own = t;
-            }
-            // A worker that has not joined yet (still waking up) is shut out instead of waited for.
-            for (Worker worker : workers) {
-                if (!worker.joined.compareAndSet(g - 1, g)) {
-                    while (worker.done != g) {
-                        Thread.onSpinWait();
-                    }
-                }
-            }
-            jobX = null;
-            jobOut = null;
-            jobWeights = null;
-            Throwable t = own != null ? own : failure;
-            if (t instanceof RuntimeException e) {
-                throw e;
-            } else if (t instanceof Error e) {
-                throw e;
-            } else if (t != null) {
-                throw new IllegalStateException(t);
-            }
+            runJob();
         } finally {
             dispatch.unlock();
+        }
+    }
+
+    /** Publishes the job set up by the caller (who holds the dispatch lock), takes part, and waits. */
+    private void runJob() {
+        nextChunk.set(0);
+        failure = null;
+        long g = generation + 1;
+        generation = g;
+        for (Worker worker : workers) {
+            if (worker.parked) {
+                LockSupport.unpark(worker.thread);
+            }
+        }
+        Throwable own = null;
+        try {
+            work();
+        } catch (Throwable t) {
+            own = t;
+        }
+        // A worker that has not joined yet (still waking up) is shut out instead of waited for.
+        for (Worker worker : workers) {
+            if (!worker.joined.compareAndSet(g - 1, g)) {
+                while (worker.done != g) {
+                    Thread.onSpinWait();
+                }
+            }
+        }
+        jobX = null;
+        jobOut = null;
+        jobWeights = null;
+        Throwable t = own != null ? own : failure;
+        if (t instanceof RuntimeException e) {
+            throw e;
+        } else if (t instanceof Error e) {
+            throw e;
+        } else if (t != null) {
+            throw new IllegalStateException(t);
         }
     }
 
@@ -181,6 +215,10 @@ public final class MatrixOps implements AutoCloseable {
         while ((c = nextChunk.getAndIncrement()) < jobChunks) {
             int r0 = c * jobChunkRows;
             int r1 = Math.min(jobRows, r0 + jobChunkRows);
+            if (jobTask != null) {
+                jobTask.run(r0, r1);
+                continue;
+            }
             computeRows(jobWeights, jobX, jobXOffset, jobOut, jobOutOffset, jobRows, jobCols, jobBatch, r0, r1);
         }
     }
