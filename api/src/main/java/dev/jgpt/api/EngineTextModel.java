@@ -50,7 +50,7 @@ final class EngineTextModel implements TextModel {
 
     @Override
     public int[] chatPrompt(List<Map<String, Object>> messages) {
-        return ChatPrompt.tokens(model, messages);
+        return model.chatPromptTokens(messages, null);
     }
 
     @Override

@@ -5,7 +5,6 @@ import dev.jgpt.engine.generate.GenerationResult;
 import dev.jgpt.engine.generate.Generator;
 import dev.jgpt.engine.model.Model;
 import dev.jgpt.engine.sampling.SamplingParams;
-import dev.jgpt.engine.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -127,7 +126,7 @@ final class RunCommand implements Callable<Integer> {
 
     private void answer(Model m, Generator generator, Generator.Sequence sequence, List<Map<String, Object>> messages,
                         GenerationRequest request, PrintStream out) {
-        int[] tokens = PromptBuilder.chatTokens(m, messages);
+        int[] tokens = m.chatPromptTokens(messages, null);
         GenerationResult result = generator.generate(sequence, tokens, request, piece -> {
             out.print(piece);
             out.flush();

@@ -8,6 +8,9 @@ import dev.jgpt.engine.template.ChatTemplate;
 import dev.jgpt.engine.tokenizer.Tokenizer;
 
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * A loaded GGUF model: its file (kept mapped), configuration and transformer. Closing the model
@@ -89,6 +92,24 @@ public final class Model implements AutoCloseable {
     /** The model's own chat template, or ChatML when the file has none (as llama.cpp does). */
     public ChatTemplate chatTemplate() {
         return chatTemplate;
+    }
+
+    /**
+     * The tokens of a conversation rendered with the model's chat template, ending with the prompt for
+     * the assistant's answer. {@code tools} may be null.
+     */
+    public int[] chatPromptTokens(List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
+        String bos = tokenizer.bos() >= 0 ? tokenizer.tokenText(tokenizer.bos()) : "";
+        String eos = tokenizer.eos() >= 0 ? tokenizer.tokenText(tokenizer.eos()) : "";
+        Map<String, Object> extra = new HashMap<>();
+        extra.put("bos_token", bos);
+        extra.put("eos_token", eos);
+        String text = chatTemplate.render(messages, tools, true, extra);
+        // Templates often write the BOS token themselves; the tokenizer adds it too, so drop the written one.
+        if (!bos.isEmpty() && text.startsWith(bos)) {
+            text = text.substring(bos.length());
+        }
+        return tokenizer.encode(text, true, true);
     }
 
     /** The model's name from its metadata, else its file name. */
