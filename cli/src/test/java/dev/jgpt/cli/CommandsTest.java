@@ -126,6 +126,34 @@ class CommandsTest {
     }
 
     @Test
+    void benchReportsSpeedsAsJson() throws IOException {
+        Outcome o = jgpt("bench", "--model", SharedData.model("tiny-qwen3-q8_0.gguf").toString(), "--prompt-tokens",
+                "16", "--gen-tokens", "4", "--repetitions", "1", "--batch", "2", "--threads", "2", "--json");
+        assertEquals(0, o.exitCode(), o.err());
+        JsonNode r = new ObjectMapper().readTree(o.out());
+        for (String key : List.of("pp_tps", "tg_tps", "batch", "batch_tg_tps", "threads", "model")) {
+            assertTrue(r.has(key), "missing " + key + " in " + o.out());
+        }
+        assertTrue(r.get("pp_tps").asDouble() > 0 && r.get("tg_tps").asDouble() > 0);
+        assertEquals(2, r.get("batch").asInt());
+    }
+
+    @Test
+    void interactiveChatKeepsTheConversation() {
+        java.io.InputStream oldIn = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("Hello\nAnd again\n/bye\n".getBytes(StandardCharsets.UTF_8)));
+            Outcome o = jgpt("run", "--model", SharedData.model("tiny-llama3-q4_0.gguf").toString(), "--max-tokens",
+                    "3", "--seed", "1", "--verbose");
+            assertEquals(0, o.exitCode(), o.err());
+            assertEquals(3, o.out().split(">>> ", -1).length - 1, "a prompt for each turn and the final /bye");
+            assertTrue(o.err().matches("(?s).*\\(([1-9][0-9]*) cached\\).*"), "the second turn reuses the cache: " + o.err());
+        } finally {
+            System.setIn(oldIn);
+        }
+    }
+
+    @Test
     void unknownOptionsAreUsageErrors() {
         Outcome o = jgpt("run", "--no-such-option");
         assertEquals(2, o.exitCode());

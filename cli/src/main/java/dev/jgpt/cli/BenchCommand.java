@@ -1,0 +1,152 @@
+package dev.jgpt.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jgpt.engine.model.InferenceState;
+import dev.jgpt.engine.model.Model;
+import dev.jgpt.engine.model.Transformer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code jgpt bench}: prompt-processing and generation speed, like llama-bench: random prompt tokens,
+ * the median of several repetitions, tokens per second.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure prompt processing (pp) and generation (tg) speed in tokens per second.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "GGUF model file or name")
+    String model;
+
+    @Option(names = "--threads", description = "Threads (default: all cores)")
+    Integer threads;
+
+    @Option(names = "--prompt-tokens", defaultValue = "128", description = "Prompt length for pp (default: ${DEFAULT-VALUE})")
+    int promptTokens;
+
+    @Option(names = "--gen-tokens", defaultValue = "64", description = "Tokens generated for tg (default: ${DEFAULT-VALUE})")
+    int genTokens;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Concurrent sequences for the batched generation rate (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--repetitions", defaultValue = "5", description = "Repetitions; the median is reported (default: ${DEFAULT-VALUE})")
+    int repetitions;
+
+    @Option(names = "--json", description = "Print one JSON object instead of a table")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        EngineThreads.configure(threads);
+        if (promptTokens < 1 || genTokens < 1 || batch < 1 || repetitions < 1) {
+            throw new CliException("--prompt-tokens, --gen-tokens, --batch and --repetitions must be at least 1");
+        }
+        try (Model m = Model.load(ModelLocator.resolve(model))) {
+            Transformer tf = m.transformer();
+            int ctx = promptTokens + genTokens + 1;
+            if (ctx > m.config().contextLength()) {
+                throw new CliException("--prompt-tokens + --gen-tokens (" + (ctx - 1) + ") exceed the model's context of "
+                        + m.config().contextLength());
+            }
+            SplittableRandom random = new SplittableRandom(42);
+            int vocab = m.config().vocabSize();
+            int[] prompt = new int[promptTokens];
+            for (int i = 0; i < prompt.length; i++) {
+                prompt[i] = random.nextInt(vocab);
+            }
+            InferenceState state = tf.newState(ctx);
+            // One warm-up round lets the JIT compile the kernels before measuring.
+            tf.forward(state, prompt, 0, Math.min(prompt.length, 16));
+            double[] pp = new double[repetitions];
+            double[] tg = new double[repetitions];
+            int[] one = new int[1];
+            for (int r = 0; r < repetitions; r++) {
+                state.truncate(0);
+                long t0 = System.nanoTime();
+                tf.forward(state, prompt, 0, prompt.length);
+                pp[r] = prompt.length * 1e9 / (System.nanoTime() - t0);
+
+                state.truncate(0);
+                one[0] = prompt[0];
+                long t1 = System.nanoTime();
+                for (int g = 0; g < genTokens; g++) {
+                    tf.forward(state, one, 0, 1);
+                    one[0] = argmax(state.logits());
+                }
+                tg[r] = genTokens * 1e9 / (System.nanoTime() - t1);
+            }
+            double ppMedian = median(pp);
+            double tgMedian = median(tg);
+            double batchRate = batch > 1 ? batchedGeneration(tf, prompt, ctx) : tgMedian;
+            int usedThreads = Integer.getInteger(EngineThreads.PROPERTY, Runtime.getRuntime().availableProcessors());
+            if (json) {
+                ObjectNode out = new ObjectMapper().createObjectNode();
+                out.put("model", m.name());
+                out.put("threads", usedThreads);
+                out.put("pp_tps", round(ppMedian));
+                out.put("tg_tps", round(tgMedian));
+                out.put("batch", batch);
+                out.put("batch_tg_tps", round(batchRate));
+                System.out.println(out);
+            } else {
+                System.out.printf("model %s, %d threads%n", m.name(), usedThreads);
+                System.out.printf("pp%-5d %10.1f tokens/s%n", promptTokens, ppMedian);
+                System.out.printf("tg%-5d %10.1f tokens/s%n", genTokens, tgMedian);
+                if (batch > 1) {
+                    System.out.printf("tg%d x%d %8.1f tokens/s (aggregate)%n", genTokens, batch, batchRate);
+                }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Aggregate generation rate of {@code batch} sequences decoding side by side, each on its own thread.
+     * (Batched decode that reads the weights once per step for all sequences is not built yet; this
+     * measures what concurrent requests get today.)
+     */
+    private double batchedGeneration(Transformer tf, int[] prompt, int ctx) throws InterruptedException {
+        Thread[] threads = new Thread[batch];
+        long t0 = System.nanoTime();
+        for (int b = 0; b < batch; b++) {
+            int first = prompt[b % prompt.length];
+            threads[b] = Thread.ofPlatform().start(() -> {
+                InferenceState state = tf.newState(ctx);
+                int[] one = {first};
+                for (int g = 0; g < genTokens; g++) {
+                    tf.forward(state, one, 0, 1);
+                    one[0] = argmax(state.logits());
+                }
+            });
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        return (double) batch * genTokens * 1e9 / (System.nanoTime() - t0);
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+}
