@@ -59,9 +59,7 @@ public final class Sampler {
         if (params.isGreedy()) {
             return argmax(logits);
         }
-        int n = collectCandidates(logits);
-        int k = params.topK() > 0 ? Math.min(params.topK(), n) : n;
-        n = k;
+        int n = collectCandidates(logits, params.topK() > 0 ? params.topK() : Integer.MAX_VALUE);
         // Softmax over the kept candidates at temperature 1 for top-p and min-p, as llama.cpp does.
         float max = logits[candidates[0]];
         double sum = 0;
@@ -144,8 +142,11 @@ public final class Sampler {
         }
     }
 
-    /** Fills {@code candidates} with the plausible tokens sorted by logit, best first; returns their count. */
-    private int collectCandidates(float[] logits) {
+    /**
+     * Fills {@code candidates} with the plausible tokens sorted by logit, best first, at most {@code limit}
+     * of them (top-k); returns their count.
+     */
+    private int collectCandidates(float[] logits, int limit) {
         float max = Float.NEGATIVE_INFINITY;
         for (float l : logits) {
             max = Math.max(max, l);
@@ -164,11 +165,51 @@ public final class Sampler {
                 keys[n++] = ((long) ~sortableBits(l) << 32) | i;
             }
         }
+        if (n > limit) {
+            n = selectSmallest(keys, n, limit);
+        }
         Arrays.sort(keys, 0, n);
         for (int i = 0; i < n; i++) {
             candidates[i] = (int) keys[i];
         }
         return n;
+    }
+
+    /**
+     * Moves the {@code k} smallest of {@code keys[0..n)} to the front (in no order) with a bounded max-heap,
+     * so top-k costs O(n log k) instead of sorting the whole vocabulary.
+     */
+    private static int selectSmallest(long[] keys, int n, int k) {
+        // keys[0..k) is a max-heap of the best k so far.
+        for (int i = k / 2 - 1; i >= 0; i--) {
+            siftDown(keys, i, k);
+        }
+        for (int i = k; i < n; i++) {
+            if (keys[i] < keys[0]) {
+                keys[0] = keys[i];
+                siftDown(keys, 0, k);
+            }
+        }
+        return k;
+    }
+
+    private static void siftDown(long[] heap, int i, int size) {
+        long v = heap[i];
+        while (true) {
+            int child = 2 * i + 1;
+            if (child >= size) {
+                break;
+            }
+            if (child + 1 < size && heap[child + 1] > heap[child]) {
+                child++;
+            }
+            if (heap[child] <= v) {
+                break;
+            }
+            heap[i] = heap[child];
+            i = child;
+        }
+        heap[i] = v;
     }
 
     /** Maps float order onto signed int order. */

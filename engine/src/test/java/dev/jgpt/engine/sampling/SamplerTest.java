@@ -116,6 +116,30 @@ class SamplerTest {
     }
 
     @Test
+    void topKKeepsExactlyTheKBestOfALargeVocabulary() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(9);
+        float[] logits = new float[5000];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = (float) r.nextGaussian();
+        }
+        Integer[] order = new Integer[logits.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]));
+        java.util.Set<Integer> best = java.util.Set.of(order[0], order[1], order[2], order[3], order[4]);
+        Sampler s = new Sampler(SamplingParams.defaults().withTopK(5).withTopP(1f).withMinP(0f).withTemperature(5f)
+                .withSeed(2), logits.length);
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 2000; i++) {
+            int t = s.sample(logits.clone());
+            assertTrue(best.contains(t), "token " + t + " is not among the 5 best");
+            seen.add(t);
+        }
+        assertEquals(best, seen, "at a high temperature all five get drawn");
+    }
+
+    @Test
     void invalidParametersAreRefusedWithTheirName() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SamplingParams.defaults().withTopP(1.5f));
