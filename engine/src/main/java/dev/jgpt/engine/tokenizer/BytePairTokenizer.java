@@ -13,36 +13,60 @@ import java.util.PriorityQueue;
  * model's pre-tokenizer, each word's UTF-8 bytes are written as printable characters (GPT-2's byte map),
  * then adjacent pieces are merged in the order of {@code tokenizer.ggml.merges}.
  */
-public final class BytePairTokenizer implements Tokenizer {
+final class BytePairTokenizer extends VocabularyTokenizer {
     private static final char[] BYTE_TO_CHAR = new char[256];
-    private static final Map<Character, Integer> CHAR_TO_BYTE = new HashMap<>();
+    private static final int[] CHAR_TO_BYTE = new int[512];
 
     static {
         // GPT-2's bytes_to_unicode: printable bytes map to themselves, the others to U+0100 onwards.
+        java.util.Arrays.fill(CHAR_TO_BYTE, -1);
         int n = 0;
         for (int b = 0; b < 256; b++) {
             boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
             BYTE_TO_CHAR[b] = printable ? (char) b : (char) (256 + n++);
-            CHAR_TO_BYTE.put(BYTE_TO_CHAR[b], b);
+            CHAR_TO_BYTE[BYTE_TO_CHAR[b]] = b;
         }
     }
 
-    private final Vocabulary vocab;
     private final PreTokenizer preTokenizer;
+    /** Rank of each merge, keyed by its line in the metadata: "left right". */
     private final Map<String, Integer> mergeRanks;
 
     BytePairTokenizer(GgufFile gguf) {
-        preTokenizer = PreTokenizer.forName(gguf.getString("tokenizer.ggml.pre", "default"));
-        // llama.cpp adds BOS by default for Llama 3 style vocabularies when the metadata does not say.
-        vocab = new Vocabulary(gguf, preTokenizer.ignoreMerges);
+        this(gguf, PreTokenizer.forName(gguf.getString("tokenizer.ggml.pre", "default")));
+    }
+
+    private BytePairTokenizer(GgufFile gguf, PreTokenizer pre) {
+        super(new Vocabulary(gguf, new Vocabulary.Defaults(pre.hasBos() ? 11 : -1, 11, -1, -1, pre.addBos(), false,
+                pre.addSep(), false), BytePairTokenizer::byteDecodedPiece));
+        this.preTokenizer = pre;
         if (!gguf.has("tokenizer.ggml.merges")) {
-            throw new IllegalArgumentException("metadata 'tokenizer.ggml.merges' is missing: a BPE vocabulary needs its merges");
+            throw new IllegalArgumentException("metadata 'tokenizer.ggml.merges' is missing: a byte-level BPE"
+                    + " vocabulary ('gpt2') needs its merges; reconvert the model with llama.cpp's converter");
         }
         String[] merges = gguf.getStringArray("tokenizer.ggml.merges");
         mergeRanks = new HashMap<>(merges.length * 2);
         for (int i = 0; i < merges.length; i++) {
             mergeRanks.putIfAbsent(merges[i], i);
         }
+    }
+
+    /** A NORMAL token's output: GPT-2's printable characters turned back into the bytes they stand for. */
+    static byte[] byteDecodedPiece(String text) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            int b = c < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[c] : -1;
+            if (b >= 0) {
+                out.write(b);
+            } else {
+                // Not from the byte map (a malformed vocabulary): keep the character itself.
+                int cp = Character.codePointAt(text, i);
+                out.writeBytes(new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8));
+                i += Character.charCount(cp) - 1;
+            }
+        }
+        return out.toByteArray();
     }
 
     @Override
@@ -52,17 +76,18 @@ public final class BytePairTokenizer implements Tokenizer {
             out.add(vocab.bos);
         }
         StringBuilder mapped = new StringBuilder();
-        for (Object fragment : vocab.splitSpecials(text, parseSpecial)) {
-            if (fragment instanceof Integer id) {
-                out.add(id);
-                continue;
-            }
-            for (String word : preTokenizer.split((String) fragment)) {
-                mapped.setLength(0);
-                for (byte b : word.getBytes(StandardCharsets.UTF_8)) {
-                    mapped.append(BYTE_TO_CHAR[b & 0xff]);
+        for (Vocabulary.Fragment fragment : vocab.splitSpecials(text, parseSpecial)) {
+            switch (fragment) {
+                case Vocabulary.Fragment.Special s -> out.add(s.id());
+                case Vocabulary.Fragment.Text t -> {
+                    for (String word : preTokenizer.split(t.text())) {
+                        mapped.setLength(0);
+                        for (byte b : word.getBytes(StandardCharsets.UTF_8)) {
+                            mapped.append(BYTE_TO_CHAR[b & 0xff]);
+                        }
+                        encodeWord(mapped.toString(), out);
+                    }
                 }
-                encodeWord(mapped.toString(), out);
             }
         }
         if (addSpecial && vocab.addEos) {
@@ -74,15 +99,23 @@ public final class BytePairTokenizer implements Tokenizer {
     private record Bigram(int left, int right, int rank, String text) {
     }
 
+    /** llama.cpp's llm_tokenizer_bpe_session for one word: merge the lowest-ranked adjacent pair first. */
     private void encodeWord(String word, IntList out) {
-        if (preTokenizer.ignoreMerges) {
+        if (word.isEmpty()) {
+            return;
+        }
+        if (preTokenizer.ignoreMerges()) {
             int whole = vocab.idOf(word);
             if (whole >= 0) {
                 out.add(whole);
                 return;
             }
         }
-        int n = word.length(); // mapped characters are all in the BMP
+        int n = word.length(); // mapped characters are all single chars
+        if (n == 1) {
+            emit(word, out);
+            return;
+        }
         int[] start = new int[n];
         int[] length = new int[n];
         int[] prev = new int[n];
@@ -116,16 +149,22 @@ public final class BytePairTokenizer implements Tokenizer {
             addBigram(word, start, length, l, next[l], queue);
         }
         for (int i = 0; i != -1; i = next[i]) {
-            String piece = word.substring(start[i], start[i] + length[i]);
-            int id = vocab.idOf(piece);
-            if (id >= 0) {
-                out.add(id);
-            } else {
-                for (int c = 0; c < piece.length(); c++) {
-                    int single = vocab.idOf(piece.substring(c, c + 1));
-                    if (single >= 0) {
-                        out.add(single);
-                    }
+            emit(word.substring(start[i], start[i] + length[i]), out);
+        }
+    }
+
+    private void emit(String piece, IntList out) {
+        int id = vocab.idOf(piece);
+        if (id >= 0) {
+            out.add(id);
+            return;
+        }
+        // As llama.cpp: try each byte of the piece's UTF-8 as a one-byte token; only ASCII can match.
+        for (int c = 0; c < piece.length(); c++) {
+            if (piece.charAt(c) < 0x80) {
+                int single = vocab.idOf(piece.substring(c, c + 1));
+                if (single >= 0) {
+                    out.add(single);
                 }
             }
         }
@@ -135,76 +174,13 @@ public final class BytePairTokenizer implements Tokenizer {
         if (left == -1 || right == -1) {
             return;
         }
-        String l = word.substring(start[left], start[left] + length[left]);
-        String r = word.substring(start[right], start[right] + length[right]);
-        Integer rank = mergeRanks.get(l + " " + r);
+        int from = start[left];
+        int mid = from + length[left];
+        int to = mid + length[right];
+        Integer rank = mergeRanks.get(new StringBuilder(to - from + 1).append(word, from, mid).append(' ')
+                .append(word, mid, to).toString());
         if (rank != null) {
-            queue.add(new Bigram(left, right, rank, l + r));
+            queue.add(new Bigram(left, right, rank, word.substring(from, to)));
         }
-    }
-
-    @Override
-    public String decode(int[] ids, boolean renderSpecial) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        for (int id : ids) {
-            if (renderSpecial && vocab.isControl(id)) {
-                bytes.writeBytes(vocab.tokens[id].getBytes(StandardCharsets.UTF_8));
-            } else {
-                bytes.writeBytes(tokenBytes(id));
-            }
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public byte[] tokenBytes(int id) {
-        int type = vocab.types[id];
-        if (type == Vocabulary.CONTROL || type == Vocabulary.UNUSED) {
-            return new byte[0];
-        }
-        String text = vocab.tokens[id];
-        if (type == Vocabulary.USER_DEFINED) {
-            return text.getBytes(StandardCharsets.UTF_8);
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(text.length());
-        for (int i = 0; i < text.length(); i++) {
-            Integer b = CHAR_TO_BYTE.get(text.charAt(i));
-            if (b != null) {
-                out.write(b);
-            } else {
-                out.writeBytes(String.valueOf(text.charAt(i)).getBytes(StandardCharsets.UTF_8));
-            }
-        }
-        return out.toByteArray();
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab.size();
-    }
-
-    @Override
-    public int bos() {
-        return vocab.bos;
-    }
-
-    @Override
-    public int eos() {
-        return vocab.eos;
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int id) {
-        return vocab.endOfGeneration.contains(id);
-    }
-
-    @Override
-    public String tokenText(int id) {
-        return vocab.tokens[id];
-    }
-
-    @Override
-    public int tokenId(String text) {
-        return vocab.idOf(text);
     }
 }

@@ -14,6 +14,15 @@ final class IntList {
         data[size++] = v;
     }
 
+    int get(int index) {
+        return data[index];
+    }
+
+    /** Drops the elements from {@code newSize} on. */
+    void truncate(int newSize) {
+        size = newSize;
+    }
+
     int size() {
         return size;
     }

@@ -2,53 +2,58 @@ package dev.jgpt.engine.tokenizer;
 
 import dev.jgpt.engine.gguf.GgufFile;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 
 /**
- * SentencePiece-style tokenizer ({@code tokenizer.ggml.model = llama}): spaces become U+2581, characters
- * are merged greedily by the score of the merged piece, and pieces missing from the vocabulary fall back
- * to byte tokens {@code <0xNN>}. Mirrors llama.cpp's SPM tokenizer so ids match it exactly.
+ * SentencePiece-style tokenizer ({@code tokenizer.ggml.model = llama}) as llama.cpp implements it: spaces
+ * become U+2581, a space is put before text that starts the input or follows a special token, adjacent
+ * pieces merge greedily by the score of the merged token, and characters missing from the vocabulary fall
+ * back to byte tokens {@code <0xNN>}.
  */
-public final class SentencePieceTokenizer implements Tokenizer {
+final class SentencePieceTokenizer extends VocabularyTokenizer {
     private static final char SPACE = '\u2581';
 
-    private final Vocabulary vocab;
-    private final boolean addSpacePrefix;
     private final int[] byteTokens = new int[256];
 
     SentencePieceTokenizer(GgufFile gguf) {
-        vocab = new Vocabulary(gguf, true);
-        addSpacePrefix = gguf.getBoolean("tokenizer.ggml.add_space_prefix", true);
+        super(new Vocabulary(gguf, new Vocabulary.Defaults(1, 2, 0, -1, true, false, false, true),
+                SentencePieceTokenizer::unescapedPiece));
         for (int b = 0; b < 256; b++) {
-            byteTokens[b] = vocab.idOf(String.format("<0x%02X>", b));
+            int id = vocab.idOf(String.format("<0x%02X>", b));
+            if (id < 0 && b < 0x80) {
+                id = vocab.idOf(String.valueOf((char) b)); // llama.cpp's fallback: the byte as text
+            }
+            byteTokens[b] = id >= 0 ? id : vocab.unknown;
         }
+    }
+
+    /** A NORMAL token's output: its text with U+2581 turned back into spaces. */
+    static byte[] unescapedPiece(String text) {
+        return text.replace(SPACE, ' ').getBytes(StandardCharsets.UTF_8);
     }
 
     @Override
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
         IntList out = new IntList();
-        boolean prevSpecial = true; // the first fragment gets the space prefix
         if (addSpecial && vocab.addBos) {
             out.add(vocab.bos);
         }
-        for (Object fragment : vocab.splitSpecials(text, parseSpecial)) {
-            if (fragment instanceof Integer id) {
-                out.add(id);
-                prevSpecial = true;
-                continue;
+        boolean previousSpecial = true; // the first fragment gets the space prefix too
+        for (Vocabulary.Fragment fragment : vocab.splitSpecials(text, parseSpecial)) {
+            switch (fragment) {
+                case Vocabulary.Fragment.Special s -> {
+                    out.add(s.id());
+                    previousSpecial = true;
+                }
+                case Vocabulary.Fragment.Text t -> {
+                    String raw = vocab.addSpacePrefix && previousSpecial ? " " + t.text() : t.text();
+                    tokenize(raw.replace(' ', SPACE), out);
+                    previousSpecial = false;
+                }
             }
-            String raw = (String) fragment;
-            if (raw.isEmpty()) {
-                continue;
-            }
-            String s = (addSpacePrefix && prevSpecial ? " " : "") + raw;
-            tokenizeRaw(s.replace(' ', SPACE), out);
-            prevSpecial = false;
         }
         if (addSpecial && vocab.addEos) {
             out.add(vocab.eos);
@@ -56,71 +61,60 @@ public final class SentencePieceTokenizer implements Tokenizer {
         return out.toArray();
     }
 
-    /** One symbol of the merge: a substring of the text, linked to its neighbours. */
-    private static final class Symbol {
-        int start;
-        int length;
-        int prev;
-        int next;
-    }
-
     private record Bigram(int left, int right, float score, int length) {
     }
 
-    private void tokenizeRaw(String text, IntList out) {
+    /** llama.cpp's llm_tokenizer_spm_session: symbols are code points, linked in a list, merged by score. */
+    private void tokenize(String text, IntList out) {
         if (text.isEmpty()) {
             return;
         }
-        // Split into characters (code points).
         int count = text.codePointCount(0, text.length());
-        Symbol[] symbols = new Symbol[count];
-        int offset = 0;
-        for (int i = 0; i < count; i++) {
-            Symbol s = new Symbol();
-            s.start = offset;
-            s.length = Character.charCount(text.codePointAt(offset));
-            offset += s.length;
-            s.prev = i - 1;
-            s.next = i + 1 < count ? i + 1 : -1;
-            symbols[i] = s;
+        int[] start = new int[count];
+        int[] length = new int[count];
+        int[] prev = new int[count];
+        int[] next = new int[count];
+        for (int i = 0, offset = 0; i < count; i++) {
+            start[i] = offset;
+            length[i] = Character.charCount(text.codePointAt(offset));
+            offset += length[i];
+            prev[i] = i - 1;
+            next[i] = i + 1 < count ? i + 1 : -1;
         }
         // Highest score first; on ties, the leftmost pair.
         PriorityQueue<Bigram> queue = new PriorityQueue<>((a, b) -> a.score != b.score
                 ? Float.compare(b.score, a.score) : Integer.compare(a.left, b.left));
         Map<String, int[]> reverseMerges = new HashMap<>();
         for (int i = 1; i < count; i++) {
-            tryAddBigram(text, symbols, i - 1, i, queue, reverseMerges);
+            addBigram(text, start, length, i - 1, i, queue, reverseMerges);
         }
         while (!queue.isEmpty()) {
             Bigram b = queue.poll();
-            Symbol left = symbols[b.left];
-            Symbol right = symbols[b.right];
-            if (left.length == 0 || right.length == 0 || left.length + right.length != b.length) {
+            int l = b.left;
+            int r = b.right;
+            if (length[l] == 0 || length[r] == 0 || length[l] + length[r] != b.length) {
                 continue; // one side was merged since this pair was queued
             }
-            left.length += right.length;
-            right.length = 0;
-            left.next = right.next;
-            if (right.next >= 0) {
-                symbols[right.next].prev = b.left;
+            length[l] += length[r];
+            length[r] = 0;
+            next[l] = next[r];
+            if (next[r] >= 0) {
+                prev[next[r]] = l;
             }
-            tryAddBigram(text, symbols, left.prev, b.left, queue, reverseMerges);
-            tryAddBigram(text, symbols, b.left, left.next, queue, reverseMerges);
+            addBigram(text, start, length, prev[l], l, queue, reverseMerges);
+            addBigram(text, start, length, l, next[l], queue, reverseMerges);
         }
-        for (int i = 0; i != -1; i = symbols[i].next) {
-            Symbol s = symbols[i];
-            resegment(text, symbols, text.substring(s.start, s.start + s.length), reverseMerges, out);
+        for (int i = 0; i != -1; i = next[i]) {
+            resegment(text, start, length, start[i], start[i] + length[i], reverseMerges, out);
         }
     }
 
-    private void tryAddBigram(String text, Symbol[] symbols, int left, int right, PriorityQueue<Bigram> queue,
-                              Map<String, int[]> reverseMerges) {
+    private void addBigram(String text, int[] start, int[] length, int left, int right, PriorityQueue<Bigram> queue,
+                           Map<String, int[]> reverseMerges) {
         if (left == -1 || right == -1) {
             return;
         }
-        Symbol l = symbols[left];
-        Symbol r = symbols[right];
-        String merged = text.substring(l.start, l.start + l.length + r.length);
+        String merged = text.substring(start[left], start[left] + length[left] + length[right]);
         int id = vocab.idOf(merged);
         if (id < 0) {
             return;
@@ -129,7 +123,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
         reverseMerges.put(merged, new int[] {left, right});
     }
 
-    private void resegment(String text, Symbol[] symbols, String piece, Map<String, int[]> reverseMerges, IntList out) {
+    private void resegment(String text, int[] start, int[] length, int from, int to, Map<String, int[]> reverseMerges,
+                           IntList out) {
+        String piece = text.substring(from, to);
         int id = vocab.idOf(piece);
         if (id >= 0) {
             out.add(id);
@@ -138,80 +134,12 @@ public final class SentencePieceTokenizer implements Tokenizer {
         int[] parts = reverseMerges.get(piece);
         if (parts == null) {
             for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
-                int t = byteTokens[b & 0xff];
-                out.add(t >= 0 ? t : vocab.unknown);
+                out.add(byteTokens[b & 0xff]);
             }
             return;
         }
-        // Re-derive both halves' text from their start and the piece boundaries.
-        Symbol left = symbols[parts[0]];
-        Symbol right = symbols[parts[1]];
-        int leftStart = left.start;
-        int rightStart = right.start;
-        int end = leftStart + piece.length();
-        resegment(text, symbols, text.substring(leftStart, rightStart), reverseMerges, out);
-        resegment(text, symbols, text.substring(rightStart, end), reverseMerges, out);
-    }
-
-    @Override
-    public String decode(int[] ids, boolean renderSpecial) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        boolean first = true;
-        for (int id : ids) {
-            byte[] piece = renderSpecial && vocab.isControl(id)
-                    ? vocab.tokens[id].getBytes(StandardCharsets.UTF_8) : tokenBytes(id);
-            if (first && addSpacePrefix && piece.length > 0 && piece[0] == ' ') {
-                bytes.write(piece, 1, piece.length - 1);
-            } else {
-                bytes.writeBytes(piece);
-            }
-            if (piece.length > 0) {
-                first = false;
-            }
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public byte[] tokenBytes(int id) {
-        return switch (vocab.types[id]) {
-            case Vocabulary.CONTROL, Vocabulary.UNUSED -> new byte[0];
-            case Vocabulary.BYTE -> new byte[] {(byte) Integer.parseInt(vocab.tokens[id].substring(3, 5), 16)};
-            default -> vocab.tokens[id].replace(SPACE, ' ').getBytes(StandardCharsets.UTF_8);
-        };
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab.size();
-    }
-
-    @Override
-    public int bos() {
-        return vocab.bos;
-    }
-
-    @Override
-    public int eos() {
-        return vocab.eos;
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int id) {
-        return vocab.endOfGeneration.contains(id);
-    }
-
-    @Override
-    public String tokenText(int id) {
-        return vocab.tokens[id];
-    }
-
-    @Override
-    public int tokenId(String text) {
-        return vocab.idOf(text);
-    }
-
-    List<Integer> literalSpecials() {
-        return vocab.literalSpecials;
+        // Never reached with a consistent vocabulary (every merge yields a token), kept as llama.cpp has it.
+        resegment(text, start, length, start[parts[0]], start[parts[1]], reverseMerges, out);
+        resegment(text, start, length, start[parts[1]], to, reverseMerges, out);
     }
 }
