@@ -4,6 +4,7 @@ import dev.jgpt.engine.model.ContextOverflowException;
 import dev.jgpt.engine.model.InferenceState;
 import dev.jgpt.engine.model.Transformer;
 import dev.jgpt.engine.sampling.Sampler;
+import dev.jgpt.engine.tokenizer.TokenTextStream;
 import dev.jgpt.engine.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -88,7 +89,7 @@ public final class Generator {
         for (int t : prompt) {
             sampler.accept(t);
         }
-        Utf8Accumulator utf8 = new Utf8Accumulator();
+        TokenTextStream textStream = TokenTextStream.continuing(tokenizer);
         StopStringMatcher stops = new StopStringMatcher(request.stop());
         StringBuilder text = new StringBuilder();
         FinishReason finish = FinishReason.LENGTH;
@@ -102,7 +103,7 @@ public final class Generator {
             }
             generated++;
             sampler.accept(token);
-            String piece = stops.accept(utf8.accept(tokenizer.tokenBytes(token)));
+            String piece = stops.accept(textStream.accept(token));
             if (!piece.isEmpty()) {
                 text.append(piece);
                 onText.accept(piece);
@@ -118,7 +119,7 @@ public final class Generator {
             seq.append(one, 0, 1);
         }
         if (!stops.stopped()) {
-            String rest = stops.accept(utf8.flush()) + stops.flush();
+            String rest = stops.accept(textStream.flush()) + stops.flush();
             if (!rest.isEmpty()) {
                 text.append(rest);
                 onText.accept(rest);
