@@ -28,6 +28,7 @@ public final class InferenceState {
     /** Activations as llama.cpp rounds them before a product (see {@link ActivationQuantizer}). */
     final float[] rounded;
     final Q8_0Activations q8 = new Q8_0Activations();
+    final Q8_KActivations q8k = new Q8_KActivations();
 
     private int position;
 

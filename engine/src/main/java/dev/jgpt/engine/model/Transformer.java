@@ -226,14 +226,19 @@ public final class Transformer {
     }
 
     /**
-     * {@code out[t*rows + r] = W[r] · x[t]}. Q8_0 weights go through llama.cpp's own scheme (activations
-     * quantized to Q8_0, integer block sums); other types multiply float activations rounded as llama.cpp
-     * would see them.
+     * {@code out[t*rows + r] = W[r] · x[t]}. Q8_0, Q4_K and Q6_K weights go through llama.cpp's own
+     * scheme (activations quantized to Q8_0 or Q8_K, integer block sums, llama.cpp's float accumulation
+     * order); other types multiply float activations rounded as llama.cpp would see them.
      */
     private static void matmul(InferenceState s, FloatTensor w, float[] x, int n, float[] out, int rows, int cols) {
         if (Q8_0Activations.handles(w.type()) && cols % 32 == 0) {
             s.q8.quantize(x, n * cols);
             s.q8.matmul(w, n, out, rows, cols);
+            return;
+        }
+        if (Q8_KActivations.handles(w.type(), rows) && cols % 256 == 0) {
+            s.q8k.quantize(x, n * cols);
+            s.q8k.matmul(w, n, out, rows, cols);
             return;
         }
         float[] xr = ActivationQuantizer.roundLikeLlamaCpp(w.type(), x, n * cols, s.rounded);
