@@ -21,7 +21,6 @@ public final class InferenceState {
     final float[] attOut;
     final float[] hb;
     final float[] hb2;
-    final float[] scores;
     final float[] ropeCos;
     final float[] ropeSin;
     final float[] logits;
@@ -46,7 +45,6 @@ public final class InferenceState {
         attOut = new float[maxChunk * c.queryDim()];
         hb = new float[maxChunk * c.hiddenDim()];
         hb2 = new float[maxChunk * c.hiddenDim()];
-        scores = new float[capacity];
         ropeCos = new float[maxChunk * (c.ropeDims() / 2)];
         ropeSin = new float[maxChunk * (c.ropeDims() / 2)];
         logits = new float[c.vocabSize()];
