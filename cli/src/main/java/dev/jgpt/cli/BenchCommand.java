@@ -3,6 +3,7 @@ package dev.jgpt.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jgpt.engine.model.InferenceState;
+import dev.jgpt.engine.model.LogProbabilities;
 import dev.jgpt.engine.model.Model;
 import dev.jgpt.engine.model.Transformer;
 import picocli.CommandLine.Command;
@@ -76,7 +77,7 @@ final class BenchCommand implements Callable<Integer> {
                 long t1 = System.nanoTime();
                 for (int g = 0; g < genTokens; g++) {
                     tf.forward(state, one, 0, 1);
-                    one[0] = argmax(state.logits());
+                    one[0] = LogProbabilities.argmax(state.logits());
                 }
                 tg[r] = genTokens * 1e9 / (System.nanoTime() - t1);
             }
@@ -120,7 +121,7 @@ final class BenchCommand implements Callable<Integer> {
                 int[] one = {first};
                 for (int g = 0; g < genTokens; g++) {
                     tf.forward(state, one, 0, 1);
-                    one[0] = argmax(state.logits());
+                    one[0] = LogProbabilities.argmax(state.logits());
                 }
             });
         }
@@ -128,16 +129,6 @@ final class BenchCommand implements Callable<Integer> {
             t.join();
         }
         return (double) batch * genTokens * 1e9 / (System.nanoTime() - t0);
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private static double median(double[] v) {

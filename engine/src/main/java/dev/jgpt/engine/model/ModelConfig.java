@@ -56,14 +56,13 @@ public record ModelConfig(
         }
         float ropeScale = 1f;
         String scalingType = gguf.getString(p + "rope.scaling.type", "none");
+        // Llama 3 scaling arrives as the rope_freqs tensor (see TransformerWeights). YaRN and friends are not
+        // applied: they matter only beyond the original context, which jgpt runs the model within.
         if (scalingType.equals("linear")) {
             double factor = gguf.getDouble(p + "rope.scaling.factor", 1.0);
             if (factor > 0) {
                 ropeScale = (float) (1.0 / factor);
             }
-        } else if (!scalingType.equals("none") && !scalingType.equals("llama3")) {
-            // YaRN and friends matter only beyond the original context; llama.cpp keeps that context
-            // by default too, so jgpt runs the model within it instead of refusing it.
         }
         return new ModelConfig(
                 arch,

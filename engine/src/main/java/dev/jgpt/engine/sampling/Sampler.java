@@ -1,5 +1,7 @@
 package dev.jgpt.engine.sampling;
 
+import dev.jgpt.engine.model.LogProbabilities;
+
 import java.util.Arrays;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -57,7 +59,7 @@ public final class Sampler {
     public int sample(float[] logits) {
         applyBiasAndPenalties(logits);
         if (params.isGreedy()) {
-            return argmax(logits);
+            return LogProbabilities.argmax(logits);
         }
         int n = collectCandidates(logits, params.topK() > 0 ? params.topK() : Integer.MAX_VALUE);
         // Softmax over the kept candidates at temperature 1 for top-p and min-p, as llama.cpp does.
@@ -216,15 +218,5 @@ public final class Sampler {
     private static int sortableBits(float f) {
         int bits = Float.floatToIntBits(f);
         return bits ^ ((bits >> 31) & 0x7fffffff);
-    }
-
-    public static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

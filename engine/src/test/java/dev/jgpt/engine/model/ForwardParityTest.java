@@ -2,6 +2,7 @@ package dev.jgpt.engine.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jgpt.engine.ReferenceLogits;
 import dev.jgpt.engine.SharedData;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,10 +30,6 @@ class ForwardParityTest {
         }
     }
 
-    static double tolerance(String modelName) {
-        return modelName.contains("q4") ? 0.15 : 0.05;
-    }
-
     @ParameterizedTest(name = "{0}")
     @MethodSource("referenceFiles")
     void agreesWithLlamaCpp(Path reference) throws IOException {
@@ -44,7 +41,7 @@ class ForwardParityTest {
             Transformer tf = model.transformer();
             InferenceState state = tf.newState(512);
             tf.forward(state, prompt, 0, prompt.length);
-            double tol = tolerance(modelName);
+            double tol = ReferenceLogits.tolerance(modelName);
             List<String> problems = new ArrayList<>();
             double maxDiff = 0;
             JsonNode steps = ref.get("steps");
