@@ -1,11 +1,15 @@
 package dev.jgpt.engine.generate;
 
+import java.util.List;
+
 /**
  * The outcome of one generation, with its token counts and timings.
  *
  * @param promptTokens      tokens of the prompt
  * @param cachedTokens      of those, how many were already in the cache (a conversation's earlier turns)
  * @param completionTokens  tokens generated
+ * @param logprobs          one entry per generated token when the request asked for log-probabilities,
+ *                          otherwise empty
  */
 public record GenerationResult(
         String text,
@@ -14,7 +18,18 @@ public record GenerationResult(
         int cachedTokens,
         int completionTokens,
         long promptNanos,
-        long generationNanos) {
+        long generationNanos,
+        List<TokenLogprob> logprobs) {
+
+    public GenerationResult {
+        logprobs = List.copyOf(logprobs);
+    }
+
+    public GenerationResult(String text, FinishReason finishReason, int promptTokens, int cachedTokens,
+                            int completionTokens, long promptNanos, long generationNanos) {
+        this(text, finishReason, promptTokens, cachedTokens, completionTokens, promptNanos, generationNanos,
+                List.of());
+    }
 
     /** Prompt tokens evaluated per second (those not taken from the cache). */
     public double promptTokensPerSecond() {

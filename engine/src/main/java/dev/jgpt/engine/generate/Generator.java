@@ -2,12 +2,15 @@ package dev.jgpt.engine.generate;
 
 import dev.jgpt.engine.model.ContextOverflowException;
 import dev.jgpt.engine.model.InferenceState;
+import dev.jgpt.engine.model.LogProbabilities;
 import dev.jgpt.engine.model.Transformer;
 import dev.jgpt.engine.sampling.Sampler;
 import dev.jgpt.engine.tokenizer.TokenTextStream;
 import dev.jgpt.engine.tokenizer.Tokenizer;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -92,23 +95,36 @@ public final class Generator {
         TokenTextStream textStream = TokenTextStream.continuing(tokenizer);
         StopStringMatcher stops = new StopStringMatcher(request.stop());
         StringBuilder text = new StringBuilder();
+        TokenConstraint constraint = request.constraint();
+        List<TokenLogprob> logprobs = new ArrayList<>();
         FinishReason finish = FinishReason.LENGTH;
         int generated = 0;
         int[] one = new int[1];
         while (generated < request.maxTokens()) {
-            int token = sampler.sample(seq.state.logits());
+            float[] logits = seq.state.logits();
+            float[] logSoftmax = request.wantsLogprobs() ? LogProbabilities.logSoftmax(logits) : null;
+            if (constraint != null) {
+                constraint.maskLogits(logits);
+            }
+            int token = sampler.sample(logits);
             if (tokenizer.isEndOfGeneration(token)) {
                 finish = FinishReason.STOP;
                 break;
             }
             generated++;
             sampler.accept(token);
+            if (logSoftmax != null) {
+                logprobs.add(logprob(token, logSoftmax, request.topLogprobs()));
+            }
+            if (constraint != null) {
+                constraint.accept(token);
+            }
             String piece = stops.accept(textStream.accept(token));
             if (!piece.isEmpty()) {
                 text.append(piece);
                 onText.accept(piece);
             }
-            if (stops.stopped()) {
+            if (stops.stopped() || (constraint != null && constraint.isComplete())) {
                 finish = FinishReason.STOP;
                 break;
             }
@@ -126,6 +142,16 @@ public final class Generator {
             }
         }
         long t2 = System.nanoTime();
-        return new GenerationResult(text.toString(), finish, prompt.length, reuse, generated, t1 - t0, t2 - t1);
+        return new GenerationResult(text.toString(), finish, prompt.length, reuse, generated, t1 - t0, t2 - t1,
+                logprobs);
+    }
+
+    /** The chosen token's log-probability and the {@code top} most likely tokens of one step. */
+    static TokenLogprob logprob(int token, float[] logSoftmax, int top) {
+        List<TokenLogprob.Candidate> candidates = new ArrayList<>(top);
+        for (int id : LogProbabilities.topK(logSoftmax, top)) {
+            candidates.add(new TokenLogprob.Candidate(id, logSoftmax[id]));
+        }
+        return new TokenLogprob(token, logSoftmax[token], candidates);
     }
 }

@@ -36,6 +36,9 @@ public final class LogProbabilities {
     /** Indices of the {@code k} largest values, largest first (ties: lower index first). */
     public static int[] topK(float[] values, int k) {
         k = Math.min(k, values.length);
+        if (k <= 0) {
+            return new int[0];
+        }
         int[] idx = new int[k];
         int filled = 0;
         for (int i = 0; i < values.length; i++) {

@@ -105,4 +105,56 @@ class GeneratorTest {
         assertEquals(FinishReason.LENGTH, r.finishReason());
         assertTrue(seq.length() <= 24);
     }
+
+    @Test
+    void logprobsDescribeEachGeneratedTokenAndMatchGreedyChoice() {
+        Generator.Sequence seq = generator.newSequence(128);
+        GenerationResult r = generator.generate(seq, prompt("Once upon"),
+                new GenerationRequest(SamplingParams.greedy(), 6, List.of(), null, 3), s -> { });
+        assertEquals(r.completionTokens(), r.logprobs().size());
+        for (TokenLogprob lp : r.logprobs()) {
+            assertEquals(3, lp.top().size());
+            assertEquals(lp.token(), lp.top().get(0).token(), "greedy picks the most likely token");
+            assertEquals(lp.logprob(), lp.top().get(0).logprob());
+            assertTrue(lp.logprob() <= 0f);
+            assertTrue(lp.top().get(0).logprob() >= lp.top().get(1).logprob());
+        }
+        GenerationResult none = generator.generate(generator.newSequence(128), prompt("Once upon"),
+                new GenerationRequest(SamplingParams.greedy(), 6, List.of()), s -> { });
+        assertTrue(none.logprobs().isEmpty());
+    }
+
+    @Test
+    void constraintDecidesTokensAndCompletion() {
+        int vocab = model.tokenizer().vocabSize();
+        // allow only tokens 300..302, in a fixed order, then complete after three
+        int[] seen = new int[3];
+        TokenConstraint constraint = new TokenConstraint() {
+            int count;
+
+            @Override
+            public void maskLogits(float[] logits) {
+                for (int i = 0; i < vocab; i++) {
+                    if (i != 300 + count) {
+                        logits[i] = Float.NEGATIVE_INFINITY;
+                    }
+                }
+            }
+
+            @Override
+            public void accept(int token) {
+                seen[count++] = token;
+            }
+
+            @Override
+            public boolean isComplete() {
+                return count == 3;
+            }
+        };
+        GenerationResult r = generator.generate(generator.newSequence(128), prompt("Hello"),
+                new GenerationRequest(SamplingParams.greedy(), 50, List.of(), constraint, -1), s -> { });
+        assertEquals(3, r.completionTokens());
+        assertEquals(FinishReason.STOP, r.finishReason());
+        assertEquals(List.of(300, 301, 302), List.of(seen[0], seen[1], seen[2]));
+    }
 }
