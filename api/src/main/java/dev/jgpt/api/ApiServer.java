@@ -22,7 +22,7 @@ public final class ApiServer implements AutoCloseable {
     private final ModelCatalog catalog;
     private final Javalin app;
 
-    private ApiServer(ServerConfig config, ModelCatalog catalog, Clock clock) {
+    private ApiServer(ServerConfig config, ModelCatalog catalog, ServerMetrics metrics, Clock clock) {
         this.config = config;
         this.catalog = catalog;
         ChatCompletionHandler chat = new ChatCompletionHandler(catalog, clock);
@@ -33,11 +33,13 @@ public final class ApiServer implements AutoCloseable {
             c.startup.showOldJavalinVersionWarning = false;
             // Compression would buffer server-sent events; answers are small anyway.
             c.http.compressionStrategy = CompressionStrategy.NONE;
+            c.requestLogger.http(metrics::requestFinished);
             c.routes.get("/health", ApiServer::health);
             c.routes.get("/v1/models", this::listModels);
             c.routes.get("/v1/models/{model}", this::getModel);
-            c.routes.post("/v1/chat/completions", chat);
-            c.routes.post("/v1/completions", completions);
+            c.routes.post("/v1/chat/completions", ServerMetrics.timed(chat));
+            c.routes.post("/v1/completions", ServerMetrics.timed(completions));
+            c.routes.get("/metrics", metrics::serve);
             ApiErrors.register(c.routes);
         });
     }
@@ -49,9 +51,11 @@ public final class ApiServer implements AutoCloseable {
 
     /** A server whose models are made by {@code loader} (tests pass their own). */
     static ApiServer create(ServerConfig config, Function<Path, TextModel> loader, Clock clock) {
-        ModelCatalog catalog = new ModelCatalog(config.models(), config.modelDirectory(), loader,
+        ServerMetrics metrics = new ServerMetrics();
+        ModelCatalog catalog = new ModelCatalog(config.models(), config.modelDirectory(), metrics.metered(loader),
                 config.queueCapacity());
-        return new ApiServer(config, catalog, clock);
+        metrics.watchQueues(name -> catalog.find(name).load());
+        return new ApiServer(config, catalog, metrics, clock);
     }
 
     public ApiServer start() {

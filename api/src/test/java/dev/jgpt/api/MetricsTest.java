@@ -1,0 +1,128 @@
+package dev.jgpt.api;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code GET /metrics}: Prometheus text whose counters follow the requests, over a scripted engine. */
+class MetricsTest {
+    @TempDir
+    static Path modelDirectory;
+    static ScriptedTextModel engine = new ScriptedTextModel(20);
+    static ApiServer server;
+    static HttpClient http;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Files.writeString(modelDirectory.resolve("scripted.gguf"), "not read: the loader is scripted");
+        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 4096, 2),
+                file -> engine, Clock.systemUTC()).start();
+        http = HttpClient.newHttpClient();
+    }
+
+    @AfterAll
+    static void stop() {
+        http.close();
+        server.close();
+    }
+
+    static URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + server.port() + path);
+    }
+
+    static String metrics() throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"), r.headers().toString());
+        return r.body();
+    }
+
+    /** The value of one sample, e.g. {@code jgpt_requests_running{model="scripted"}}; 0 when absent. */
+    static double sample(String text, String series) {
+        Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(text);
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
+    @Test
+    void countersFollowARequest() throws Exception {
+        String before = metrics();
+        String ok = "jgpt_http_requests_total{endpoint=\"/v1/completions\",method=\"POST\",status=\"200\"}";
+        String bad = "jgpt_http_requests_total{endpoint=\"/v1/completions\",method=\"POST\",status=\"400\"}";
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/v1/completions")).POST(
+                HttpRequest.BodyPublishers.ofString("{\"model\": \"scripted\", \"prompt\": \"x\", \"max_tokens\": 4}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        HttpResponse<String> refused = http.send(HttpRequest.newBuilder(uri("/v1/completions")).POST(
+                HttpRequest.BodyPublishers.ofString("{\"model\": \"scripted\", \"prompt\": \"x\", \"max_tokens\": 0}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, refused.statusCode());
+
+        String after = metrics();
+        assertEquals(sample(before, ok) + 1, sample(after, ok), after);
+        assertEquals(sample(before, bad) + 1, sample(after, bad), after);
+        String model = "{model=\"scripted\"}";
+        assertEquals(sample(before, "jgpt_completion_tokens_total" + model) + 4,
+                sample(after, "jgpt_completion_tokens_total" + model));
+        assertEquals(sample(before, "jgpt_prompt_tokens_total" + model) + 2,
+                sample(after, "jgpt_prompt_tokens_total" + model));
+        assertEquals(sample(before, "jgpt_time_to_first_token_seconds_count" + model) + 1,
+                sample(after, "jgpt_time_to_first_token_seconds_count" + model));
+        assertEquals(sample(before, "jgpt_inter_token_latency_seconds_count" + model) + 3,
+                sample(after, "jgpt_inter_token_latency_seconds_count" + model));
+        assertTrue(sample(after, "jgpt_time_to_first_token_seconds_sum" + model) >= 0.02,
+                "the first tick comes after one 20 ms pause: " + after);
+        assertEquals(engine.contextSize(), sample(after, "jgpt_kv_cache_capacity_tokens" + model));
+        assertTrue(after.contains("# TYPE jgpt_time_to_first_token_seconds histogram"), after);
+    }
+
+    @Test
+    void aClientThatDisconnectsMidStreamFreesItsSlot() throws Exception {
+        String model = "{model=\"scripted\"}";
+        double cancelledBefore = sample(metrics(), "jgpt_requests_cancelled_total" + model);
+        HttpClient client = HttpClient.newHttpClient();
+        HttpResponse<InputStream> r = client.send(HttpRequest.newBuilder(uri("/v1/chat/completions"))
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\": \"scripted\", \"stream\": true, \"messages\": [{\"role\": \"user\", \"content\": \"go\"}]}"))
+                .build(), HttpResponse.BodyHandlers.ofInputStream());
+        try (InputStream body = r.body()) {
+            // The role chunk, then at least one tick: the generation is running.
+            String seen = "";
+            while (!seen.contains("tick")) {
+                seen += new String(body.readNBytes(64), StandardCharsets.UTF_8);
+            }
+            String during = metrics();
+            assertEquals(1, sample(during, "jgpt_requests_running" + model), during);
+            assertTrue(sample(during, "jgpt_kv_cache_used_tokens" + model) >= 4, during);
+        }
+        client.shutdownNow();
+
+        String after = metrics();
+        for (int i = 0; i < 300 && sample(after, "jgpt_requests_running" + model)
+                + sample(after, "jgpt_requests_waiting" + model) != 0; i++) {
+            Thread.sleep(10);
+            after = metrics();
+        }
+        assertEquals(0, sample(after, "jgpt_requests_running" + model), after);
+        assertEquals(0, sample(after, "jgpt_requests_waiting" + model), after);
+        assertEquals(0, sample(after, "jgpt_kv_cache_used_tokens" + model), after);
+        assertEquals(cancelledBefore + 1, sample(after, "jgpt_requests_cancelled_total" + model), after);
+    }
+}
