@@ -1,54 +1,30 @@
 package dev.jgpt.engine.model;
 
 /**
- * One sequence's state: its key/value cache, how many positions it holds, and scratch buffers for a
- * chunk of up to {@link #maxChunk} tokens. Buffers are allocated once so decoding allocates nothing.
+ * One sequence's state: its key/value cache, how many positions it holds, and the logits of the last
+ * token evaluated. Scratch space for the computation lives apart, in a {@link ForwardBatch}, so a pool of
+ * sequences costs only their caches and one batch serves them all; a state used on its own through
+ * {@link Transformer#forward(InferenceState, int[], int, int)} makes itself a small batch on first use.
  */
 public final class InferenceState {
     final ModelConfig config;
-    final int maxChunk;
     final int capacity;
 
     /** Keys and values per layer, position-major: {@code [pos * kvDim + head * headDim + d]}. */
     final float[][] keyCache;
     final float[][] valueCache;
-
-    final float[] x;
-    final float[] xb;
-    final float[] q;
-    final float[] k;
-    final float[] v;
-    final float[] attOut;
-    final float[] hb;
-    final float[] hb2;
-    final float[] ropeCos;
-    final float[] ropeSin;
     final float[] logits;
-    /** Activations as llama.cpp rounds them before a product (see {@link ActivationQuantizer}). */
-    final float[] rounded;
-    final Q8_0Activations q8 = new Q8_0Activations();
-    final Q8_KActivations q8k = new Q8_KActivations();
 
     private int position;
+    /** Scratch for single-sequence forward passes, made when first needed. */
+    private ForwardBatch ownBatch;
 
-    InferenceState(ModelConfig c, int capacity, int maxChunk) {
+    InferenceState(ModelConfig c, int capacity) {
         this.config = c;
         this.capacity = capacity;
-        this.maxChunk = maxChunk;
         keyCache = new float[c.layers()][capacity * c.kvDim()];
         valueCache = new float[c.layers()][capacity * c.valueDim()];
-        x = new float[maxChunk * c.dim()];
-        xb = new float[maxChunk * c.dim()];
-        q = new float[maxChunk * c.queryDim()];
-        k = new float[maxChunk * c.kvDim()];
-        v = new float[maxChunk * c.valueDim()];
-        attOut = new float[maxChunk * c.queryDim()];
-        hb = new float[maxChunk * c.hiddenDim()];
-        hb2 = new float[maxChunk * c.hiddenDim()];
-        ropeCos = new float[maxChunk * (c.ropeDims() / 2)];
-        ropeSin = new float[maxChunk * (c.ropeDims() / 2)];
         logits = new float[c.vocabSize()];
-        rounded = new float[maxChunk * Math.max(Math.max(c.dim(), c.queryDim()), c.hiddenDim())];
     }
 
     /** Number of positions in the cache (tokens already processed). */
@@ -73,8 +49,16 @@ public final class InferenceState {
         position += n;
     }
 
-    /** Logits of the last processed token (valid after a forward pass). */
+    /** Logits of the last processed token (valid after a forward pass that asked for them). */
     public float[] logits() {
         return logits;
+    }
+
+    /** This sequence's own one-segment batch of up to {@code maxChunk} tokens. */
+    ForwardBatch ownBatch(int maxChunk) {
+        if (ownBatch == null) {
+            ownBatch = new ForwardBatch(config, maxChunk, 1);
+        }
+        return ownBatch;
     }
 }

@@ -17,6 +17,8 @@ import dev.jgpt.engine.tensor.MatrixOps;
 public final class Transformer {
     /** Tokens llama.cpp puts in one batch (its default n_ubatch); attention's code path depends on it. */
     private static final int LLAMA_CPP_UBATCH = 512;
+    /** Tokens a single sequence evaluates per pass; bounds the scratch space a lone sequence needs. */
+    private static final int SINGLE_SEQUENCE_CHUNK = 64;
 
     private final ModelConfig config;
     private final TransformerWeights weights;
@@ -43,7 +45,24 @@ public final class Transformer {
             throw new IllegalArgumentException("context size " + capacity + " must be between 1 and the model's "
                     + config.contextLength());
         }
-        return new InferenceState(config, capacity, Math.min(capacity, 64));
+        return new InferenceState(config, capacity);
+    }
+
+    /**
+     * Scratch space for forward passes over up to {@code maxSegments} sequences and {@code maxTokens}
+     * stacked tokens in all (see {@link #forward(ForwardBatch)}).
+     */
+    public ForwardBatch newBatch(int maxTokens, int maxSegments) {
+        return new ForwardBatch(config, maxTokens, maxSegments);
+    }
+
+    /**
+     * Tokens llama.cpp's batch would hold for the token at index {@code done} of an evaluation of
+     * {@code total} tokens of one sequence: llama.cpp splits them into batches of {@value #LLAMA_CPP_UBATCH}.
+     * Pass it to {@link ForwardBatch#add} for a chunk starting at {@code done}.
+     */
+    public static int llamaBatchTokens(int total, int done) {
+        return Math.min(LLAMA_CPP_UBATCH, total - done / LLAMA_CPP_UBATCH * LLAMA_CPP_UBATCH);
     }
 
     /**
@@ -60,103 +79,169 @@ public final class Transformer {
                         + (config.vocabSize() - 1) + ")");
             }
         }
+        ForwardBatch batch = s.ownBatch(Math.min(s.capacity, SINGLE_SEQUENCE_CHUNK));
         int done = 0;
         while (done < n) {
-            int chunk = Math.min(s.maxChunk, n - done);
-            // the llama.cpp batch these tokens would be in (n is split into batches of LLAMA_CPP_UBATCH)
-            int batchTokens = Math.min(LLAMA_CPP_UBATCH, n - done / LLAMA_CPP_UBATCH * LLAMA_CPP_UBATCH);
-            forwardChunk(s, tokens, offset + done, chunk, batchTokens, done + chunk == n);
+            int chunk = Math.min(batch.maxTokens, n - done);
+            batch.add(s, tokens, offset + done, chunk, llamaBatchTokens(n, done), done + chunk == n);
+            forward(batch);
             done += chunk;
         }
     }
 
-    private void forwardChunk(InferenceState s, int[] tokens, int offset, int n, int batchTokens,
-                              boolean computeLogits) {
+    /**
+     * One pass over every segment of {@code b}: each weight matrix is multiplied once by all segments'
+     * tokens stacked, attention runs per segment over its own cache, each segment's sequence advances by
+     * its tokens, and segments that asked for logits get those of their last token. The batch is empty
+     * afterwards.
+     *
+     * <p>Each sequence's results are those of running it alone, bit for bit, wherever a product treats
+     * every stacked row on its own: Q8_0 weights (activations quantized per 32-value block of one row,
+     * then per-row integer dot products) and Q6_K weights. They may differ in the last float bits where a
+     * kernel's rounding depends on how many rows it gets: Q4_K products take llama.cpp's gemm kernel for
+     * tokens in whole groups of four and its gemv kernel for the rest (so a decoding token stacked with
+     * others may switch kernel), and float-activation types switch to dequantize-once products from
+     * four rows on. These are the same differences llama.cpp itself shows between batched and single
+     * decoding.
+     */
+    public void forward(ForwardBatch b) {
+        if (b.config != config) {
+            throw new IllegalArgumentException("the batch was made for another model");
+        }
+        try {
+            if (b.segments > 0) {
+                forwardStacked(b);
+            }
+        } finally {
+            b.clear();
+        }
+    }
+
+    private void forwardStacked(ForwardBatch b) {
         ModelConfig c = config;
         int dim = c.dim();
         int qDim = c.queryDim();
         int kvDim = c.kvDim();
         int hidden = c.hiddenDim();
-        int start = s.position();
+        int n = b.tokens;
 
-        for (int i = 0; i < n; i++) {
-            weights.tokenEmbedding().dequantize((long) tokens[offset + i] * dim, s.x, i * dim, dim);
+        for (int seg = 0; seg < b.segments; seg++) {
+            int start = b.states[seg].position();
+            for (int i = 0; i < b.length[seg]; i++) {
+                b.rowPosition[b.firstRow[seg] + i] = start + i;
+            }
         }
-        computeRope(s, start, n);
+        for (int i = 0; i < n; i++) {
+            weights.tokenEmbedding().dequantize((long) b.rowToken[i] * dim, b.x, i * dim, dim);
+        }
+        computeRope(b, n);
 
         for (int l = 0; l < c.layers(); l++) {
             TransformerWeights.Layer w = weights.layers()[l];
 
             for (int i = 0; i < n; i++) {
-                rmsnorm(s.xb, i * dim, s.x, i * dim, w.attentionNorm(), dim, c.rmsEps());
+                rmsnorm(b.xb, i * dim, b.x, i * dim, w.attentionNorm(), dim, c.rmsEps());
             }
-            matmul(s, w.wq(), s.xb, n, s.q, qDim, dim);
-            matmul(s, w.wk(), s.xb, n, s.k, kvDim, dim);
-            matmul(s, w.wv(), s.xb, n, s.v, kvDim, dim);
+            matmul(b, w.wq(), b.xb, n, b.q, qDim, dim);
+            matmul(b, w.wk(), b.xb, n, b.k, kvDim, dim);
+            matmul(b, w.wv(), b.xb, n, b.v, kvDim, dim);
             if (w.bq() != null) {
-                addBias(s.q, w.bq(), n, qDim);
-                addBias(s.k, w.bk(), n, kvDim);
-                addBias(s.v, w.bv(), n, kvDim);
+                addBias(b.q, w.bq(), n, qDim);
+                addBias(b.k, w.bk(), n, kvDim);
+                addBias(b.v, w.bv(), n, kvDim);
             }
             if (w.qNorm() != null) {
                 for (int h = 0; h < n * c.heads(); h++) {
-                    rmsnorm(s.q, h * c.headDim(), s.q, h * c.headDim(), w.qNorm(), c.headDim(), c.rmsEps());
+                    rmsnorm(b.q, h * c.headDim(), b.q, h * c.headDim(), w.qNorm(), c.headDim(), c.rmsEps());
                 }
                 for (int h = 0; h < n * c.kvHeads(); h++) {
-                    rmsnorm(s.k, h * c.headDim(), s.k, h * c.headDim(), w.kNorm(), c.headDim(), c.rmsEps());
+                    rmsnorm(b.k, h * c.headDim(), b.k, h * c.headDim(), w.kNorm(), c.headDim(), c.rmsEps());
                 }
             }
-            applyRope(s, s.q, n, c.heads());
-            applyRope(s, s.k, n, c.kvHeads());
+            applyRope(b, b.q, n, c.heads());
+            applyRope(b, b.k, n, c.kvHeads());
 
-            // The cache stores F16-rounded values, as llama.cpp's default F16 cache does.
-            float[] kc = s.keyCache[l];
-            float[] vc = s.valueCache[l];
-            for (int i = 0; i < n * kvDim; i++) {
-                kc[start * kvDim + i] = LlamaCppMath.roundF16(s.k[i]);
-                vc[start * kvDim + i] = LlamaCppMath.roundF16(s.v[i]);
+            for (int seg = 0; seg < b.segments; seg++) {
+                InferenceState s = b.states[seg];
+                int start = s.position();
+                int rows = b.length[seg];
+                int from = b.firstRow[seg] * kvDim;
+                // The cache stores F16-rounded values, as llama.cpp's default F16 cache does.
+                float[] kc = s.keyCache[l];
+                float[] vc = s.valueCache[l];
+                for (int i = 0; i < rows * kvDim; i++) {
+                    kc[start * kvDim + i] = LlamaCppMath.roundF16(b.k[from + i]);
+                    vc[start * kvDim + i] = LlamaCppMath.roundF16(b.v[from + i]);
+                }
+                attention(b, seg, kc, vc);
             }
 
-            attention(s, kc, vc, start, n, batchTokens);
-
-            matmul(s, w.wo(), s.attOut, n, s.xb, dim, qDim);
+            matmul(b, w.wo(), b.attOut, n, b.xb, dim, qDim);
             for (int i = 0; i < n * dim; i++) {
-                s.x[i] += s.xb[i];
+                b.x[i] += b.xb[i];
             }
 
             for (int i = 0; i < n; i++) {
-                rmsnorm(s.xb, i * dim, s.x, i * dim, w.ffnNorm(), dim, c.rmsEps());
+                rmsnorm(b.xb, i * dim, b.x, i * dim, w.ffnNorm(), dim, c.rmsEps());
             }
-            matmul(s, w.ffnGate(), s.xb, n, s.hb, hidden, dim);
-            matmul(s, w.ffnUp(), s.xb, n, s.hb2, hidden, dim);
+            matmul(b, w.ffnGate(), b.xb, n, b.hb, hidden, dim);
+            matmul(b, w.ffnUp(), b.xb, n, b.hb2, hidden, dim);
             for (int i = 0; i < n * hidden; i++) {
-                s.hb[i] = LlamaCppMath.silu(s.hb[i]) * s.hb2[i];
+                b.hb[i] = LlamaCppMath.silu(b.hb[i]) * b.hb2[i];
             }
-            matmul(s, w.ffnDown(), s.hb, n, s.xb, dim, hidden);
+            matmul(b, w.ffnDown(), b.hb, n, b.xb, dim, hidden);
             for (int i = 0; i < n * dim; i++) {
-                s.x[i] += s.xb[i];
+                b.x[i] += b.xb[i];
             }
         }
-        s.advance(n);
+        for (int seg = 0; seg < b.segments; seg++) {
+            b.states[seg].advance(b.length[seg]);
+        }
+        computeLogits(b);
+    }
 
-        if (computeLogits) {
-            int last = (n - 1) * dim;
-            rmsnorm(s.xb, 0, s.x, last, weights.outputNorm(), dim, c.rmsEps());
-            matmul(s, weights.output(), s.xb, 1, s.logits, c.vocabSize(), dim);
+    /** Output norm and projection of the last token of every segment that asks for logits, in one product. */
+    private void computeLogits(ForwardBatch b) {
+        int dim = config.dim();
+        int vocab = config.vocabSize();
+        int rows = 0;
+        int only = -1;
+        for (int seg = 0; seg < b.segments; seg++) {
+            if (b.wantsLogits[seg]) {
+                int last = (b.firstRow[seg] + b.length[seg] - 1) * dim;
+                rmsnorm(b.xb, rows * dim, b.x, last, weights.outputNorm(), dim, config.rmsEps());
+                rows++;
+                only = seg;
+            }
+        }
+        if (rows == 0) {
+            return;
+        }
+        if (rows == 1) {
+            matmul(b, weights.output(), b.xb, 1, b.states[only].logits, vocab, dim);
+            return;
+        }
+        matmul(b, weights.output(), b.xb, rows, b.logitRows, vocab, dim);
+        int row = 0;
+        for (int seg = 0; seg < b.segments; seg++) {
+            if (b.wantsLogits[seg]) {
+                System.arraycopy(b.logitRows, row++ * vocab, b.states[seg].logits, 0, vocab);
+            }
         }
     }
 
-    private void attention(InferenceState s, float[] kc, float[] vc, int start, int n, int batchTokens) {
+    private void attention(ForwardBatch b, int seg, float[] kc, float[] vc) {
         ModelConfig c = config;
         int headDim = c.headDim();
         int qDim = c.queryDim();
         int group = c.heads() / c.kvHeads();
-        FlashAttention fa = new FlashAttention(headDim, c.kvDim());
-        for (int i = 0; i < n; i++) {
+        InferenceState s = b.states[seg];
+        int start = s.position();
+        for (int i = 0; i < b.length[seg]; i++) {
             for (int h = 0; h < c.heads(); h++) {
-                int off = i * qDim + h * headDim;
-                fa.attend(s.q, off, kc, vc, (h / group) * headDim, start + i, batchTokens, s.capacity,
-                        s.attOut, off);
+                int off = (b.firstRow[seg] + i) * qDim + h * headDim;
+                b.attention.attend(b.q, off, kc, vc, (h / group) * headDim, start + i, b.llamaBatchTokens[seg],
+                        s.capacity, b.attOut, off);
             }
         }
     }
@@ -166,11 +251,11 @@ public final class Transformer {
      * multiplied by the theta scale pair after pair, in float, then divided by the pair's frequency factor
      * and multiplied by the linear scaling factor.
      */
-    private void computeRope(InferenceState s, int start, int n) {
+    private void computeRope(ForwardBatch s, int n) {
         int half = config.ropeDims() / 2;
         float[] factors = weights.ropeFreqFactors();
         for (int i = 0; i < n; i++) {
-            float theta = (float) (start + i);
+            float theta = (float) s.rowPosition[i];
             for (int j = 0; j < half; j++) {
                 float t = factors != null ? theta / factors[j] : theta;
                 t = config.ropeScale() * t;
@@ -181,7 +266,7 @@ public final class Transformer {
         }
     }
 
-    private void applyRope(InferenceState s, float[] vec, int n, int heads) {
+    private void applyRope(ForwardBatch s, float[] vec, int n, int heads) {
         int headDim = config.headDim();
         int half = config.ropeDims() / 2;
         boolean neox = config.architecture().ropeType() == Architecture.RopeType.NEOX;
@@ -230,7 +315,7 @@ public final class Transformer {
      * scheme (activations quantized to Q8_0 or Q8_K, integer block sums, llama.cpp's float accumulation
      * order); other types multiply float activations rounded as llama.cpp would see them.
      */
-    private static void matmul(InferenceState s, FloatTensor w, float[] x, int n, float[] out, int rows, int cols) {
+    private static void matmul(ForwardBatch s, FloatTensor w, float[] x, int n, float[] out, int rows, int cols) {
         if (Q8_0Activations.handles(w.type()) && cols % 32 == 0) {
             s.q8.quantize(x, n * cols);
             s.q8.matmul(w, n, out, rows, cols);
