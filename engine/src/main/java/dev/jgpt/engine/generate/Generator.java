@@ -75,6 +75,16 @@ public final class Generator {
      * @throws ContextOverflowException before any computation when the prompt leaves no room to answer
      */
     public GenerationResult generate(Sequence seq, int[] prompt, GenerationRequest request, Consumer<String> onText) {
+        return generate(seq, prompt, request, onText, logprob -> { });
+    }
+
+    /**
+     * Like {@link #generate(Sequence, int[], GenerationRequest, Consumer)}, also handing each generated token's
+     * log-probabilities to {@code onLogprob} (when the request asks for them) before that token's text reaches
+     * {@code onText}, so that a stream can send every token's log-probabilities with the text it produced.
+     */
+    public GenerationResult generate(Sequence seq, int[] prompt, GenerationRequest request, Consumer<String> onText,
+                                     Consumer<TokenLogprob> onLogprob) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty");
         }
@@ -114,7 +124,9 @@ public final class Generator {
             generated++;
             sampler.accept(token);
             if (logSoftmax != null) {
-                logprobs.add(logprob(token, logSoftmax, request.topLogprobs()));
+                TokenLogprob lp = logprob(token, logSoftmax, request.topLogprobs());
+                logprobs.add(lp);
+                onLogprob.accept(lp);
             }
             if (constraint != null) {
                 constraint.accept(token);
