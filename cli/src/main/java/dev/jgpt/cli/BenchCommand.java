@@ -2,6 +2,7 @@ package dev.jgpt.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jgpt.engine.model.ForwardBatch;
 import dev.jgpt.engine.model.InferenceState;
 import dev.jgpt.engine.model.LogProbabilities;
 import dev.jgpt.engine.model.Model;
@@ -107,28 +108,42 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Aggregate generation rate of {@code batch} sequences decoding side by side, each on its own thread.
-     * (Batched decode that reads the weights once per step for all sequences is not built yet; this
-     * measures what concurrent requests get today.)
+     * Aggregate generation rate of {@code batch} sequences decoding in shared forward passes (each weight
+     * matrix is read once per step for all of them), the median of the repetitions after a warm-up.
      */
-    private double batchedGeneration(Transformer tf, int[] prompt, int ctx) throws InterruptedException {
-        Thread[] threads = new Thread[batch];
-        long t0 = System.nanoTime();
+    private double batchedGeneration(Transformer tf, int[] prompt, int ctx) {
+        InferenceState[] states = new InferenceState[batch];
         for (int b = 0; b < batch; b++) {
-            int first = prompt[b % prompt.length];
-            threads[b] = Thread.ofPlatform().start(() -> {
-                InferenceState state = tf.newState(ctx);
-                int[] one = {first};
-                for (int g = 0; g < genTokens; g++) {
-                    tf.forward(state, one, 0, 1);
-                    one[0] = LogProbabilities.argmax(state.logits());
-                }
-            });
+            states[b] = tf.newState(ctx);
         }
-        for (Thread t : threads) {
-            t.join();
+        ForwardBatch step = tf.newBatch(batch, batch);
+        int[] next = new int[batch];
+        decodeTogether(tf, states, step, next, prompt, Math.min(genTokens, 4));
+        double[] rates = new double[repetitions];
+        for (int r = 0; r < repetitions; r++) {
+            long t0 = System.nanoTime();
+            decodeTogether(tf, states, step, next, prompt, genTokens);
+            rates[r] = (double) batch * genTokens * 1e9 / (System.nanoTime() - t0);
         }
-        return (double) batch * genTokens * 1e9 / (System.nanoTime() - t0);
+        return median(rates);
+    }
+
+    /** Restarts every sequence from its own first token and decodes {@code steps} greedy steps in lockstep. */
+    private static void decodeTogether(Transformer tf, InferenceState[] states, ForwardBatch step, int[] next,
+                                       int[] prompt, int steps) {
+        for (int b = 0; b < states.length; b++) {
+            states[b].truncate(0);
+            next[b] = prompt[b % prompt.length];
+        }
+        for (int g = 0; g < steps; g++) {
+            for (int b = 0; b < states.length; b++) {
+                step.add(states[b], next, b, 1, 1, true);
+            }
+            tf.forward(step);
+            for (int b = 0; b < states.length; b++) {
+                next[b] = LogProbabilities.argmax(states[b].logits());
+            }
+        }
     }
 
     private static double median(double[] v) {
