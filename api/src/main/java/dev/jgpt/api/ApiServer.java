@@ -27,6 +27,7 @@ public final class ApiServer implements AutoCloseable {
         this.catalog = catalog;
         ChatCompletionHandler chat = new ChatCompletionHandler(catalog, clock);
         CompletionHandler completions = new CompletionHandler(catalog, clock);
+        ResponsesHandler responses = new ResponsesHandler(catalog, clock, new ResponseStore(ResponseStore.DEFAULT_CAPACITY));
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.startup.showJavalinBanner = false;
@@ -39,6 +40,9 @@ public final class ApiServer implements AutoCloseable {
             c.routes.get("/v1/models/{model}", this::getModel);
             c.routes.post("/v1/chat/completions", ServerMetrics.timed(chat));
             c.routes.post("/v1/completions", ServerMetrics.timed(completions));
+            c.routes.post("/v1/responses", ServerMetrics.timed(responses::create));
+            c.routes.get("/v1/responses/{id}", responses::retrieve);
+            c.routes.delete("/v1/responses/{id}", responses::delete);
             c.routes.get("/metrics", metrics::serve);
             ApiErrors.register(c.routes);
         });

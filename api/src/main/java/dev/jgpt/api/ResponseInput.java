@@ -1,0 +1,100 @@
+package dev.jgpt.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.jgpt.api.OpenAiProtocol.ChatMessage;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Turns a Responses API {@code input} into chat messages: a string is one user message; an array holds
+ * message items ({@code {"role", "content"}}, optionally {@code "type": "message"}) whose content is a string
+ * or text parts ({@code input_text}, or {@code output_text} in earlier assistant turns).
+ */
+final class ResponseInput {
+    private static final Set<String> ROLES = Set.of("user", "system", "developer", "assistant");
+    private static final Set<String> TEXT_PARTS = Set.of("input_text", "output_text", "text");
+
+    private ResponseInput() {
+    }
+
+    static List<ChatMessage> messages(JsonNode input) {
+        if (input == null || input.isNull()) {
+            throw ApiException.invalidRequest("input", "Missing required parameter: 'input'.");
+        }
+        if (input.isTextual()) {
+            return List.of(message("user", input.textValue()));
+        }
+        if (!input.isArray()) {
+            throw ApiException.invalidRequest("input", "Invalid type for 'input': expected a string or an array of"
+                    + " input items, but got " + JsonTypes.describe(input) + ".");
+        }
+        if (input.isEmpty()) {
+            throw ApiException.invalidRequest("input", "'input' must contain at least one item.");
+        }
+        List<ChatMessage> out = new ArrayList<>(input.size());
+        for (int i = 0; i < input.size(); i++) {
+            out.add(item(input.get(i), "input[" + i + "]"));
+        }
+        return out;
+    }
+
+    private static ChatMessage item(JsonNode item, String at) {
+        if (!item.isObject()) {
+            throw ApiException.invalidRequest(at, "'" + at + "' must be an object with 'role' and 'content'.");
+        }
+        JsonNode type = item.get("type");
+        if (type != null && !type.isNull() && !"message".equals(type.asText())) {
+            throw ApiException.unsupported(at + ".type", "Input items of type '" + type.asText()
+                    + "' are not supported; this server accepts only 'message' items.");
+        }
+        JsonNode role = item.get("role");
+        if (role == null || !role.isTextual()) {
+            throw ApiException.invalidRequest(at + ".role", "Missing required parameter: '" + at + ".role'.");
+        }
+        if (!ROLES.contains(role.textValue())) {
+            throw ApiException.invalidRequest(at + ".role", "Invalid value for '" + at + ".role': '" + role.textValue()
+                    + "'. Supported values are: 'user', 'system', 'developer' and 'assistant'.");
+        }
+        return message(role.textValue(), text(item.get("content"), at + ".content"));
+    }
+
+    private static String text(JsonNode content, String param) {
+        if (content == null || content.isNull()) {
+            throw ApiException.invalidRequest(param, "Missing required parameter: '" + param + "'.");
+        }
+        if (content.isTextual()) {
+            return content.textValue();
+        }
+        if (!content.isArray()) {
+            throw ApiException.invalidRequest(param, "Invalid type for '" + param + "': expected a string or an"
+                    + " array of content parts, but got " + JsonTypes.describe(content) + ".");
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < content.size(); i++) {
+            String partAt = param + "[" + i + "]";
+            JsonNode part = content.get(i);
+            JsonNode type = part.get("type");
+            if (!part.isObject() || type == null || !type.isTextual()) {
+                throw ApiException.invalidRequest(partAt, "'" + partAt
+                        + "' must be an object with a 'type', e.g. {\"type\": \"input_text\", \"text\": \"...\"}.");
+            }
+            if (!TEXT_PARTS.contains(type.textValue())) {
+                throw ApiException.unsupported(partAt + ".type", "Content parts of type '" + type.textValue()
+                        + "' are not supported; this server accepts only 'input_text' and 'output_text' parts.");
+            }
+            JsonNode text = part.get("text");
+            if (text == null || !text.isTextual()) {
+                throw ApiException.invalidRequest(partAt + ".text", "'" + partAt + ".text' must be a string.");
+            }
+            sb.append(text.textValue());
+        }
+        return sb.toString();
+    }
+
+    static ChatMessage message(String role, String text) {
+        return new ChatMessage(role, TextNode.valueOf(text), null, null, null);
+    }
+}
