@@ -3,6 +3,7 @@ package dev.jgpt.engine.generate;
 import dev.jgpt.engine.sampling.SamplingParams;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * What to generate after a prompt: how to sample, how many tokens at most, and which strings end the
@@ -11,9 +12,11 @@ import java.util.List;
  * @param constraint  restricts the tokens that may come next (e.g. JSON schema), or null
  * @param topLogprobs -1 to report no log-probabilities; 0..20 to report each token's log-probability and
  *                    that many most likely alternatives
+ * @param onLogprob   receives each generated token's log-probabilities as soon as they are known, before
+ *                    the token's text is streamed (so a stream can send them with that text); null for none
  */
 public record GenerationRequest(SamplingParams sampling, int maxTokens, List<String> stop,
-                                TokenConstraint constraint, int topLogprobs) {
+                                TokenConstraint constraint, int topLogprobs, Consumer<TokenLogprob> onLogprob) {
     /** Most alternatives per token that can be asked for (OpenAI's limit). */
     public static final int MAX_TOP_LOGPROBS = 20;
 
@@ -26,10 +29,16 @@ public record GenerationRequest(SamplingParams sampling, int maxTokens, List<Str
                     + ", got " + topLogprobs);
         }
         stop = stop == null ? List.of() : List.copyOf(stop);
+        onLogprob = onLogprob == null ? logprob -> { } : onLogprob;
+    }
+
+    public GenerationRequest(SamplingParams sampling, int maxTokens, List<String> stop, TokenConstraint constraint,
+                             int topLogprobs) {
+        this(sampling, maxTokens, stop, constraint, topLogprobs, null);
     }
 
     public GenerationRequest(SamplingParams sampling, int maxTokens, List<String> stop) {
-        this(sampling, maxTokens, stop, null, -1);
+        this(sampling, maxTokens, stop, null, -1, null);
     }
 
     public boolean wantsLogprobs() {
