@@ -28,6 +28,7 @@ public final class ApiServer implements AutoCloseable {
         ChatCompletionHandler chat = new ChatCompletionHandler(catalog, clock);
         CompletionHandler completions = new CompletionHandler(catalog, clock);
         ResponsesHandler responses = new ResponsesHandler(catalog, clock, new ResponseStore(ResponseStore.DEFAULT_CAPACITY));
+        OllamaHandlers ollama = new OllamaHandlers(catalog, clock);
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.startup.showJavalinBanner = false;
@@ -44,6 +45,12 @@ public final class ApiServer implements AutoCloseable {
             c.routes.get("/v1/responses/{id}", responses::retrieve);
             c.routes.delete("/v1/responses/{id}", responses::delete);
             c.routes.get("/metrics", metrics::serve);
+            // Ollama's API, so Ollama clients work too.
+            c.routes.post("/api/chat", ServerMetrics.timed(OllamaHandlers.withOllamaErrors(ollama::chat)));
+            c.routes.post("/api/generate", ServerMetrics.timed(OllamaHandlers.withOllamaErrors(ollama::generate)));
+            c.routes.get("/api/tags", OllamaHandlers.withOllamaErrors(ollama::tags));
+            c.routes.post("/api/show", OllamaHandlers.withOllamaErrors(ollama::show));
+            c.routes.get("/api/version", ollama::version);
             ApiErrors.register(c.routes);
         });
     }

@@ -1,0 +1,175 @@
+package dev.jgpt.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jgpt.engine.SharedData;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The Ollama-compatible endpoints, checked on the wire with a plain HTTP client and a real tiny model. */
+class OllamaApiTest {
+    static final String MODEL = "tiny-qwen3-q8_0";
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path modelDirectory;
+    static ApiServer server;
+    static HttpClient http;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Files.copy(SharedData.model(MODEL + ".gguf"), modelDirectory.resolve(MODEL + ".gguf"));
+        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 512, 4)).start();
+        http = HttpClient.newHttpClient();
+    }
+
+    @AfterAll
+    static void stop() {
+        http.close();
+        server.close();
+    }
+
+    static HttpResponse<String> post(String path, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode json(HttpResponse<String> r, int status) throws Exception {
+        assertEquals(status, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    /** NDJSON lines, each checked to be one JSON object. */
+    static List<JsonNode> lines(HttpResponse<String> r) throws Exception {
+        assertEquals(200, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/x-ndjson"));
+        assertTrue(r.body().endsWith("\n"));
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : r.body().split("\n")) {
+            out.add(JSON.readTree(line));
+        }
+        return out;
+    }
+
+    @Test
+    void tagsListTheModelWithItsFileFacts() throws Exception {
+        JsonNode models = json(get("/api/tags"), 200).get("models");
+        assertEquals(1, models.size());
+        JsonNode m = models.get(0);
+        assertEquals(MODEL + ":latest", m.get("name").asText());
+        assertEquals(MODEL + ":latest", m.get("model").asText());
+        Path file = modelDirectory.resolve(MODEL + ".gguf");
+        assertEquals(Files.size(file), m.get("size").asLong());
+        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+        assertEquals(sha, m.get("digest").asText());
+        assertFalse(m.get("modified_at").asText().isEmpty());
+        JsonNode d = m.get("details");
+        assertEquals("gguf", d.get("format").asText());
+        assertEquals("qwen3", d.get("family").asText());
+        assertEquals("Q8_0", d.get("quantization_level").asText());
+        assertTrue(d.get("parameter_size").asText().endsWith("M"), d.toString());
+    }
+
+    @Test
+    void showAndVersion() throws Exception {
+        JsonNode show = json(post("/api/show", "{\"model\": \"" + MODEL + "\"}"), 200);
+        assertEquals("qwen3", show.at("/model_info/general.architecture").asText());
+        assertEquals("qwen3", show.at("/details/family").asText());
+        assertTrue(show.has("template"));
+        assertFalse(json(get("/api/version"), 200).get("version").asText().isEmpty());
+    }
+
+    @Test
+    void chatStreamsLinesAndEndsWithStatistics() throws Exception {
+        String request = """
+                {"model": "%s:latest", "messages": [{"role": "user", "content": "Hi"}],
+                 "options": {"temperature": 0, "num_predict": 5}%s}""";
+        List<JsonNode> lines = lines(post("/api/chat", request.formatted(MODEL, "")));
+        StringBuilder text = new StringBuilder();
+        for (JsonNode line : lines.subList(0, lines.size() - 1)) {
+            assertFalse(line.get("done").asBoolean());
+            assertEquals("assistant", line.at("/message/role").asText());
+            assertEquals(MODEL + ":latest", line.get("model").asText());
+            text.append(line.at("/message/content").asText());
+        }
+        JsonNode last = lines.getLast();
+        assertTrue(last.get("done").asBoolean());
+        String reason = last.get("done_reason").asText();
+        assertTrue(reason.equals("stop") || reason.equals("length"), reason);
+        assertTrue(last.get("prompt_eval_count").asInt() > 1);
+        assertTrue(last.get("eval_count").asInt() >= 1 && last.get("eval_count").asInt() <= 5);
+        for (String field : List.of("total_duration", "load_duration", "prompt_eval_duration", "eval_duration")) {
+            assertTrue(last.get(field).isIntegralNumber(), field + " in nanoseconds: " + last);
+        }
+        assertTrue(last.get("total_duration").asLong() >= last.get("eval_duration").asLong());
+
+        JsonNode whole = json(post("/api/chat", request.formatted(MODEL, ", \"stream\": false")), 200);
+        assertTrue(whole.get("done").asBoolean());
+        assertEquals(text.toString(), whole.at("/message/content").asText(), "greedy: streamed and whole agree");
+        assertEquals(last.get("eval_count"), whole.get("eval_count"));
+    }
+
+    @Test
+    void generateAnswersAPromptWithOptions() throws Exception {
+        JsonNode r = json(post("/api/generate", """
+                {"model": "%s", "prompt": "The sky is", "stream": false,
+                 "options": {"temperature": 0.7, "top_k": 20, "top_p": 0.9, "seed": 42, "num_predict": 4, "stop": ["\\n\\n"]}}"""
+                .formatted(MODEL)), 200);
+        assertTrue(r.get("done").asBoolean());
+        assertTrue(r.get("eval_count").asInt() <= 4);
+        JsonNode again = json(post("/api/generate", """
+                {"model": "%s", "prompt": "The sky is", "stream": false,
+                 "options": {"temperature": 0.7, "top_k": 20, "top_p": 0.9, "seed": 42, "num_predict": 4, "stop": ["\\n\\n"]}}"""
+                .formatted(MODEL)), 200);
+        assertEquals(r.get("response"), again.get("response"), "same seed, same answer");
+
+        JsonNode raw = json(post("/api/generate", """
+                {"model": "%s", "prompt": "The sky is", "raw": true, "stream": false, "options": {"num_predict": 3}}"""
+                .formatted(MODEL)), 200);
+        assertTrue(raw.get("prompt_eval_count").asInt() < r.get("prompt_eval_count").asInt(),
+                "raw skips the chat template");
+
+        List<JsonNode> streamed = lines(post("/api/generate", """
+                {"model": "%s", "prompt": "Hi", "options": {"num_predict": 3}}""".formatted(MODEL)));
+        assertTrue(streamed.getLast().get("done").asBoolean());
+        assertTrue(streamed.getFirst().has("response"));
+
+        JsonNode load = json(post("/api/generate", "{\"model\": \"" + MODEL + "\"}"), 200);
+        assertEquals("load", load.get("done_reason").asText());
+    }
+
+    @Test
+    void errorsHaveOllamasShape() throws Exception {
+        JsonNode missing = json(post("/api/chat", """
+                {"model": "nope", "messages": [{"role": "user", "content": "Hi"}]}"""), 404);
+        assertEquals("model 'nope' not found", missing.get("error").asText());
+        assertEquals(1, missing.size());
+        JsonNode badOption = json(post("/api/generate", """
+                {"model": "%s", "prompt": "x", "options": {"temperature": "hot"}}""".formatted(MODEL)), 400);
+        assertTrue(badOption.get("error").asText().contains("temperature"), badOption.toString());
+        json(post("/api/show", "{\"model\": \"nope\"}"), 404);
+    }
+}
