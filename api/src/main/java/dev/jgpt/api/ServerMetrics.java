@@ -75,13 +75,25 @@ public final class ServerMetrics {
 
     /**
      * Adds the gauge of requests waiting per model: those admitted by {@code admitted} (running or queued)
-     * that are not generating yet.
+     * that are not generating yet. A model whose file has gone from the catalog is left out.
      */
     void watchQueues(Function<String, Integer> admitted) {
         GaugeWithCallback.builder().name("jgpt_requests_waiting")
                 .help("Requests admitted to a model's queue that are not generating yet").labelNames("model")
-                .callback(cb -> models.forEach((name, u) -> cb.call(Math.max(0, admitted.apply(name) - u.running()),
-                        name))).register(registry);
+                .callback(cb -> models.forEach((name, u) -> {
+                    Integer queued = admittedOrNull(admitted, name);
+                    if (queued != null) {
+                        cb.call(Math.max(0, queued - u.running()), name);
+                    }
+                })).register(registry);
+    }
+
+    private static Integer admittedOrNull(Function<String, Integer> admitted, String name) {
+        try {
+            return admitted.apply(name);
+        } catch (ApiException gone) {
+            return null;
+        }
     }
 
     /** A loader whose models report their generations here. */
