@@ -2,6 +2,7 @@ package dev.jgpt.api;
 
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
+import io.javalin.router.Endpoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -117,7 +118,9 @@ public final class ServerMetrics {
 
     /** Counts a finished HTTP request (Javalin's request logger calls this once the answer is complete). */
     void requestFinished(Context ctx, float millis) {
-        String endpoint = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
+        // The route pattern (/v1/responses/{id}), not the path, keeps the number of series bounded.
+        Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
+        String endpoint = matched == null ? "unmatched" : matched.path;
         requests.labelValues(endpoint, ctx.method().name(), Integer.toString(ctx.statusCode())).inc();
         requestDuration.labelValues(endpoint).observe(millis / 1000.0);
     }

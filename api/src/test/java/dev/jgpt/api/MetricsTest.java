@@ -4,6 +4,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.InputStream;
 import java.net.URI;
@@ -94,14 +96,27 @@ class MetricsTest {
     }
 
     @Test
-    void aClientThatDisconnectsMidStreamFreesItsSlot() throws Exception {
+    void unknownPathsAreCountedTogether() throws Exception {
+        String series = "jgpt_http_requests_total{endpoint=\"unmatched\",method=\"GET\",status=\"404\"}";
+        double before = sample(metrics(), series);
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/no/such/path")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(404, r.statusCode());
+        assertEquals(before + 1, sample(metrics(), series));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "/v1/chat/completions | {\"model\": \"scripted\", \"stream\": true, \"messages\": [{\"role\": \"user\", \"content\": \"go\"}]}",
+            "/v1/responses        | {\"model\": \"scripted\", \"stream\": true, \"input\": \"go\"}",
+            "/api/chat            | {\"model\": \"scripted\", \"messages\": [{\"role\": \"user\", \"content\": \"go\"}]}"})
+    void aClientThatDisconnectsMidStreamFreesItsSlot(String path, String request) throws Exception {
         String model = "{model=\"scripted\"}";
         double cancelledBefore = sample(metrics(), "jgpt_requests_cancelled_total" + model);
         HttpClient client = HttpClient.newHttpClient();
-        HttpResponse<InputStream> r = client.send(HttpRequest.newBuilder(uri("/v1/chat/completions"))
-                .POST(HttpRequest.BodyPublishers.ofString(
-                        "{\"model\": \"scripted\", \"stream\": true, \"messages\": [{\"role\": \"user\", \"content\": \"go\"}]}"))
-                .build(), HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> r = client.send(HttpRequest.newBuilder(uri(path))
+                .POST(HttpRequest.BodyPublishers.ofString(request)).build(), HttpResponse.BodyHandlers.ofInputStream());
+        assertEquals(200, r.statusCode());
         try (InputStream body = r.body()) {
             // The role chunk, then at least one tick: the generation is running.
             String seen = "";
