@@ -4,8 +4,6 @@ import dev.jgpt.engine.model.ContextOverflowException;
 import dev.jgpt.engine.model.InferenceState;
 import dev.jgpt.engine.model.LogProbabilities;
 import dev.jgpt.engine.model.Transformer;
-import dev.jgpt.engine.sampling.Sampler;
-import dev.jgpt.engine.tokenizer.TokenTextStream;
 import dev.jgpt.engine.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
@@ -75,16 +73,6 @@ public final class Generator {
      * @throws ContextOverflowException before any computation when the prompt leaves no room to answer
      */
     public GenerationResult generate(Sequence seq, int[] prompt, GenerationRequest request, Consumer<String> onText) {
-        return generate(seq, prompt, request, onText, logprob -> { });
-    }
-
-    /**
-     * Like {@link #generate(Sequence, int[], GenerationRequest, Consumer)}, also handing each generated token's
-     * log-probabilities to {@code onLogprob} (when the request asks for them) before that token's text reaches
-     * {@code onText}, so that a stream can send every token's log-probabilities with the text it produced.
-     */
-    public GenerationResult generate(Sequence seq, int[] prompt, GenerationRequest request, Consumer<String> onText,
-                                     Consumer<TokenLogprob> onLogprob) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty");
         }
@@ -98,64 +86,17 @@ public final class Generator {
         seq.append(prompt, reuse, prompt.length);
         long t1 = System.nanoTime();
 
-        Sampler sampler = new Sampler(request.sampling(), transformer.config().vocabSize());
-        for (int t : prompt) {
-            sampler.accept(t);
-        }
-        TokenTextStream textStream = TokenTextStream.continuing(tokenizer);
-        StopStringMatcher stops = new StopStringMatcher(request.stop());
-        StringBuilder text = new StringBuilder();
-        TokenConstraint constraint = request.constraint();
-        List<TokenLogprob> logprobs = new ArrayList<>();
-        FinishReason finish = FinishReason.LENGTH;
-        int generated = 0;
+        SequenceDecoder decoder = new SequenceDecoder(tokenizer, transformer.config().vocabSize(), prompt, request,
+                onText);
         int[] one = new int[1];
-        while (generated < request.maxTokens()) {
-            float[] logits = seq.state.logits();
-            float[] logSoftmax = request.wantsLogprobs() ? LogProbabilities.logSoftmax(logits) : null;
-            if (constraint != null) {
-                constraint.maskLogits(logits);
-            }
-            int token = sampler.sample(logits);
-            if (tokenizer.isEndOfGeneration(token)) {
-                finish = FinishReason.STOP;
-                break;
-            }
-            generated++;
-            sampler.accept(token);
-            if (logSoftmax != null) {
-                TokenLogprob lp = logprob(token, logSoftmax, request.topLogprobs());
-                logprobs.add(lp);
-                onLogprob.accept(lp);
-            }
-            if (constraint != null) {
-                constraint.accept(token);
-            }
-            String piece = stops.accept(textStream.accept(token));
-            if (!piece.isEmpty()) {
-                text.append(piece);
-                onText.accept(piece);
-            }
-            if (stops.stopped() || (constraint != null && constraint.isComplete())) {
-                finish = FinishReason.STOP;
-                break;
-            }
-            if (generated == request.maxTokens() || seq.length() + 1 >= seq.contextSize()) {
-                break;
-            }
+        int token = decoder.next(seq.state.logits(), seq.length() + 1 < seq.contextSize());
+        while (token >= 0) {
             one[0] = token;
             seq.append(one, 0, 1);
-        }
-        if (!stops.stopped()) {
-            String rest = stops.accept(textStream.flush()) + stops.flush();
-            if (!rest.isEmpty()) {
-                text.append(rest);
-                onText.accept(rest);
-            }
+            token = decoder.next(seq.state.logits(), seq.length() + 1 < seq.contextSize());
         }
         long t2 = System.nanoTime();
-        return new GenerationResult(text.toString(), finish, prompt.length, reuse, generated, t1 - t0, t2 - t1,
-                logprobs);
+        return decoder.result(prompt.length, reuse, t1 - t0, t2 - t1);
     }
 
     /** The chosen token's log-probability and the {@code top} most likely tokens of one step. */
