@@ -5,29 +5,31 @@ import dev.jgpt.engine.gguf.GgufReader;
 import dev.jgpt.engine.gguf.GgufTensorInfo;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What model listings say about a GGUF file without loading its weights: architecture, parameter count,
- * quantization, chat template, scalar metadata, size, modification time and SHA-256 digest. Reading a file
- * (and hashing it) happens once per file version; later calls are answered from memory.
+ * quantization, chat template, scalar metadata, size, modification time and a digest. The header is read
+ * once per file version; later calls are answered from memory.
  *
  * @param metadata the file's scalar metadata (arrays such as the vocabulary are left out)
+ * @param digest   SHA-256 of the file's path, size and modification time: an identity that changes when the
+ *                 file does, like Ollama's manifest digest, without reading gigabytes of weights to list models
  */
 record ModelFacts(String architecture, long parameterCount, String quantization, String chatTemplate,
-                  Map<String, Object> metadata, long size, Instant modified, String sha256) {
+                  Map<String, Object> metadata, long size, Instant modified, String digest) {
 
     private record Version(Path file, long size, Instant modified) {
     }
@@ -48,12 +50,12 @@ record ModelFacts(String architecture, long parameterCount, String quantization,
     /** Parameters in Ollama's style: "494.0M", "8.0B". */
     String parameterSize() {
         if (parameterCount >= 1_000_000_000L) {
-            return String.format(java.util.Locale.ROOT, "%.1fB", parameterCount / 1e9);
+            return String.format(Locale.ROOT, "%.1fB", parameterCount / 1e9);
         }
         if (parameterCount >= 1_000_000L) {
-            return String.format(java.util.Locale.ROOT, "%.1fM", parameterCount / 1e6);
+            return String.format(Locale.ROOT, "%.1fM", parameterCount / 1e6);
         }
-        return String.format(java.util.Locale.ROOT, "%.1fK", parameterCount / 1e3);
+        return String.format(Locale.ROOT, "%.1fK", parameterCount / 1e3);
     }
 
     private static ModelFacts read(Path file, long size, Instant modified) {
@@ -70,7 +72,7 @@ record ModelFacts(String architecture, long parameterCount, String quantization,
             }
             return new ModelFacts(gguf.getString("general.architecture", "unknown"), parameters,
                     quantization(gguf), gguf.getString("tokenizer.chat_template", ""), Map.copyOf(scalars), size,
-                    modified, sha256(file));
+                    modified, digest(file, size, modified));
         }
     }
 
@@ -104,15 +106,11 @@ record ModelFacts(String architecture, long parameterCount, String quantization,
         return embeddings == null ? "unknown" : embeddings.type().name();
     }
 
-    private static String sha256(Path file) {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            byte[] buffer = new byte[1 << 16];
-            while (in.read(buffer) >= 0) {
-                // reading feeds the digest
-            }
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the model file " + file, e);
+    private static String digest(Path file, long size, Instant modified) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update((file.toAbsolutePath() + "\n" + size + "\n" + modified).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(sha.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK has no SHA-256", e);
         }

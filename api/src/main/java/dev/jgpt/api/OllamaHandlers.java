@@ -77,7 +77,7 @@ final class OllamaHandlers {
         for (ModelCatalog.Entry e : catalog.entries()) {
             ModelFacts facts = ModelFacts.of(e.file());
             models.add(new ModelEntry(e.name() + TAG, e.name() + TAG, facts.modified().toString(), facts.size(),
-                    facts.sha256(), details(facts)));
+                    facts.digest(), details(facts)));
         }
         ctx.contentType("application/json").result(Json.write(new ModelList(models)));
     }

@@ -14,9 +14,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -83,14 +82,20 @@ class OllamaApiTest {
         assertEquals(MODEL + ":latest", m.get("model").asText());
         Path file = modelDirectory.resolve(MODEL + ".gguf");
         assertEquals(Files.size(file), m.get("size").asLong());
-        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-        assertEquals(sha, m.get("digest").asText());
+        String digest = m.get("digest").asText();
+        assertTrue(digest.matches("[0-9a-f]{64}"), digest);
         assertFalse(m.get("modified_at").asText().isEmpty());
         JsonNode d = m.get("details");
         assertEquals("gguf", d.get("format").asText());
         assertEquals("qwen3", d.get("family").asText());
         assertEquals("Q8_0", d.get("quantization_level").asText());
         assertTrue(d.get("parameter_size").asText().endsWith("M"), d.toString());
+
+        // A new version of the file gets a new digest.
+        Files.setLastModifiedTime(file, FileTime.from(Files.getLastModifiedTime(file).toInstant().minusSeconds(60)));
+        JsonNode changed = json(get("/api/tags"), 200).at("/models/0");
+        assertFalse(digest.equals(changed.get("digest").asText()));
+        assertEquals(m.get("size"), changed.get("size"));
     }
 
     @Test
