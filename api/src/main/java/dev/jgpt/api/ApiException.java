@@ -31,6 +31,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(400, "invalid_request_error", param, "unsupported_parameter", message, null);
     }
 
+    /** 401: the request carries no API key, or one the server does not accept. */
+    public static ApiException invalidApiKey(String message) {
+        return new ApiException(401, "invalid_request_error", null, "invalid_api_key", message, null);
+    }
+
     public static ApiException modelNotFound(String model) {
         return new ApiException(404, "invalid_request_error", "model", "model_not_found",
                 "The model '" + model + "' does not exist. GET /v1/models lists the models this server has;"

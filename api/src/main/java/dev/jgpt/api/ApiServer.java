@@ -29,6 +29,8 @@ public final class ApiServer implements AutoCloseable {
         CompletionHandler completions = new CompletionHandler(catalog, clock);
         ResponsesHandler responses = new ResponsesHandler(catalog, clock, new ResponseStore(ResponseStore.DEFAULT_CAPACITY));
         OllamaHandlers ollama = new OllamaHandlers(catalog, clock);
+        EmbeddingsHandler embeddings = new EmbeddingsHandler(catalog);
+        ApiKeys apiKeys = new ApiKeys(config.apiKeys());
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.startup.showJavalinBanner = false;
@@ -36,11 +38,14 @@ public final class ApiServer implements AutoCloseable {
             // Compression would buffer server-sent events; answers are small anyway.
             c.http.compressionStrategy = CompressionStrategy.NONE;
             c.requestLogger.http(metrics::requestFinished);
+            c.routes.before("/v1/*", apiKeys);
+            c.routes.before("/api/*", apiKeys);
             c.routes.get("/health", ApiServer::health);
             c.routes.get("/v1/models", this::listModels);
             c.routes.get("/v1/models/{model}", this::getModel);
             c.routes.post("/v1/chat/completions", ServerMetrics.timed(chat));
             c.routes.post("/v1/completions", ServerMetrics.timed(completions));
+            c.routes.post("/v1/embeddings", ServerMetrics.timed(embeddings));
             c.routes.post("/v1/responses", ServerMetrics.timed(responses::create));
             c.routes.get("/v1/responses/{id}", responses::retrieve);
             c.routes.delete("/v1/responses/{id}", responses::delete);

@@ -5,15 +5,17 @@ import dev.jgpt.api.OpenAiProtocol.ChatChoice;
 import dev.jgpt.api.OpenAiProtocol.ChatCompletion;
 import dev.jgpt.api.OpenAiProtocol.ChatCompletionChunk;
 import dev.jgpt.api.OpenAiProtocol.ChatCompletionRequest;
+import dev.jgpt.api.OpenAiProtocol.ChatLogprobs;
 import dev.jgpt.api.OpenAiProtocol.ChunkChoice;
 import dev.jgpt.api.OpenAiProtocol.Delta;
-import dev.jgpt.api.OpenAiProtocol.Usage;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.TokenLogprob;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -35,6 +37,8 @@ final class ChatCompletionHandler implements Handler {
         }
         List<Map<String, Object>> messages = ChatMessages.toTemplateMessages(req.messages());
         rejectUnsupported(req);
+        int n = Choices.count(req.n());
+        int topLogprobs = topLogprobs(req);
         boolean newName = req.maxCompletionTokens() != null;
         GenerationOptions options = GenerationOptions.from(req,
                 newName ? req.maxCompletionTokens() : req.maxTokens(),
@@ -50,56 +54,71 @@ final class ChatCompletionHandler implements Handler {
             GenerationOptions opts = options.withLogitBias(req.logitBias(), t -> t >= 0 && t < model.vocabularySize());
             int[] prompt = model.chatPrompt(messages);
             int maxTokens = ContextBudget.maxTokens(prompt.length, opts.maxTokens(), model.contextSize(), "messages");
-            GenerationRequest request = new GenerationRequest(opts.sampling(), maxTokens, opts.stop());
+            List<GenerationRequest> requests = Choices.requests(opts.sampling(), maxTokens, opts.stop(), n,
+                    topLogprobs);
+            LogprobShapes logprobs = new LogprobShapes(model);
             if (!stream) {
-                GenerationResult r = model.generate(prompt, request, piece -> { });
+                List<GenerationResult> results = Choices.generate(model, prompt, requests);
+                List<ChatChoice> choices = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    GenerationResult r = results.get(i);
+                    choices.add(new ChatChoice(i, new AssistantMessage("assistant", r.text(), null),
+                            topLogprobs >= 0 ? logprobs.chat(r.logprobs()) : null, FinishReasons.of(r)));
+                }
                 ctx.contentType("application/json").result(Json.write(new ChatCompletion(id, "chat.completion", created,
-                        served.name(), List.of(new ChatChoice(0, new AssistantMessage("assistant", r.text(), null), null,
-                        FinishReasons.of(r))), usage(r))));
+                        served.name(), choices, Choices.usage(results))));
                 return null;
             }
             StreamedGeneration.run(new SseStream(ctx), new StreamedGeneration.Events() {
                 @Override
-                public Object start() {
-                    return chunk(new Delta("assistant", ""), null, null);
+                public Object start(int choice) {
+                    return chunk(choice, new Delta("assistant", ""), null, null);
                 }
 
                 @Override
-                public Object text(String piece) {
-                    return chunk(new Delta(null, piece), null, null);
+                public Object text(int choice, String piece, List<TokenLogprob> tokens) {
+                    return chunk(choice, new Delta(null, piece), topLogprobs >= 0 ? logprobs.chat(tokens) : null, null);
                 }
 
                 @Override
-                public Object finish(GenerationResult r) {
-                    return chunk(new Delta(null, null), FinishReasons.of(r), null);
+                public Object finish(int choice, GenerationResult r) {
+                    return chunk(choice, new Delta(null, null), null, FinishReasons.of(r));
                 }
 
                 @Override
-                public Object usage(GenerationResult r) {
+                public Object usage(List<GenerationResult> results) {
                     return includeUsage ? new ChatCompletionChunk(id, "chat.completion.chunk", created, served.name(),
-                            List.of(), ChatCompletionHandler.usage(r)) : null;
+                            List.of(), Choices.usage(results)) : null;
                 }
 
-                private ChatCompletionChunk chunk(Delta delta, String finishReason, Usage usage) {
+                private ChatCompletionChunk chunk(int choice, Delta delta, ChatLogprobs tokens, String finishReason) {
                     return new ChatCompletionChunk(id, "chat.completion.chunk", created, served.name(),
-                            List.of(new ChunkChoice(0, delta, null, finishReason)), usage);
+                            List.of(new ChunkChoice(choice, delta, tokens, finishReason)), null);
                 }
-            }, model, prompt, request);
+            }, model, prompt, requests);
             return null;
         });
     }
 
-    private static Usage usage(GenerationResult r) {
-        return Usage.of(r.promptTokens(), r.cachedTokens(), r.completionTokens());
+    /** How many alternatives to report per token, or -1 for no log-probabilities. */
+    private static int topLogprobs(ChatCompletionRequest req) {
+        Integer top = req.topLogprobs();
+        if (top != null && (top < 0 || top > GenerationRequest.MAX_TOP_LOGPROBS)) {
+            throw ApiException.invalidRequest("top_logprobs", "Invalid 'top_logprobs': " + top
+                    + ". Expected a value between 0 and " + GenerationRequest.MAX_TOP_LOGPROBS + ".");
+        }
+        if (!Boolean.TRUE.equals(req.logprobs())) {
+            if (top != null) {
+                throw ApiException.invalidRequest("top_logprobs", "'top_logprobs' needs 'logprobs' set to true.");
+            }
+            return -1;
+        }
+        return top == null ? 0 : top;
     }
 
     private static void rejectUnsupported(ChatCompletionRequest req) {
         if (req.tools() != null && !req.tools().isNull() && !req.tools().isEmpty()) {
             throw ApiException.unsupported("tools", "'tools' are not supported by this server yet.");
-        }
-        if (Boolean.TRUE.equals(req.logprobs()) || req.topLogprobs() != null) {
-            throw ApiException.unsupported(req.topLogprobs() != null ? "top_logprobs" : "logprobs",
-                    "'logprobs' are not supported by this server yet.");
         }
         var format = req.responseFormat();
         if (format != null && !format.isNull()) {

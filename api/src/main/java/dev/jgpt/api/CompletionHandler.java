@@ -1,22 +1,30 @@
 package dev.jgpt.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.jgpt.api.OpenAiProtocol.CompletionLogprobs;
 import dev.jgpt.api.OpenAiProtocol.CompletionRequest;
 import dev.jgpt.api.OpenAiProtocol.TextChoice;
 import dev.jgpt.api.OpenAiProtocol.TextCompletion;
-import dev.jgpt.api.OpenAiProtocol.Usage;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.TokenLogprob;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 
-/** {@code POST /v1/completions}: text continuation of a prompt (no chat template), as JSON or streamed. */
+/**
+ * {@code POST /v1/completions}: text continuation of a prompt (no chat template), as JSON or streamed, with
+ * {@code n} choices, legacy {@code logprobs}, {@code echo} of the prompt (and its tokens' log-probabilities)
+ * and {@code suffix} for fill-in-the-middle on models trained for it.
+ */
 final class CompletionHandler implements Handler {
     /** OpenAI's default length for legacy completions. */
     private static final int DEFAULT_MAX_TOKENS = 16;
+    /** OpenAI's upper bound for the legacy {@code logprobs}. */
+    private static final int MAX_LOGPROBS = 5;
 
     private final ModelCatalog catalog;
     private final Clock clock;
@@ -34,8 +42,13 @@ final class CompletionHandler implements Handler {
         }
         String promptText = promptText(req.prompt());
         rejectUnsupported(req);
-        GenerationOptions options = GenerationOptions.from(req,
-                req.maxTokens() != null ? req.maxTokens() : DEFAULT_MAX_TOKENS, "max_tokens", RequestIds.seed());
+        boolean echo = Boolean.TRUE.equals(req.echo());
+        int topLogprobs = topLogprobs(req.logprobs());
+        // max_tokens 0 with echo scores a prompt without generating (as evaluation harnesses do).
+        boolean scoreOnly = echo && req.maxTokens() != null && req.maxTokens() == 0;
+        GenerationOptions options = GenerationOptions.from(req, scoreOnly ? null
+                : req.maxTokens() != null ? req.maxTokens() : DEFAULT_MAX_TOKENS, "max_tokens", RequestIds.seed());
+        int n = Choices.count(req.n());
         boolean stream = Boolean.TRUE.equals(req.stream());
         boolean includeUsage = stream && req.streamOptions() != null
                 && Boolean.TRUE.equals(req.streamOptions().includeUsage());
@@ -45,49 +58,102 @@ final class CompletionHandler implements Handler {
 
         served.run(model -> {
             GenerationOptions opts = options.withLogitBias(req.logitBias(), t -> t >= 0 && t < model.vocabularySize());
-            int[] prompt = model.textPrompt(promptText);
-            int maxTokens = ContextBudget.maxTokens(prompt.length, opts.maxTokens(), model.contextSize(), "prompt");
-            GenerationRequest request = new GenerationRequest(opts.sampling(), maxTokens, opts.stop());
+            int[] prompt = req.suffix() != null ? model.infillPrompt(promptText, req.suffix())
+                    : model.textPrompt(promptText);
+            int maxTokens = ContextBudget.maxTokens(prompt.length, scoreOnly ? Integer.valueOf(0) : opts.maxTokens(),
+                    model.contextSize(), "prompt");
+            List<GenerationRequest> requests = Choices.requests(opts.sampling(), maxTokens, opts.stop(), n,
+                    topLogprobs);
+            Echo echoed = echo ? new Echo(promptText, topLogprobs >= 0
+                    ? model.promptLogprobs(prompt, topLogprobs) : null, prompt[0]) : null;
+            LogprobShapes shapes = new LogprobShapes(model);
             if (!stream) {
-                GenerationResult r = model.generate(prompt, request, piece -> { });
-                ctx.contentType("application/json").result(Json.write(completion(id, created, served.name(),
-                        r.text(), FinishReasons.of(r), usage(r))));
+                List<GenerationResult> results = Choices.generate(model, prompt, requests);
+                List<TextChoice> choices = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    GenerationResult r = results.get(i);
+                    CompletionLogprobs logprobs = null;
+                    if (topLogprobs >= 0) {
+                        LogprobShapes.Legacy legacy = startLogprobs(shapes, echoed);
+                        r.logprobs().forEach(legacy::add);
+                        logprobs = legacy.take();
+                    }
+                    String text = echoed != null ? echoed.text() + r.text() : r.text();
+                    choices.add(new TextChoice(i, text, logprobs, FinishReasons.of(r)));
+                }
+                ctx.contentType("application/json").result(Json.write(new TextCompletion(id, "text_completion",
+                        created, served.name(), choices, Choices.usage(results))));
                 return null;
             }
             StreamedGeneration.run(new SseStream(ctx), new StreamedGeneration.Events() {
+                private LogprobShapes.Legacy legacy;
+
                 @Override
-                public Object start() {
-                    return completion(id, created, served.name(), "", null, null);
+                public Object start(int choice) {
+                    if (topLogprobs >= 0) {
+                        legacy = startLogprobs(shapes, echoed);
+                    }
+                    String text = echoed != null ? echoed.text() : "";
+                    return chunk(choice, text, legacy != null && !legacy.isEmpty() ? legacy.take() : null, null);
                 }
 
                 @Override
-                public Object text(String piece) {
-                    return completion(id, created, served.name(), piece, null, null);
+                public Object text(int choice, String piece, List<TokenLogprob> tokens) {
+                    if (legacy == null) {
+                        return chunk(choice, piece, null, null);
+                    }
+                    tokens.forEach(legacy::add);
+                    return chunk(choice, piece, legacy.take(), null);
                 }
 
                 @Override
-                public Object finish(GenerationResult r) {
-                    return completion(id, created, served.name(), "", FinishReasons.of(r), null);
+                public Object finish(int choice, GenerationResult r) {
+                    return chunk(choice, "", null, FinishReasons.of(r));
                 }
 
                 @Override
-                public Object usage(GenerationResult r) {
+                public Object usage(List<GenerationResult> results) {
                     return includeUsage ? new TextCompletion(id, "text_completion", created, served.name(), List.of(),
-                            CompletionHandler.usage(r)) : null;
+                            Choices.usage(results)) : null;
                 }
-            }, model, prompt, request);
+
+                private TextCompletion chunk(int choice, String text, CompletionLogprobs logprobs, String finish) {
+                    return new TextCompletion(id, "text_completion", created, served.name(),
+                            List.of(new TextChoice(choice, text, logprobs, finish)), null);
+                }
+            }, model, prompt, requests);
             return null;
         });
     }
 
-    private static TextCompletion completion(String id, long created, String model, String text, String finishReason,
-                                             Usage usage) {
-        return new TextCompletion(id, "text_completion", created, model,
-                List.of(new TextChoice(0, text, null, finishReason)), usage);
+    /**
+     * The prompt as echoed before each choice's text.
+     *
+     * @param logprobs the prompt tokens' log-probabilities after the first, or null when not asked for
+     */
+    private record Echo(String text, List<TokenLogprob> logprobs, int firstToken) {
     }
 
-    private static Usage usage(GenerationResult r) {
-        return Usage.of(r.promptTokens(), r.cachedTokens(), r.completionTokens());
+    /** A choice's legacy log-probabilities, starting with the echoed prompt's tokens when there are any. */
+    private static LogprobShapes.Legacy startLogprobs(LogprobShapes shapes, Echo echo) {
+        LogprobShapes.Legacy legacy = shapes.legacy(0);
+        if (echo != null) {
+            legacy.addFirst(echo.firstToken());
+            echo.logprobs().forEach(legacy::add);
+        }
+        return legacy;
+    }
+
+    /** {@code logprobs} (0..5 alternatives), or -1 when absent. */
+    private static int topLogprobs(Integer logprobs) {
+        if (logprobs == null) {
+            return -1;
+        }
+        if (logprobs < 0 || logprobs > MAX_LOGPROBS) {
+            throw ApiException.invalidRequest("logprobs", "Invalid 'logprobs': " + logprobs
+                    + ". Expected a value between 0 and " + MAX_LOGPROBS + ".");
+        }
+        return logprobs;
     }
 
     /** A string, or an array holding exactly one string. */
@@ -114,15 +180,9 @@ final class CompletionHandler implements Handler {
     }
 
     private static void rejectUnsupported(CompletionRequest req) {
-        if (req.logprobs() != null) {
-            throw ApiException.unsupported("logprobs", "'logprobs' are not supported by this server yet.");
-        }
-        if (Boolean.TRUE.equals(req.echo())) {
-            throw ApiException.unsupported("echo", "'echo' is not supported by this server yet.");
-        }
-        if (req.suffix() != null) {
-            throw ApiException.unsupported("suffix", "'suffix' (fill-in-the-middle) is not supported by this server"
-                    + " yet.");
+        if (req.suffix() != null && Boolean.TRUE.equals(req.echo())) {
+            throw ApiException.invalidRequest("echo", "'echo' cannot be combined with 'suffix': the echoed prompt"
+                    + " would not be followed by the text the suffix asks for.");
         }
         if (req.bestOf() != null && req.bestOf() != 1) {
             throw ApiException.unsupported("best_of", "'best_of' other than 1 is not supported by this server yet.");

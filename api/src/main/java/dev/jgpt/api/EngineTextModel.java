@@ -3,7 +3,11 @@ package dev.jgpt.api;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
 import dev.jgpt.engine.generate.Generator;
+import dev.jgpt.engine.generate.PromptLogprobs;
+import dev.jgpt.engine.generate.TokenLogprob;
+import dev.jgpt.engine.model.Embedder;
 import dev.jgpt.engine.model.Model;
+import dev.jgpt.engine.tokenizer.FillInTheMiddle;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -61,6 +65,35 @@ final class EngineTextModel implements TextModel {
     @Override
     public GenerationResult generate(int[] prompt, GenerationRequest request, Consumer<String> onText) {
         return generator.generate(sequence, prompt, request, onText);
+    }
+
+    @Override
+    public byte[] tokenBytes(int id) {
+        return model.tokenizer().tokenBytes(id, true);
+    }
+
+    @Override
+    public List<TokenLogprob> promptLogprobs(int[] prompt, int top) {
+        return new PromptLogprobs(model.transformer()).of(prompt, top);
+    }
+
+    @Override
+    public int[] infillPrompt(String prefix, String suffix) {
+        FillInTheMiddle fim = FillInTheMiddle.of(model.gguf(), model.tokenizer()).orElseThrow(() ->
+                ApiException.invalidRequest("suffix", "This model does not support 'suffix': its vocabulary has no"
+                        + " fill-in-the-middle tokens (prefix, suffix and middle). Use a code model trained for"
+                        + " infilling, or leave 'suffix' out."));
+        return fim.prompt(prefix, suffix);
+    }
+
+    @Override
+    public int embeddingSize() {
+        return model.config().dim();
+    }
+
+    @Override
+    public float[] embed(int[] tokens) {
+        return new Embedder(model.transformer()).embed(tokens);
     }
 
     @Override

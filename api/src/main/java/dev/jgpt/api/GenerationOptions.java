@@ -18,10 +18,7 @@ import java.util.function.IntPredicate;
 record GenerationOptions(SamplingParams sampling, Integer maxTokens, List<String> stop) {
 
     static GenerationOptions from(SamplingFields f, Integer maxTokens, String maxTokensParam, long defaultSeed) {
-        if (f.n() != null && f.n() != 1) {
-            throw ApiException.unsupported("n", "Invalid value for 'n': " + f.n()
-                    + ". This server generates one choice per request for now; send n=1 or leave it out.");
-        }
+        Choices.count(f.n());
         if (maxTokens != null && maxTokens < 1) {
             throw ApiException.invalidRequest(maxTokensParam, "Invalid '" + maxTokensParam + "': " + maxTokens
                     + ". Expected a value >= 1.");

@@ -2,6 +2,7 @@ package dev.jgpt.api;
 
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.TokenLogprob;
 
 import java.util.List;
 import java.util.Map;
@@ -119,6 +120,31 @@ final class MeteredTextModel implements TextModel {
             usage.kvTokens.addAndGet(-(prompt.length + pieces.count));
             usage.running.decrementAndGet();
         }
+    }
+
+    @Override
+    public byte[] tokenBytes(int id) {
+        return model.tokenBytes(id);
+    }
+
+    @Override
+    public List<TokenLogprob> promptLogprobs(int[] prompt, int top) {
+        return model.promptLogprobs(prompt, top);
+    }
+
+    @Override
+    public int[] infillPrompt(String prefix, String suffix) {
+        return model.infillPrompt(prefix, suffix);
+    }
+
+    @Override
+    public int embeddingSize() {
+        return model.embeddingSize();
+    }
+
+    @Override
+    public float[] embed(int[] tokens) {
+        return model.embed(tokens);
     }
 
     @Override

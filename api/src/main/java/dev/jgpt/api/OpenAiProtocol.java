@@ -101,6 +101,14 @@ public final class OpenAiProtocol {
             Double repeatPenalty) implements SamplingFields {
     }
 
+    /**
+     * {@code input} is a string, an array of strings, an array of token ids or an array of token-id arrays;
+     * {@code encoding_format} is {@code float} (default) or {@code base64}.
+     */
+    public record EmbeddingRequest(String model, JsonNode input, String encodingFormat, Integer dimensions,
+                                   String user) {
+    }
+
     // ---- responses ----
 
     public record Usage(int promptTokens, int completionTokens, int totalTokens, PromptTokensDetails promptTokensDetails) {
@@ -140,6 +148,36 @@ public final class OpenAiProtocol {
     }
 
     public record TextChoice(int index, String text, Object logprobs, String finishReason) {
+    }
+
+    /** A chat choice's log-probabilities: one entry per generated token ({@code refusal} is always null). */
+    public record ChatLogprobs(List<ChatTokenLogprob> content, List<ChatTokenLogprob> refusal) {
+    }
+
+    /** A token as text, its UTF-8 bytes, its log-probability and the most likely alternatives at its place. */
+    public record ChatTokenLogprob(String token, double logprob, List<Integer> bytes, List<TopLogprob> topLogprobs) {
+    }
+
+    public record TopLogprob(String token, double logprob, List<Integer> bytes) {
+    }
+
+    /**
+     * A text completion's log-probabilities in the legacy shape: parallel lists with an entry per token
+     * ({@code null} log-probability and alternatives for the first echoed prompt token) and each token's
+     * character offset in the choice's text.
+     */
+    public record CompletionLogprobs(List<String> tokens, List<Double> tokenLogprobs,
+                                     List<Map<String, Double>> topLogprobs, List<Integer> textOffset) {
+    }
+
+    /** {@code embedding} is a list of floats or, for {@code encoding_format: base64}, a base64 string. */
+    public record Embedding(String object, Object embedding, int index) {
+    }
+
+    public record EmbeddingList(String object, List<Embedding> data, String model, EmbeddingUsage usage) {
+    }
+
+    public record EmbeddingUsage(int promptTokens, int totalTokens) {
     }
 
     public record ModelList(String object, List<ModelCard> data) {

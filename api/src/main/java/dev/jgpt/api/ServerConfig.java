@@ -12,15 +12,23 @@ import java.util.List;
  * @param modelDirectory directory whose {@code .gguf} files are served by name (may not exist yet)
  * @param contextSize    upper bound on each model's context, in tokens (memory grows with it)
  * @param queueCapacity  requests that may wait per model behind the running one before 429
+ * @param apiKeys        keys a request must present as {@code Authorization: Bearer KEY} on /v1 and /api
+ *                       routes; empty for an open server
  */
 public record ServerConfig(String host, int port, List<Path> models, Path modelDirectory, int contextSize,
-                           int queueCapacity) {
+                           int queueCapacity, List<String> apiKeys) {
     public static final int DEFAULT_PORT = 8080;
     public static final int DEFAULT_CONTEXT_SIZE = 4096;
     public static final int DEFAULT_QUEUE_CAPACITY = 16;
 
     public ServerConfig {
         models = List.copyOf(models);
+        apiKeys = List.copyOf(apiKeys);
+        for (String key : apiKeys) {
+            if (key.isBlank() || !key.equals(key.strip())) {
+                throw new IllegalArgumentException("an API key must be non-empty and without surrounding spaces");
+            }
+        }
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("the port must be between 0 and 65535, got " + port);
         }
@@ -30,5 +38,19 @@ public record ServerConfig(String host, int port, List<Path> models, Path modelD
         if (queueCapacity < 0) {
             throw new IllegalArgumentException("the queue capacity must be 0 or more, got " + queueCapacity);
         }
+    }
+
+    /** An open server (no API keys). */
+    public ServerConfig(String host, int port, List<Path> models, Path modelDirectory, int contextSize,
+                        int queueCapacity) {
+        this(host, port, models, modelDirectory, contextSize, queueCapacity, List.of());
+    }
+
+    /** Without the keys themselves, which must not end up in logs. */
+    @Override
+    public String toString() {
+        return "ServerConfig[host=" + host + ", port=" + port + ", models=" + models + ", modelDirectory="
+                + modelDirectory + ", contextSize=" + contextSize + ", queueCapacity=" + queueCapacity + ", apiKeys="
+                + apiKeys.size() + " key(s)]";
     }
 }

@@ -2,6 +2,7 @@ package dev.jgpt.api;
 
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.TokenLogprob;
 
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,42 @@ public interface TextModel extends AutoCloseable {
      * thrown by {@code onText} (a client that went away) ends the generation.
      */
     GenerationResult generate(int[] prompt, GenerationRequest request, Consumer<String> onText);
+
+    // The methods below serve logprobs, echo, suffix and embeddings; a model without them refuses with a
+    // clear error. Wrappers (such as the metrics decorator) must delegate them.
+
+    /** The bytes token {@code id} stands for, control tokens written out (for log-probabilities). */
+    default byte[] tokenBytes(int id) {
+        throw ApiException.unsupported("logprobs", "This model cannot report log-probabilities.");
+    }
+
+    /**
+     * Each prompt token's log-probability given the ones before it, with {@code top} alternatives: one entry
+     * per token after the first.
+     */
+    default List<TokenLogprob> promptLogprobs(int[] prompt, int top) {
+        throw ApiException.unsupported("echo", "This model cannot report the prompt's log-probabilities.");
+    }
+
+    /**
+     * A fill-in-the-middle prompt asking for the text between {@code prefix} and {@code suffix}.
+     *
+     * @throws ApiException 400 naming {@code suffix} when the model has no fill-in-the-middle tokens
+     */
+    default int[] infillPrompt(String prefix, String suffix) {
+        throw ApiException.invalidRequest("suffix", "This model does not support 'suffix': it has no"
+                + " fill-in-the-middle tokens.");
+    }
+
+    /** Length of this model's embeddings. */
+    default int embeddingSize() {
+        throw ApiException.unsupported("model", "This model cannot compute embeddings.");
+    }
+
+    /** The unit-length embedding of {@code tokens} (mean of the final hidden states). */
+    default float[] embed(int[] tokens) {
+        throw ApiException.unsupported("model", "This model cannot compute embeddings.");
+    }
 
     @Override
     void close();

@@ -171,9 +171,13 @@ class OpenAiClientTest {
     }
 
     @Test
-    void severalChoicesAreRefusedClearly() {
+    void severalChoicesComeBackWithTheirIndexAndZeroIsRefused() {
+        ChatCompletion c = client.chat().completions().create(chat(QWEN, "Hi", 4).n(2).build());
+        assertEquals(2, c.choices().size());
+        assertEquals(0, c.choices().get(0).index());
+        assertEquals(1, c.choices().get(1).index());
         BadRequestException e = assertThrows(BadRequestException.class,
-                () -> client.chat().completions().create(chat(QWEN, "Hi", 4).n(2).build()));
+                () -> client.chat().completions().create(chat(QWEN, "Hi", 4).n(0).build()));
         assertEquals("n", e.param().orElseThrow());
         assertFalse(e.getMessage().isBlank());
     }

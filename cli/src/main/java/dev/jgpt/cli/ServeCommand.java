@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -41,6 +42,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Threads for matrix products (default: all cores)")
     Integer threads;
 
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on /v1 and"
+            + " /api requests (repeatable: any of the keys is accepted; default: the JGPT_API_KEY environment"
+            + " variable, else an open server)")
+    List<String> apiKeys = new ArrayList<>();
+
+    /** The environment, read through a field so tests can set it. */
+    Map<String, String> environment = System.getenv();
+
     @Override
     public Integer call() throws Exception {
         EngineThreads.configure(threads);
@@ -49,7 +58,13 @@ final class ServeCommand implements Callable<Integer> {
         for (String m : models) {
             files.add(ModelLocator.resolve(m));
         }
-        ServerConfig config = new ServerConfig(host, port, files, directory, contextSize, queue);
+        List<String> keys = apiKeys();
+        ServerConfig config;
+        try {
+            config = new ServerConfig(host, port, files, directory, contextSize, queue, keys);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(e.getMessage());
+        }
         ApiServer server = ApiServer.create(config);
         try {
             server.start();
@@ -66,6 +81,9 @@ final class ServeCommand implements Callable<Integer> {
         String base = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + server.port() + "/v1";
         List<ModelCatalog.Entry> entries = server.models().entries();
         System.err.println("jgpt: serving the OpenAI API at " + base + " (Ctrl-C to stop)");
+        if (!keys.isEmpty()) {
+            System.err.println("jgpt: /v1 and /api need 'Authorization: Bearer KEY' (" + keys.size() + " key(s))");
+        }
         if (entries.isEmpty()) {
             System.err.println("jgpt: no models yet. Add one: copy a GGUF file into " + directory
                     + " (it is picked up without a restart),\n      or start with --model PATH"
@@ -77,6 +95,15 @@ final class ServeCommand implements Callable<Integer> {
         }
         stopped.await();
         return 0;
+    }
+
+    /** The --api-key options, else JGPT_API_KEY when set, else none. */
+    List<String> apiKeys() {
+        if (!apiKeys.isEmpty()) {
+            return apiKeys;
+        }
+        String env = environment.get("JGPT_API_KEY");
+        return env == null || env.isBlank() ? List.of() : List.of(env.strip());
     }
 
     private static String rootMessage(Throwable e) {

@@ -1,0 +1,44 @@
+package dev.jgpt.cli;
+
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** {@code jgpt serve --api-key}: repeatable, else JGPT_API_KEY, else an open server. */
+class ServeCommandTest {
+
+    static ServeCommand parse(Map<String, String> environment, String... args) {
+        ServeCommand serve = new ServeCommand();
+        serve.environment = environment;
+        new CommandLine(serve).parseArgs(args);
+        return serve;
+    }
+
+    @Test
+    void keysComeFromTheRepeatableOption() {
+        assertEquals(List.of("k1", "k2"), parse(Map.of("JGPT_API_KEY", "env"), "--api-key", "k1", "--api-key", "k2")
+                .apiKeys());
+    }
+
+    @Test
+    void withoutTheOptionTheEnvironmentVariableIsTheKey() {
+        assertEquals(List.of("env-key"), parse(Map.of("JGPT_API_KEY", " env-key\n")).apiKeys());
+    }
+
+    @Test
+    void withNeitherTheServerIsOpen() {
+        assertEquals(List.of(), parse(Map.of()).apiKeys());
+        assertEquals(List.of(), parse(Map.of("JGPT_API_KEY", "  ")).apiKeys());
+    }
+
+    @Test
+    void aBlankKeyIsAnError() {
+        CommandsTest.Outcome o = CommandsTest.jgpt("serve", "--api-key", " ", "--port", "0");
+        assertEquals(1, o.exitCode(), o.err());
+        assertEquals("jgpt: error: an API key must be non-empty and without surrounding spaces\n", o.err());
+    }
+}
