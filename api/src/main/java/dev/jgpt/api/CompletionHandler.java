@@ -64,8 +64,8 @@ final class CompletionHandler implements Handler {
                     model.contextSize(), "prompt");
             List<GenerationRequest> requests = Choices.requests(opts.sampling(), maxTokens, opts.stop(), n,
                     topLogprobs);
-            Echo echoed = echo ? new Echo(promptText, topLogprobs >= 0
-                    ? model.promptLogprobs(prompt, topLogprobs) : null, prompt[0]) : null;
+            Echo echoed = echo ? new Echo(promptText, prompt, topLogprobs >= 0
+                    ? model.promptLogprobs(prompt, topLogprobs) : null) : null;
             LogprobShapes shapes = new LogprobShapes(model);
             if (!stream) {
                 List<GenerationResult> results = Choices.generate(model, prompt, requests);
@@ -131,15 +131,14 @@ final class CompletionHandler implements Handler {
      *
      * @param logprobs the prompt tokens' log-probabilities after the first, or null when not asked for
      */
-    private record Echo(String text, List<TokenLogprob> logprobs, int firstToken) {
+    private record Echo(String text, int[] tokens, List<TokenLogprob> logprobs) {
     }
 
     /** A choice's legacy log-probabilities, starting with the echoed prompt's tokens when there are any. */
     private static LogprobShapes.Legacy startLogprobs(LogprobShapes shapes, Echo echo) {
-        LogprobShapes.Legacy legacy = shapes.legacy(0);
+        LogprobShapes.Legacy legacy = shapes.legacy();
         if (echo != null) {
-            legacy.addFirst(echo.firstToken());
-            echo.logprobs().forEach(legacy::add);
+            legacy.addPrompt(echo.text(), echo.tokens(), echo.logprobs());
         }
         return legacy;
     }

@@ -45,8 +45,8 @@ final class LogprobShapes {
     }
 
     /** A builder of legacy {@link CompletionLogprobs}, for one choice. */
-    Legacy legacy(int startOffset) {
-        return new Legacy(startOffset);
+    Legacy legacy() {
+        return new Legacy();
     }
 
     /**
@@ -61,22 +61,40 @@ final class LogprobShapes {
         private List<Map<String, Double>> top = new ArrayList<>();
         private List<Integer> offsets = new ArrayList<>();
 
-        private Legacy(int startOffset) {
-            this.offset = startOffset;
+        private Legacy() {
         }
 
-        /** A token without a log-probability: the first echoed prompt token, which nothing precedes. */
-        void addFirst(int token) {
-            append(token, null, null);
-        }
-
-        void add(TokenLogprob t) {
-            Map<String, Double> alternatives = new LinkedHashMap<>();
-            for (TokenLogprob.Candidate c : t.top()) {
-                // Tokens with the same text share one key; the likelier (first) keeps it.
-                alternatives.putIfAbsent(text(model.tokenBytes(c.token())), (double) c.logprob());
+        /**
+         * The echoed prompt: its tokens (the first without a log-probability, since nothing precedes it; then
+         * {@code scored}, one per later token) placed at their characters in {@code text}; the space a
+         * SentencePiece tokenizer puts before the text is skipped, and a token whose text is not there (BOS,
+         * part of a character) sits where the next text begins. Generated tokens follow the end of {@code text}.
+         */
+        void addPrompt(String text, int[] prompt, List<TokenLogprob> scored) {
+            int at = 0;
+            for (int i = 0; i < prompt.length; i++) {
+                String token = text(model.tokenBytes(prompt[i]));
+                int start = at;
+                if (text.startsWith(token, at)) {
+                    at += token.length();
+                } else if (token.startsWith(" ") && text.startsWith(token.substring(1), at)) {
+                    at += token.length() - 1;
+                }
+                if (i == 0) {
+                    append(token, null, null, start);
+                } else {
+                    TokenLogprob t = scored.get(i - 1);
+                    append(token, (double) t.logprob(), alternatives(t), start);
+                }
             }
-            append(t.token(), (double) t.logprob(), alternatives);
+            offset = text.length();
+        }
+
+        /** A generated token. */
+        void add(TokenLogprob t) {
+            String token = text(model.tokenBytes(t.token()));
+            append(token, (double) t.logprob(), alternatives(t), offset);
+            offset += token.length();
         }
 
         boolean isEmpty() {
@@ -92,13 +110,20 @@ final class LogprobShapes {
             return out;
         }
 
-        private void append(int token, Double logprob, Map<String, Double> alternatives) {
-            String text = text(model.tokenBytes(token));
-            tokens.add(text);
+        private Map<String, Double> alternatives(TokenLogprob t) {
+            Map<String, Double> out = new LinkedHashMap<>();
+            for (TokenLogprob.Candidate c : t.top()) {
+                // Tokens with the same text share one key; the likelier (first) keeps it.
+                out.putIfAbsent(text(model.tokenBytes(c.token())), (double) c.logprob());
+            }
+            return out;
+        }
+
+        private void append(String token, Double logprob, Map<String, Double> alternatives, int at) {
+            tokens.add(token);
             logprobs.add(logprob);
             top.add(alternatives);
-            offsets.add(offset);
-            offset += text.length();
+            offsets.add(at);
         }
     }
 

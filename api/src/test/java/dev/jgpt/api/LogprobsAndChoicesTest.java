@@ -232,6 +232,18 @@ class LogprobsAndChoicesTest {
             assertTrue(lp.get("token_logprobs").get(i).asDouble() <= 0);
             assertEquals(1, lp.get("top_logprobs").get(i).size(), lp.toString());
         }
+        String text = choice.get("text").asText();
+        JsonNode offsets = lp.get("text_offset");
+        assertEquals(0, offsets.get(0).asInt(), "BOS sits at the start");
+        for (int i = 1; i < promptTokens; i++) {
+            String token = lp.get("tokens").get(i).asText();
+            if (i == 1) {
+                token = token.strip(); // the space SentencePiece puts before the text is not in the text
+            }
+            assertTrue(text.startsWith(token, offsets.get(i).asInt()), "prompt token '" + token + "' at "
+                    + offsets.get(i) + " in '" + text + "'");
+        }
+        assertEquals("The cat sat".length(), offsets.get(promptTokens).asInt(), "the answer follows the prompt");
 
         JsonNode scored = post("/v1/completions", """
                 {"model": "%s", "prompt": "The cat sat", "max_tokens": 0, "echo": true, "logprobs": 0}"""

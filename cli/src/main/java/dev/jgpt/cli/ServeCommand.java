@@ -18,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
  * Runs until interrupted (Ctrl-C), then stops accepting requests and unloads the models.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models).")
+        description = "Serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/embeddings,"
+                + " /v1/models).")
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", description = "GGUF model file or model-directory name to serve (repeatable); "
             + "the model directory's files are served too")
