@@ -3,6 +3,13 @@ package dev.jgpt.engine.model;
 import dev.jgpt.engine.tensor.FloatTensor;
 import dev.jgpt.engine.tensor.GgmlType;
 import dev.jgpt.engine.tensor.MatrixOps;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -33,6 +40,10 @@ import java.nio.ByteOrder;
  *       the result is their difference. The gemv adds once per super-block, the gemm (AVX-512 and AVX2
  *       alike) once per pair of 32-value sub-blocks.
  * </ul>
+ *
+ * <p>Only the float steps are order-sensitive; the integer sums are exact in any order, so they run on
+ * the Vector API. Each weight super-block is unpacked once into scaled integers ({@link Unpacked}) and
+ * then multiplied with every token of the batch.
  */
 final class Q8_KActivations {
     private static final int BLOCK = 256;
@@ -40,6 +51,46 @@ final class Q8_KActivations {
     private static final int Q4_K_BYTES = 144;
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** 16 or 8 int lanes, or null where the Vector API kernels do not suit the CPU (scalar path). */
+    private static final VectorSpecies<Integer> I = intSpecies();
+    private static final int LANES = I == null ? 0 : I.length();
+    /** Bytes with as many lanes as {@link #I}, so one load widens to one int vector. */
+    private static final VectorSpecies<Byte> B =
+            I == null ? null : VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
+    private static final VectorSpecies<Float> F = I == null ? null : I.withLanes(float.class);
+    /**
+     * Q6_K lane gathering with 16 int lanes: from the two accumulators of a chunk's halves (positions
+     * 0..15 and 16..31), lane m < 8 picks the first and third value of Q6_K lane m's four positions, lane
+     * m >= 8 the second and fourth of lane m - 8 (see {@link #q6Lanes16}).
+     */
+    private static final int[] GATHER_A = new int[16];
+    private static final int[] GATHER_B = new int[16];
+    /** Offset products {@code bsums[i]*sc[i]}: even i to lanes 0..7, odd i to lanes 8..15. */
+    private static final int[] EVEN_ODD = new int[16];
+    /** Swaps the two 8-lane halves. */
+    private static final int[] SWAP_HALVES = new int[16];
+
+    static {
+        for (int m = 0; m < 16; m++) {
+            int lane = m & 7;
+            int k = m >> 3;
+            GATHER_A[m] = position(lane, k);
+            GATHER_B[m] = position(lane, k + 2);
+            EVEN_ODD[m] = 2 * lane + k;
+            SWAP_HALVES[m] = m ^ 8;
+        }
+    }
+
+    // The same, as vectors and shuffles made once (making them per call costs more than the kernel).
+    private static final IntVector GATHER_A_INDEX = LANES == 16 ? IntVector.fromArray(I, GATHER_A, 0) : null;
+    private static final IntVector GATHER_B_INDEX = LANES == 16 ? IntVector.fromArray(I, GATHER_B, 0) : null;
+    private static final VectorShuffle<Integer> EVEN_ODD_SHUFFLE =
+            LANES == 16 ? VectorShuffle.fromArray(I, EVEN_ODD, 0) : null;
+    private static final VectorShuffle<Integer> SWAP_HALVES_SHUFFLE =
+            LANES == 16 ? VectorShuffle.fromArray(I, SWAP_HALVES, 0) : null;
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Quantized values, in order. */
     private byte[] q = new byte[0];
@@ -100,167 +151,292 @@ final class Q8_KActivations {
 
     /**
      * {@code out[t*rows + r] = W[r] · x[t]} for the {@code n} rows of {@code cols} values quantized last,
-     * with W a Q6_K matrix of {@code rows} rows.
+     * with W a Q4_K or Q6_K matrix of {@code rows} rows.
      */
     void matmul(FloatTensor w, int n, float[] out, int rows, int cols) {
         MemorySegment seg = w.data();
         int blocks = cols / BLOCK;
-        if (w.type() == GgmlType.Q4_K) {
-            // tokens in whole groups of four go through the gemm kernel (when there are more than three),
-            // the rest through the gemv kernel
-            int gemmTokens = n > 3 ? n - n % 4 : 0;
-            MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
-                for (int r = from; r < to; r++) {
-                    long rowBase = (long) r * blocks * Q4_K_BYTES;
-                    for (int t = 0; t < n; t++) {
-                        out[t * rows + r] = dotQ4K(seg, rowBase, t * blocks, blocks, t < gemmTokens);
+        boolean q4 = w.type() == GgmlType.Q4_K;
+        // Q4_K: tokens in whole groups of four go through the gemm kernel (when there are more than three),
+        // the rest through the gemv kernel
+        int gemmTokens = q4 && n > 3 ? n - n % 4 : 0;
+        MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
+            Scratch s = SCRATCH.get();
+            float[] acc = s.accumulators(n * 16);
+            for (int r = from; r < to; r++) {
+                java.util.Arrays.fill(acc, 0, n * 16, 0f);
+                for (int b = 0; b < blocks; b++) {
+                    if (q4) {
+                        s.w.unpackQ4K(seg, ((long) r * blocks + b) * Q4_K_BYTES);
+                        for (int t = 0; t < n; t++) {
+                            accumulateQ4K(s, t * blocks + b, t < gemmTokens, acc, t * 16);
+                        }
+                    } else {
+                        s.w.unpackQ6K(seg, ((long) r * blocks + b) * Q6_K_BYTES);
+                        for (int t = 0; t < n; t++) {
+                            accumulateQ6K(s, t * blocks + b, acc, t * 16);
+                        }
                     }
                 }
-            });
-            return;
-        }
-        MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                long rowBase = (long) r * blocks * Q6_K_BYTES;
                 for (int t = 0; t < n; t++) {
-                    out[t * rows + r] = dotQ6K(seg, rowBase, t * blocks, blocks);
+                    int a = t * 16;
+                    out[t * rows + r] = q4 ? acc[a] - acc[a + 1]
+                            : LlamaCppMath.hsum8(acc[a], acc[a + 1], acc[a + 2], acc[a + 3], acc[a + 4], acc[a + 5],
+                                    acc[a + 6], acc[a + 7]);
                 }
             }
         });
     }
 
-    private float dotQ6K(MemorySegment w, long rowBase, int firstBlock, int blocks) {
-        float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, a4 = 0f, a5 = 0f, a6 = 0f, a7 = 0f;
-        long base = rowBase;
-        for (int b = 0; b < blocks; b++, base += Q6_K_BYTES) {
-            int xb = firstBlock + b;
-            int qo = xb * BLOCK;
-            // block_q6_K: ql[128], qh[64], scales[16] (int8), d (f16)
-            long ql = base;
-            long qh = base + 128;
-            long sc = base + 192;
-            float dd = d[xb] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
-            int l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
-            for (int chunk = 0; chunk < 8; chunk++) {
-                int j = chunk >> 2;
-                int c = chunk & 3;
-                int scLo = w.get(ValueLayout.JAVA_BYTE, sc + 2 * chunk);
-                int scHi = w.get(ValueLayout.JAVA_BYTE, sc + 2 * chunk + 1);
-                long lBase = ql + 64L * j + ((c & 1) << 5);
-                long hBase = qh + 32L * j;
-                int lowShift = (c >> 1) << 2;   // chunks 2, 3 take the high nibbles
-                int highShift = c << 1;         // bits 2c..2c+1 of qh
-                int xo = qo + 32 * chunk;
-                for (int lane = 0; lane < 8; lane++) {
-                    int s = 0;
-                    for (int k = 0; k < 4; k++) {
-                        int i = 4 * lane + k;
-                        int lo = (w.get(ValueLayout.JAVA_BYTE, lBase + i) >> lowShift) & 15;
-                        int hi = (w.get(ValueLayout.JAVA_BYTE, hBase + i) >> highShift) & 3;
-                        s += (lo | (hi << 4)) * q[xo + i];
-                    }
-                    s *= lane < 4 ? scLo : scHi;
-                    switch (lane) {
-                        case 0 -> l0 += s;
-                        case 1 -> l1 += s;
-                        case 2 -> l2 += s;
-                        case 3 -> l3 += s;
-                        case 4 -> l4 += s;
-                        case 5 -> l5 += s;
-                        case 6 -> l6 += s;
-                        default -> l7 += s;
-                    }
-                }
-            }
-            int bs = xb * 16;
-            l0 -= sub(w, sc, bs, 0);
-            l1 -= sub(w, sc, bs, 1);
-            l2 -= sub(w, sc, bs, 2);
-            l3 -= sub(w, sc, bs, 3);
-            l4 -= sub(w, sc, bs, 4);
-            l5 -= sub(w, sc, bs, 5);
-            l6 -= sub(w, sc, bs, 6);
-            l7 -= sub(w, sc, bs, 7);
-            a0 = Math.fma(dd, (float) l0, a0);
-            a1 = Math.fma(dd, (float) l1, a1);
-            a2 = Math.fma(dd, (float) l2, a2);
-            a3 = Math.fma(dd, (float) l3, a3);
-            a4 = Math.fma(dd, (float) l4, a4);
-            a5 = Math.fma(dd, (float) l5, a5);
-            a6 = Math.fma(dd, (float) l6, a6);
-            a7 = Math.fma(dd, (float) l7, a7);
+    /**
+     * Adds one Q6_K super-block times activation block {@code xb} to the 8 float lanes at
+     * {@code acc[a..a+8)}: each integer lane converted to float and fused-multiply-added with
+     * {@code d_x * d_w}.
+     */
+    private void accumulateQ6K(Scratch s, int xb, float[] acc, int a) {
+        Unpacked w = s.w;
+        float dd = d[xb] * w.d;
+        if (LANES == 16) {
+            IntVector lanes = q6Lanes16(w, xb);
+            // lanes 8..15 repeat lanes 0..7; only 0..7 are read back
+            FloatVector f = (FloatVector) lanes.convert(VectorOperators.I2F, 0);
+            f.fma(FloatVector.broadcast(F, dd), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+            return;
         }
-        return LlamaCppMath.hsum8(a0, a1, a2, a3, a4, a5, a6, a7);
+        int[] pos = s.positions;
+        q6PositionSums(w, xb * BLOCK, pos);
+        int bs = xb * 16;
+        for (int lane = 0; lane < 8; lane++) {
+            int l = pos[4 * lane] + pos[4 * lane + 1] + pos[4 * lane + 2] + pos[4 * lane + 3]
+                    - ((bsums[bs + 2 * lane] * w.scales[2 * lane] + bsums[bs + 2 * lane + 1] * w.scales[2 * lane + 1])
+                    << 5);
+            acc[a + lane] = Math.fma(dd, (float) l, acc[a + lane]);
+        }
+    }
+
+    /** The 8 integer lanes of {@code ggml_vec_dot_q6_K_q8_K} for one super-block, in lanes 0..7 and 8..15. */
+    private IntVector q6Lanes16(Unpacked w, int xb) {
+        int qo = xb * BLOCK;
+        IntVector lo = IntVector.zero(I);
+        IntVector hi = IntVector.zero(I);
+        for (int c = 0; c < BLOCK; c += 32) {
+            lo = lo.add(IntVector.fromArray(I, w.values, c).mul(activations(qo + c)));
+            hi = hi.add(IntVector.fromArray(I, w.values, c + 16).mul(activations(qo + c + 16)));
+        }
+        IntVector gathered = GATHER_A_INDEX.selectFrom(lo, hi).add(GATHER_B_INDEX.selectFrom(lo, hi));
+        IntVector offsets = IntVector.fromArray(I, bsums, xb * 16).mul(IntVector.fromArray(I, w.scales, 0))
+                .rearrange(EVEN_ODD_SHUFFLE).lanewise(VectorOperators.LSHL, 5);
+        IntVector t = gathered.sub(offsets);
+        return t.add(t.rearrange(SWAP_HALVES_SHUFFLE));
+    }
+
+    /** {@code pos[i]}: the sum over the 8 chunks of scaled weight times activation at chunk position i. */
+    private void q6PositionSums(Unpacked w, int qo, int[] pos) {
+        if (LANES == 8) {
+            IntVector p0 = IntVector.zero(I);
+            IntVector p1 = IntVector.zero(I);
+            IntVector p2 = IntVector.zero(I);
+            IntVector p3 = IntVector.zero(I);
+            for (int c = 0; c < BLOCK; c += 32) {
+                p0 = p0.add(IntVector.fromArray(I, w.values, c).mul(activations(qo + c)));
+                p1 = p1.add(IntVector.fromArray(I, w.values, c + 8).mul(activations(qo + c + 8)));
+                p2 = p2.add(IntVector.fromArray(I, w.values, c + 16).mul(activations(qo + c + 16)));
+                p3 = p3.add(IntVector.fromArray(I, w.values, c + 24).mul(activations(qo + c + 24)));
+            }
+            p0.intoArray(pos, 0);
+            p1.intoArray(pos, 8);
+            p2.intoArray(pos, 16);
+            p3.intoArray(pos, 24);
+            return;
+        }
+        java.util.Arrays.fill(pos, 0);
+        for (int c = 0; c < BLOCK; c += 32) {
+            for (int i = 0; i < 32; i++) {
+                pos[i] += w.values[c + i] * q[qo + c + i];
+            }
+        }
     }
 
     /**
-     * One row of Q4_K weights times one quantized token, as {@code ggml_gemv_q4_K_8x8_q8_K} (one float
-     * fused multiply-add per 256-value super-block) or {@code ggml_gemm_q4_K_8x8_q8_K} (one per pair of
-     * 32-value sub-blocks) compute it for their row's lane: exact integer sums of scale times the 4-bit
-     * values times the activations, and of min times the activations' 32-value sums, accumulated
-     * separately in float and subtracted at the end.
+     * Adds one Q4_K super-block times activation block {@code xb} to the output's two accumulators
+     * {@code acc[a]} (scaled products) and {@code acc[a+1]} (mins times activation sums), once per
+     * super-block (gemv) or once per pair of sub-blocks (gemm).
      */
-    private float dotQ4K(MemorySegment w, long rowBase, int firstBlock, int blocks, boolean gemm) {
-        float acc = 0f;
-        float accMin = 0f;
-        long base = rowBase;
-        for (int b = 0; b < blocks; b++, base += Q4_K_BYTES) {
-            int xb = firstBlock + b;
-            int qo = xb * BLOCK;
-            // block_q4_K: d (f16), dmin (f16), scales[12] (6-bit scales and mins), qs[128]
-            float dx = d[xb];
-            float dScale = Float.float16ToFloat(w.get(SHORT_LE, base)) * dx;
-            float minScale = Float.float16ToFloat(w.get(SHORT_LE, base + 2)) * dx;
-            long sc = base + 4;
-            long qs = base + 16;
-            int blockSum = 0;
-            int blockMin = 0;
-            for (int pair = 0; pair < 4; pair++) {
-                int pairSum = 0;
-                int pairMin = 0;
-                for (int h = 0; h < 2; h++) {
-                    int sub = 2 * pair + h;
-                    int scale;
-                    int min;
-                    if (sub < 4) {
-                        scale = w.get(ValueLayout.JAVA_BYTE, sc + sub) & 63;
-                        min = w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 63;
-                    } else {
-                        int qj4 = w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 0xFF;
-                        scale = (qj4 & 0xF) | (((w.get(ValueLayout.JAVA_BYTE, sc + sub - 4) & 0xFF) >> 6) << 4);
-                        min = (qj4 >> 4) | (((w.get(ValueLayout.JAVA_BYTE, sc + sub) & 0xFF) >> 6) << 4);
-                    }
-                    int shift = 4 * h;
-                    long qb = qs + 32L * pair;
-                    int xo = qo + 32 * sub;
-                    int dot = 0;
-                    for (int i = 0; i < 32; i++) {
-                        dot += ((w.get(ValueLayout.JAVA_BYTE, qb + i) >> shift) & 15) * q[xo + i];
-                    }
-                    int bs = xb * 16 + 2 * sub;
-                    pairSum += scale * dot;
-                    pairMin += min * (bsums[bs] + bsums[bs + 1]);
-                }
-                if (gemm) {
-                    acc = Math.fma((float) pairSum, dScale, acc);
-                    accMin = Math.fma((float) pairMin, minScale, accMin);
-                } else {
-                    blockSum += pairSum;
-                    blockMin += pairMin;
-                }
+    private void accumulateQ4K(Scratch s, int xb, boolean gemm, float[] acc, int a) {
+        Unpacked w = s.w;
+        int qo = xb * BLOCK;
+        int bs = xb * 16;
+        float dx = d[xb];
+        float dScale = w.d * dx;
+        float minScale = w.dmin * dx;
+        int[] pairs = s.pairSums;
+        int[] mins = s.minProducts;
+        if (LANES > 0) {
+            IntVector.fromArray(I, bsums, bs).mul(IntVector.fromArray(I, w.scales, 0)).intoArray(mins, 0);
+            if (LANES == 8) {
+                IntVector.fromArray(I, bsums, bs + 8).mul(IntVector.fromArray(I, w.scales, 8)).intoArray(mins, 8);
             }
-            if (!gemm) {
-                acc = Math.fma((float) blockSum, dScale, acc);
-                accMin = Math.fma((float) blockMin, minScale, accMin);
+            for (int p = 0; p < 4; p++) {
+                IntVector sum = IntVector.zero(I);
+                for (int i = 64 * p; i < 64 * p + 64; i += LANES) {
+                    sum = sum.add(IntVector.fromArray(I, w.values, i).mul(activations(qo + i)));
+                }
+                pairs[p] = sum.reduceLanes(VectorOperators.ADD);
+            }
+        } else {
+            for (int i = 0; i < 16; i++) {
+                mins[i] = bsums[bs + i] * w.scales[i];
+            }
+            for (int p = 0; p < 4; p++) {
+                int sum = 0;
+                for (int i = 64 * p; i < 64 * p + 64; i++) {
+                    sum += w.values[i] * q[qo + i];
+                }
+                pairs[p] = sum;
             }
         }
-        return acc - accMin;
+        float sum = acc[a];
+        float min = acc[a + 1];
+        int blockSum = 0;
+        int blockMin = 0;
+        for (int p = 0; p < 4; p++) {
+            int pairMin = mins[4 * p] + mins[4 * p + 1] + mins[4 * p + 2] + mins[4 * p + 3];
+            if (gemm) {
+                sum = Math.fma((float) pairs[p], dScale, sum);
+                min = Math.fma((float) pairMin, minScale, min);
+            } else {
+                blockSum += pairs[p];
+                blockMin += pairMin;
+            }
+        }
+        if (!gemm) {
+            sum = Math.fma((float) blockSum, dScale, sum);
+            min = Math.fma((float) blockMin, minScale, min);
+        }
+        acc[a] = sum;
+        acc[a + 1] = min;
     }
 
-    /** Lane {@code lane}'s share of the -32 offset: {@code 32 * (bsums[2L]*sc[2L] + bsums[2L+1]*sc[2L+1])}. */
-    private int sub(MemorySegment w, long sc, int bs, int lane) {
-        int s0 = w.get(ValueLayout.JAVA_BYTE, sc + 2 * lane);
-        int s1 = w.get(ValueLayout.JAVA_BYTE, sc + 2 * lane + 1);
-        return (bsums[bs + 2 * lane] * s0 + bsums[bs + 2 * lane + 1] * s1) << 5;
+    /** Quantized activations {@code q[i..i+LANES)} widened to ints. */
+    private IntVector activations(int i) {
+        return (IntVector) ByteVector.fromArray(B, q, i).convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /** Index in the concatenation of a chunk's two 16-position halves of position k of Q6_K lane L. */
+    private static int position(int lane, int k) {
+        return 4 * lane + k;
+    }
+
+    private static VectorSpecies<Integer> intSpecies() {
+        if ("false".equals(System.getProperty("jgpt.simd"))) {
+            return null;
+        }
+        int bits = IntVector.SPECIES_PREFERRED.vectorBitSize();
+        String limit = System.getProperty("jgpt.vectorBits");
+        if (limit != null) {
+            bits = Math.min(bits, Integer.parseInt(limit));
+        }
+        return bits >= 512 ? IntVector.SPECIES_512 : bits >= 256 ? IntVector.SPECIES_256 : null;
+    }
+
+    /** One weight super-block unpacked to integers, with the float scales it carries. */
+    static final class Unpacked {
+        /** The 256 weights, each times its sub-block scale (Q6_K: 0..63 unsigned; Q4_K: 0..15). */
+        final int[] values = new int[BLOCK];
+        /**
+         * Q6_K: the 16 signed sub-block scales. Q4_K: each 32-value sub-block's min, twice (aligned with the
+         * activations' 16-value sums).
+         */
+        final int[] scales = new int[16];
+        float d;
+        float dmin;
+
+        void unpackQ6K(MemorySegment w, long base) {
+            // block_q6_K: ql[128], qh[64], scales[16] (int8), d (f16)
+            for (int i = 0; i < 16; i++) {
+                scales[i] = w.get(ValueLayout.JAVA_BYTE, base + 192 + i);
+            }
+            d = Float.float16ToFloat(w.get(SHORT_LE, base + 208));
+            for (int g = 0; g < 16; g++) {
+                int chunk = g >> 1;
+                int j = chunk >> 2;
+                int c = chunk & 3;
+                long lBase = base + 64L * j + ((c & 1) << 5) + 16 * (g & 1);
+                long hBase = base + 128 + 32L * j + 16 * (g & 1);
+                int lowShift = (c >> 1) << 2;   // chunks 2, 3 of each half take the high nibbles
+                int highShift = c << 1;         // bits 2c..2c+1 of qh
+                int scale = scales[g];
+                int o = 16 * g;
+                if (LANES > 0) {
+                    for (int i = 0; i < 16; i += LANES) {
+                        IntVector lo = bytes(w, lBase + i).lanewise(VectorOperators.ASHR, lowShift).and(15);
+                        IntVector hi = bytes(w, hBase + i).lanewise(VectorOperators.ASHR, highShift).and(3);
+                        lo.or(hi.lanewise(VectorOperators.LSHL, 4)).mul(scale).intoArray(values, o + i);
+                    }
+                } else {
+                    for (int i = 0; i < 16; i++) {
+                        int lo = (w.get(ValueLayout.JAVA_BYTE, lBase + i) >> lowShift) & 15;
+                        int hi = (w.get(ValueLayout.JAVA_BYTE, hBase + i) >> highShift) & 3;
+                        values[o + i] = (lo | (hi << 4)) * scale;
+                    }
+                }
+            }
+        }
+
+        void unpackQ4K(MemorySegment w, long base) {
+            // block_q4_K: d (f16), dmin (f16), scales[12] (6-bit scales and mins), qs[128]
+            d = Float.float16ToFloat(w.get(SHORT_LE, base));
+            dmin = Float.float16ToFloat(w.get(SHORT_LE, base + 2));
+            long sc = base + 4;
+            for (int sub = 0; sub < 8; sub++) {
+                int scale;
+                int min;
+                if (sub < 4) {
+                    scale = w.get(ValueLayout.JAVA_BYTE, sc + sub) & 63;
+                    min = w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 63;
+                } else {
+                    int qj4 = w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 0xFF;
+                    scale = (qj4 & 0xF) | (((w.get(ValueLayout.JAVA_BYTE, sc + sub - 4) & 0xFF) >> 6) << 4);
+                    min = (qj4 >> 4) | (((w.get(ValueLayout.JAVA_BYTE, sc + sub) & 0xFF) >> 6) << 4);
+                }
+                scales[2 * sub] = min;
+                scales[2 * sub + 1] = min;
+                // sub-blocks 2p and 2p+1 are the low and high nibbles of qs[32p..32p+32)
+                long qb = base + 16 + 32L * (sub >> 1);
+                int shift = 4 * (sub & 1);
+                int o = 32 * sub;
+                if (LANES > 0) {
+                    for (int i = 0; i < 32; i += LANES) {
+                        bytes(w, qb + i).lanewise(VectorOperators.ASHR, shift).and(15).mul(scale)
+                                .intoArray(values, o + i);
+                    }
+                } else {
+                    for (int i = 0; i < 32; i++) {
+                        values[o + i] = ((w.get(ValueLayout.JAVA_BYTE, qb + i) >> shift) & 15) * scale;
+                    }
+                }
+            }
+        }
+
+        private static IntVector bytes(MemorySegment w, long offset) {
+            return (IntVector) ByteVector.fromMemorySegment(B, w, offset, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2I, I, 0);
+        }
+    }
+
+    /** Per-thread buffers of {@link #matmul}. */
+    private static final class Scratch {
+        final Unpacked w = new Unpacked();
+        final int[] positions = new int[32];
+        final int[] pairSums = new int[4];
+        final int[] minProducts = new int[16];
+        private float[] acc = new float[0];
+
+        float[] accumulators(int size) {
+            if (acc.length < size) {
+                acc = new float[size];
+            }
+            return acc;
+        }
     }
 }
