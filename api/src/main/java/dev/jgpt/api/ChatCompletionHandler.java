@@ -8,6 +8,7 @@ import dev.jgpt.api.OpenAiProtocol.ChatCompletionRequest;
 import dev.jgpt.api.OpenAiProtocol.ChatLogprobs;
 import dev.jgpt.api.OpenAiProtocol.ChunkChoice;
 import dev.jgpt.api.OpenAiProtocol.Delta;
+import dev.jgpt.engine.constrain.JsonGrammar;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
 import dev.jgpt.engine.generate.TokenLogprob;
@@ -36,7 +37,8 @@ final class ChatCompletionHandler implements Handler {
             throw ApiException.invalidRequest("model", "Missing required parameter: 'model'.");
         }
         List<Map<String, Object>> messages = ChatMessages.toTemplateMessages(req.messages());
-        rejectUnsupported(req);
+        JsonGrammar responseFormat = ResponseFormats.grammar(req.responseFormat());
+        ChatTools tools = ChatTools.parse(req.tools(), req.toolChoice());
         int n = Choices.count(req.n());
         int topLogprobs = topLogprobs(req);
         boolean newName = req.maxCompletionTokens() != null;
@@ -52,18 +54,20 @@ final class ChatCompletionHandler implements Handler {
 
         served.run(model -> {
             GenerationOptions opts = options.withLogitBias(req.logitBias(), t -> t >= 0 && t < model.vocabularySize());
-            int[] prompt = model.chatPrompt(messages);
+            StructuredOutput structured = new StructuredOutput(model, tools, responseFormat);
+            int[] prompt = structured.prompt(messages);
             int maxTokens = ContextBudget.maxTokens(prompt.length, opts.maxTokens(), model.contextSize(), "messages");
-            List<GenerationRequest> requests = Choices.requests(opts.sampling(), maxTokens, opts.stop(), n,
-                    topLogprobs);
+            List<GenerationRequest> requests = structured.constrain(Choices.requests(opts.sampling(), maxTokens, opts.stop(), n,
+                    topLogprobs));
             LogprobShapes logprobs = new LogprobShapes(model);
             if (!stream) {
                 List<GenerationResult> results = Choices.generate(model, prompt, requests);
                 List<ChatChoice> choices = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
                     GenerationResult r = results.get(i);
-                    choices.add(new ChatChoice(i, new AssistantMessage("assistant", r.text(), null),
-                            topLogprobs >= 0 ? logprobs.chat(r.logprobs()) : null, FinishReasons.of(r)));
+                    AssistantMessage message = structured.message(r);
+                    choices.add(new ChatChoice(i, message, topLogprobs >= 0 ? logprobs.chat(r.logprobs()) : null,
+                            StructuredOutput.finishReason(message, r)));
                 }
                 ctx.contentType("application/json").result(Json.write(new ChatCompletion(id, "chat.completion", created,
                         served.name(), choices, Choices.usage(results))));
@@ -77,11 +81,17 @@ final class ChatCompletionHandler implements Handler {
 
                 @Override
                 public Object text(int choice, String piece, List<TokenLogprob> tokens) {
-                    return chunk(choice, new Delta(null, piece), topLogprobs >= 0 ? logprobs.chat(tokens) : null, null);
+                    // An answer read for tool calls is sent whole at the end; its pieces are held back.
+                    Delta delta = new Delta(null, structured.readsToolCalls() ? "" : piece);
+                    return chunk(choice, delta, topLogprobs >= 0 ? logprobs.chat(tokens) : null, null);
                 }
 
                 @Override
                 public Object finish(int choice, GenerationResult r) {
+                    if (structured.readsToolCalls()) {
+                        Delta whole = structured.delta(r);
+                        return chunk(choice, whole, null, whole.toolCalls() != null ? "tool_calls" : FinishReasons.of(r));
+                    }
                     return chunk(choice, new Delta(null, null), null, FinishReasons.of(r));
                 }
 
@@ -114,23 +124,5 @@ final class ChatCompletionHandler implements Handler {
             return -1;
         }
         return top == null ? 0 : top;
-    }
-
-    private static void rejectUnsupported(ChatCompletionRequest req) {
-        if (req.tools() != null && !req.tools().isNull() && !req.tools().isEmpty()) {
-            throw ApiException.unsupported("tools", "'tools' are not supported by this server yet.");
-        }
-        var format = req.responseFormat();
-        if (format != null && !format.isNull()) {
-            var type = format.get("type");
-            if (type == null || !type.isTextual()) {
-                throw ApiException.invalidRequest("response_format.type", "Missing required parameter:"
-                        + " 'response_format.type'.");
-            }
-            if (!type.textValue().equals("text")) {
-                throw ApiException.unsupported("response_format.type", "'response_format' of type '"
-                        + type.textValue() + "' is not supported by this server yet; only 'text' is.");
-            }
-        }
     }
 }

@@ -37,9 +37,6 @@ final class ChatMessages {
                 throw ApiException.invalidRequest(at + ".role", "Invalid value for '" + at + ".role': '" + m.role()
                         + "'. Supported values are: 'system', 'developer', 'user', 'assistant' and 'tool'.");
             }
-            if (m.toolCalls() != null && !m.toolCalls().isNull()) {
-                throw ApiException.unsupported(at + ".tool_calls", "'" + at + ".tool_calls' is not supported yet.");
-            }
             Map<String, Object> msg = new HashMap<>();
             // Templates know "system"; "developer" is OpenAI's newer name for the same thing.
             msg.put("role", m.role().equals("developer") ? "system" : m.role());
@@ -49,6 +46,13 @@ final class ChatMessages {
             }
             if (m.toolCallId() != null) {
                 msg.put("tool_call_id", m.toolCallId());
+            }
+            if (m.toolCalls() != null && !m.toolCalls().isNull()) {
+                if (!m.role().equals("assistant")) {
+                    throw ApiException.invalidRequest(at + ".tool_calls", "'" + at + ".tool_calls' is only allowed in"
+                            + " assistant messages.");
+                }
+                msg.put("tool_calls", ToolCallHistory.toTemplate(m.toolCalls(), at + ".tool_calls"));
             }
             out.add(msg);
         }

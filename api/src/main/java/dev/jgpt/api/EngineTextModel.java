@@ -1,7 +1,10 @@
 package dev.jgpt.api;
 
+import dev.jgpt.engine.constrain.JsonConstraint;
+import dev.jgpt.engine.constrain.JsonGrammar;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.TokenConstraint;
 import dev.jgpt.engine.generate.Generator;
 import dev.jgpt.engine.generate.PromptLogprobs;
 import dev.jgpt.engine.generate.TokenLogprob;
@@ -55,6 +58,21 @@ final class EngineTextModel implements TextModel {
     @Override
     public int[] chatPrompt(List<Map<String, Object>> messages) {
         return model.chatPromptTokens(messages, null);
+    }
+
+    @Override
+    public int[] chatPrompt(List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
+        return model.chatPromptTokens(messages, tools == null || tools.isEmpty() ? null : tools);
+    }
+
+    @Override
+    public String chatTemplateSource() {
+        return model.chatTemplate().source();
+    }
+
+    @Override
+    public TokenConstraint jsonConstraint(JsonGrammar grammar, int maxTokens) {
+        return new JsonConstraint(grammar, model.tokenizer(), maxTokens);
     }
 
     @Override

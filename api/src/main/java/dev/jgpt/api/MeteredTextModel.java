@@ -1,7 +1,9 @@
 package dev.jgpt.api;
 
+import dev.jgpt.engine.constrain.JsonGrammar;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.TokenConstraint;
 import dev.jgpt.engine.generate.TokenLogprob;
 
 import java.util.List;
@@ -70,6 +72,21 @@ final class MeteredTextModel implements TextModel {
     @Override
     public int[] chatPrompt(List<Map<String, Object>> messages) {
         return model.chatPrompt(messages);
+    }
+
+    @Override
+    public int[] chatPrompt(List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
+        return model.chatPrompt(messages, tools);
+    }
+
+    @Override
+    public String chatTemplateSource() {
+        return model.chatTemplateSource();
+    }
+
+    @Override
+    public TokenConstraint jsonConstraint(JsonGrammar grammar, int maxTokens) {
+        return model.jsonConstraint(grammar, maxTokens);
     }
 
     @Override

@@ -127,7 +127,11 @@ public final class OpenAiProtocol {
     public record ChatChoice(int index, AssistantMessage message, Object logprobs, String finishReason) {
     }
 
-    public record AssistantMessage(String role, String content, String refusal) {
+    public record AssistantMessage(String role, String content, String refusal,
+                                   @JsonInclude(JsonInclude.Include.NON_NULL) List<ToolCall> toolCalls) {
+        public AssistantMessage(String role, String content, String refusal) {
+            this(role, content, refusal, null);
+        }
     }
 
     public record ChatCompletionChunk(String id, String object, long created, String model,
@@ -139,7 +143,21 @@ public final class OpenAiProtocol {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Delta(String role, String content) {
+    public record Delta(String role, String content, List<ToolCallDelta> toolCalls) {
+        public Delta(String role, String content) {
+            this(role, content, null);
+        }
+    }
+
+    /** A function call the assistant makes; {@code arguments} is a JSON text. */
+    public record ToolCall(String id, String type, FunctionCall function) {
+    }
+
+    public record FunctionCall(String name, String arguments) {
+    }
+
+    /** A tool call in a stream chunk: its position among the message's calls, and (here) the whole call. */
+    public record ToolCallDelta(int index, String id, String type, FunctionCall function) {
     }
 
     /** A text completion, streamed or not (chunks have the same shape, {@code usage} only in the last). */

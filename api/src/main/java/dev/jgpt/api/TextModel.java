@@ -1,7 +1,9 @@
 package dev.jgpt.api;
 
+import dev.jgpt.engine.constrain.JsonGrammar;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.TokenConstraint;
 import dev.jgpt.engine.generate.TokenLogprob;
 
 import java.util.List;
@@ -22,6 +24,32 @@ public interface TextModel extends AutoCloseable {
 
     /** The conversation rendered with the model's chat template, ready for the assistant's turn. */
     int[] chatPrompt(List<Map<String, Object>> messages);
+
+    /**
+     * The conversation with function {@code tools} (OpenAI's shape) rendered by the model's chat template.
+     *
+     * @throws ApiException 400 naming {@code tools} when the model cannot render tools
+     */
+    default int[] chatPrompt(List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
+        if (tools == null || tools.isEmpty()) {
+            return chatPrompt(messages);
+        }
+        throw ApiException.unsupported("tools", "This model cannot use tools.");
+    }
+
+    /** The source of the model's chat template (empty when unknown), which tells how it writes tool calls. */
+    default String chatTemplateSource() {
+        return "";
+    }
+
+    /**
+     * A constraint that keeps one generation's output in {@code grammar} and closes it within {@code maxTokens}.
+     *
+     * @throws ApiException 400 naming {@code response_format} when the model cannot constrain its output
+     */
+    default TokenConstraint jsonConstraint(JsonGrammar grammar, int maxTokens) {
+        throw ApiException.unsupported("response_format", "This model cannot constrain its output.");
+    }
 
     /** A plain text prompt (for /v1/completions), with the BOS token the model expects. */
     int[] textPrompt(String text);
