@@ -120,6 +120,27 @@ class EmbeddingsTest {
     }
 
     @Test
+    void concurrentRequestsGetTheSameVectorsAsOneAtATime() throws Exception {
+        List<String> texts = List.of("one fish", "two fish", "red fish", "blue fish");
+        List<JsonNode> alone = new ArrayList<>();
+        for (String t : texts) {
+            alone.add(JSON.readTree(post("{\"model\": \"%s\", \"input\": \"%s\"}".formatted(MODEL, t)).body()));
+        }
+        List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> together = new ArrayList<>();
+        for (String t : texts) {
+            together.add(http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+                            + "/v1/embeddings")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"%s\", \"input\": \"%s\"}"
+                            .formatted(MODEL, t))).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        for (int i = 0; i < texts.size(); i++) {
+            HttpResponse<String> r = together.get(i).get();
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(alone.get(i).get("data"), JSON.readTree(r.body()).get("data"));
+        }
+    }
+
+    @Test
     void badRequestsNameTheirField() throws Exception {
         BadRequestException dims = assertThrows(BadRequestException.class, () -> client.embeddings().create(
                 EmbeddingCreateParams.builder().model(MODEL).input("hi").dimensions(64).build()));
