@@ -7,7 +7,12 @@ import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import dev.jgpt.engine.SharedData;
+import dev.jgpt.engine.generate.FinishReason;
+import dev.jgpt.engine.generate.GenerationRequest;
+import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.Generator;
 import dev.jgpt.engine.model.Model;
+import dev.jgpt.engine.sampling.SamplingParams;
 import dev.jgpt.engine.tokenizer.Tokenizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -134,6 +139,24 @@ class JsonConstraintTest {
         for (int i = 0; i < 10; i++) {
             String out = randomOutput(JsonGrammar.anyObject(JsonLimits.defaults()), qwen.tokenizer(), 60, random);
             assertTrue(JSON.readTree(out).isObject(), out);
+        }
+    }
+
+    @Test
+    void theGeneratorEndsConstrainedOutputAsSoonAsItClosesAndWithinMaxTokens() throws Exception {
+        Generator generator = new Generator(qwen.transformer(), qwen.tokenizer());
+        int[] prompt = qwen.tokenizer().encode("Answer in JSON:", true, true);
+        String schema = SCHEMAS_UNDER_TEST.get(0);
+        for (int maxTokens : new int[] {19, 25, 40}) { // {"name":"","age":0} is 19 bytes
+            for (long seed = 0; seed < 3; seed++) {
+                JsonGrammar grammar = JsonGrammar.fromSchema(JSON.readTree(schema), true, JsonLimits.defaults());
+                GenerationResult r = generator.generate(generator.newSequence(256), prompt, new GenerationRequest(
+                        SamplingParams.defaults().withSeed(seed), maxTokens, List.of(),
+                        new JsonConstraint(grammar, qwen.tokenizer(), maxTokens), -1), piece -> { });
+                assertEquals(FinishReason.STOP, r.finishReason(), r.text());
+                assertTrue(r.completionTokens() <= maxTokens);
+                assertValid(schema, r.text());
+            }
         }
     }
 
