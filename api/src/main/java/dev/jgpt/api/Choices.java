@@ -53,11 +53,25 @@ final class Choices {
 
     /** The prompt once, the tokens of every choice. */
     static Usage usage(List<GenerationResult> results) {
-        GenerationResult first = results.getFirst();
+        return usage(results, results.size());
+    }
+
+    /**
+     * Usage of several prompts' choices, {@code perPrompt} consecutive results for each prompt: every prompt
+     * once, the tokens of every choice.
+     */
+    static Usage usage(List<GenerationResult> results, int perPrompt) {
+        int prompt = 0;
+        int cached = 0;
         int completion = 0;
-        for (GenerationResult r : results) {
+        for (int i = 0; i < results.size(); i++) {
+            GenerationResult r = results.get(i);
+            if (i % perPrompt == 0) {
+                prompt += r.promptTokens();
+                cached += r.cachedTokens();
+            }
             completion += r.completionTokens();
         }
-        return Usage.of(first.promptTokens(), first.cachedTokens(), completion);
+        return Usage.of(prompt, cached, completion);
     }
 }

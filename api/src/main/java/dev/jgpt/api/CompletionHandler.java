@@ -11,14 +11,17 @@ import dev.jgpt.engine.generate.TokenLogprob;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code POST /v1/completions}: text continuation of a prompt (no chat template), as JSON or streamed, with
- * {@code n} choices, legacy {@code logprobs}, {@code echo} of the prompt (and its tokens' log-probabilities)
- * and {@code suffix} for fill-in-the-middle on models trained for it.
+ * {@code POST /v1/completions}: text continuation of one or more prompts (text or token ids, no chat
+ * template), as JSON or streamed, with {@code n} choices per prompt, legacy {@code logprobs}, {@code echo}
+ * of the prompt (and its tokens' log-probabilities) and {@code suffix} for fill-in-the-middle on models
+ * trained for it.
  */
 final class CompletionHandler implements Handler {
     /** OpenAI's default length for legacy completions. */
@@ -40,8 +43,8 @@ final class CompletionHandler implements Handler {
         if (req.model() == null) {
             throw ApiException.invalidRequest("model", "Missing required parameter: 'model'.");
         }
-        String promptText = promptText(req.prompt());
-        rejectUnsupported(req);
+        List<Prompt> inputs = prompts(req.prompt());
+        rejectUnsupported(req, inputs);
         boolean echo = Boolean.TRUE.equals(req.echo());
         int topLogprobs = topLogprobs(req.logprobs());
         // max_tokens 0 with echo scores a prompt without generating (as evaluation harnesses do).
@@ -58,20 +61,34 @@ final class CompletionHandler implements Handler {
 
         served.run(model -> {
             GenerationOptions opts = options.withLogitBias(req.logitBias(), t -> t >= 0 && t < model.vocabularySize());
-            int[] prompt = req.suffix() != null ? model.infillPrompt(promptText, req.suffix())
-                    : model.textPrompt(promptText);
-            int maxTokens = ContextBudget.maxTokens(prompt.length, scoreOnly ? Integer.valueOf(0) : opts.maxTokens(),
-                    model.contextSize(), "prompt");
-            List<GenerationRequest> requests = Choices.requests(opts.sampling(), maxTokens, opts.stop(), n,
-                    topLogprobs);
-            Echo echoed = echo ? new Echo(promptText, prompt, topLogprobs >= 0
-                    ? model.promptLogprobs(prompt, topLogprobs) : null) : null;
+            // Choice p * n + i is the i-th answer to prompt p, as OpenAI numbers them.
+            List<int[]> prompts = new ArrayList<>();
+            List<GenerationRequest> requests = new ArrayList<>();
+            List<Echo> echoes = new ArrayList<>();
+            for (int p = 0; p < inputs.size(); p++) {
+                Prompt input = inputs.get(p);
+                String param = inputs.size() > 1 ? "prompt[" + p + "]" : "prompt";
+                int[] prompt = input.tokens() != null ? checkedTokens(model, input.tokens(), param)
+                        : req.suffix() != null ? model.infillPrompt(input.text(), req.suffix())
+                        : model.textPrompt(input.text());
+                int maxTokens = ContextBudget.maxTokens(prompt.length, scoreOnly ? Integer.valueOf(0)
+                        : opts.maxTokens(), model.contextSize(), param);
+                Echo echoed = echo ? new Echo(input.text() != null ? input.text() : text(model, prompt), prompt,
+                        topLogprobs >= 0 ? model.promptLogprobs(prompt, topLogprobs) : null) : null;
+                for (GenerationRequest r : Choices.requests(opts.sampling(), maxTokens, opts.stop(), n, topLogprobs)) {
+                    prompts.add(prompt);
+                    requests.add(r);
+                    echoes.add(echoed);
+                }
+            }
             LogprobShapes shapes = new LogprobShapes(model);
             if (!stream) {
-                List<GenerationResult> results = Choices.generate(model, prompt, requests);
-                List<TextChoice> choices = new ArrayList<>(n);
-                for (int i = 0; i < n; i++) {
-                    GenerationResult r = results.get(i);
+                List<GenerationResult> results = new ArrayList<>(requests.size());
+                List<TextChoice> choices = new ArrayList<>(requests.size());
+                for (int i = 0; i < requests.size(); i++) {
+                    GenerationResult r = model.generate(prompts.get(i), requests.get(i), piece -> { });
+                    results.add(r);
+                    Echo echoed = echoes.get(i);
                     CompletionLogprobs logprobs = null;
                     if (topLogprobs >= 0) {
                         LogprobShapes.Legacy legacy = startLogprobs(shapes, echoed);
@@ -82,7 +99,7 @@ final class CompletionHandler implements Handler {
                     choices.add(new TextChoice(i, text, logprobs, FinishReasons.of(r)));
                 }
                 ctx.contentType("application/json").result(Json.write(new TextCompletion(id, "text_completion",
-                        created, served.name(), choices, Choices.usage(results))));
+                        created, served.name(), choices, Choices.usage(results, n))));
                 return null;
             }
             StreamedGeneration.run(new SseStream(ctx), new StreamedGeneration.Events() {
@@ -90,9 +107,8 @@ final class CompletionHandler implements Handler {
 
                 @Override
                 public Object start(int choice) {
-                    if (topLogprobs >= 0) {
-                        legacy = startLogprobs(shapes, echoed);
-                    }
+                    Echo echoed = echoes.get(choice);
+                    legacy = topLogprobs >= 0 ? startLogprobs(shapes, echoed) : null;
                     String text = echoed != null ? echoed.text() : "";
                     return chunk(choice, text, legacy != null && !legacy.isEmpty() ? legacy.take() : null, null);
                 }
@@ -114,16 +130,20 @@ final class CompletionHandler implements Handler {
                 @Override
                 public Object usage(List<GenerationResult> results) {
                     return includeUsage ? new TextCompletion(id, "text_completion", created, served.name(), List.of(),
-                            Choices.usage(results)) : null;
+                            Choices.usage(results, n)) : null;
                 }
 
                 private TextCompletion chunk(int choice, String text, CompletionLogprobs logprobs, String finish) {
                     return new TextCompletion(id, "text_completion", created, served.name(),
                             List.of(new TextChoice(choice, text, logprobs, finish)), null);
                 }
-            }, model, prompt, requests);
+            }, model, prompts, requests);
             return null;
         });
+    }
+
+    /** One prompt: text, or token ids as given. */
+    private record Prompt(String text, int[] tokens) {
     }
 
     /**
@@ -143,6 +163,25 @@ final class CompletionHandler implements Handler {
         return legacy;
     }
 
+    /** The text a token prompt stands for (control tokens written out), for echo. */
+    private static String text(TextModel model, int[] tokens) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        for (int t : tokens) {
+            bytes.writeBytes(model.tokenBytes(t));
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private static int[] checkedTokens(TextModel model, int[] tokens, String param) {
+        for (int t : tokens) {
+            if (t < 0 || t >= model.vocabularySize()) {
+                throw ApiException.invalidRequest(param, "Invalid token id " + t + " in '" + param + "': the model's"
+                        + " vocabulary has ids 0 to " + (model.vocabularySize() - 1) + ".");
+            }
+        }
+        return tokens;
+    }
+
     /** {@code logprobs} (0..5 alternatives), or -1 when absent. */
     private static int topLogprobs(Integer logprobs) {
         if (logprobs == null) {
@@ -155,30 +194,60 @@ final class CompletionHandler implements Handler {
         return logprobs;
     }
 
-    /** A string, or an array holding exactly one string. */
-    private static String promptText(JsonNode prompt) {
+    /**
+     * The prompts: a string, an array of strings, an array of token ids, or an array of token-id arrays.
+     */
+    private static List<Prompt> prompts(JsonNode prompt) {
         if (prompt == null || prompt.isNull()) {
             throw ApiException.invalidRequest("prompt", "Missing required parameter: 'prompt'.");
         }
         if (prompt.isTextual()) {
-            return prompt.textValue();
+            return List.of(new Prompt(prompt.textValue(), null));
         }
-        if (prompt.isArray()) {
-            if (prompt.size() == 1 && prompt.get(0).isTextual()) {
-                return prompt.get(0).textValue();
-            }
-            if (prompt.size() > 1 && prompt.get(0).isTextual()) {
-                throw ApiException.unsupported("prompt", "A batch of prompts is not supported yet; send one prompt"
-                        + " per request.");
-            }
-            throw ApiException.unsupported("prompt", "Token-id prompts are not supported yet; send the prompt as a"
-                    + " string.");
+        if (!prompt.isArray()) {
+            throw ApiException.invalidRequest("prompt", "Invalid type for 'prompt': expected a string or an array,"
+                    + " but got " + JsonTypes.describe(prompt) + ".");
         }
-        throw ApiException.invalidRequest("prompt", "Invalid type for 'prompt': expected a string, but got "
-                + JsonTypes.describe(prompt) + ".");
+        if (prompt.isEmpty()) {
+            throw ApiException.invalidRequest("prompt", "'prompt' is an empty array; send at least one prompt.");
+        }
+        if (prompt.get(0).isIntegralNumber()) {
+            return List.of(new Prompt(null, tokenIds(prompt, "prompt")));
+        }
+        List<Prompt> out = new ArrayList<>(prompt.size());
+        for (int i = 0; i < prompt.size(); i++) {
+            JsonNode item = prompt.get(i);
+            String param = "prompt[" + i + "]";
+            if (item.isTextual()) {
+                out.add(new Prompt(item.textValue(), null));
+            } else if (item.isArray() && !item.isEmpty()) {
+                out.add(new Prompt(null, tokenIds(item, param)));
+            } else {
+                throw ApiException.invalidRequest(param, "Invalid '" + param + "': expected a string or a non-empty"
+                        + " array of token ids, but got " + JsonTypes.describe(item) + ".");
+            }
+        }
+        return out;
     }
 
-    private static void rejectUnsupported(CompletionRequest req) {
+    private static int[] tokenIds(JsonNode array, String param) {
+        int[] ids = new int[array.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode id = array.get(i);
+            if (!id.isIntegralNumber() || !id.canConvertToInt()) {
+                throw ApiException.invalidRequest(param, "Invalid '" + param + "[" + i + "]': expected a token id"
+                        + " (an integer), but got " + JsonTypes.describe(id) + ".");
+            }
+            ids[i] = id.intValue();
+        }
+        return ids;
+    }
+
+    private static void rejectUnsupported(CompletionRequest req, List<Prompt> prompts) {
+        if (req.suffix() != null && prompts.stream().anyMatch(p -> p.text() == null)) {
+            throw ApiException.invalidRequest("suffix", "'suffix' needs the prompt as text, not token ids: the"
+                    + " fill-in-the-middle prompt is built from the prefix and suffix texts.");
+        }
         if (req.suffix() != null && Boolean.TRUE.equals(req.echo())) {
             throw ApiException.invalidRequest("echo", "'echo' cannot be combined with 'suffix': the echoed prompt"
                     + " would not be followed by the text the suffix asks for.");

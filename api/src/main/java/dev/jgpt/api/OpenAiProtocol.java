@@ -76,7 +76,7 @@ public final class OpenAiProtocol {
     public record StreamOptions(Boolean includeUsage) {
     }
 
-    /** {@code prompt} is a string or an array holding one string. */
+    /** {@code prompt} is a string, an array of strings, an array of token ids or an array of token-id arrays. */
     public record CompletionRequest(
             String model,
             JsonNode prompt,

@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -38,12 +39,18 @@ final class StreamedGeneration {
     private StreamedGeneration() {
     }
 
-    /** Streams one generation per request, the i-th as choice i. */
+    /** Streams one generation per request, all from {@code prompt}, the i-th as choice i. */
     static void run(SseStream sse, Events events, TextModel model, int[] prompt, List<GenerationRequest> requests) {
+        run(sse, events, model, Collections.nCopies(requests.size(), prompt), requests);
+    }
+
+    /** Streams one generation per request, the i-th from {@code prompts.get(i)} as choice i. */
+    static void run(SseStream sse, Events events, TextModel model, List<int[]> prompts,
+                    List<GenerationRequest> requests) {
         try {
             List<GenerationResult> results = new ArrayList<>(requests.size());
             for (int i = 0; i < requests.size(); i++) {
-                results.add(runChoice(sse, events, model, prompt, requests.get(i), i));
+                results.add(runChoice(sse, events, model, prompts.get(i), requests.get(i), i));
             }
             Object usage = events.usage(results);
             if (usage != null) {

@@ -125,6 +125,14 @@ class InfillTest {
     }
 
     @Test
+    void suffixNeedsATextPrompt() throws Exception {
+        HttpResponse<String> r = post(scripted, """
+                {"model": "coder", "prompt": [1, 2, 3], "suffix": "b"}""");
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals("suffix", JSON.readTree(r.body()).get("error").get("param").asText());
+    }
+
+    @Test
     void aModelWithoutFimTokensRefusesSuffixClearly() throws Exception {
         HttpResponse<String> r = post(real, """
                 {"model": "tiny-llama-q8_0", "prompt": "def f(", "suffix": "return x", "max_tokens": 4}""");

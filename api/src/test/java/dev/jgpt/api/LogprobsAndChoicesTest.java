@@ -259,6 +259,54 @@ class LogprobsAndChoicesTest {
     }
 
     @Test
+    void severalPromptsGetNChoicesEachNumberedPromptByPrompt() throws Exception {
+        Completion one = client.completions().create(CompletionCreateParams.builder().model(MODEL)
+                .prompt("Once upon a time").maxTokens(3).temperature(0.0).build());
+        Completion two = client.completions().create(CompletionCreateParams.builder().model(MODEL)
+                .prompt("The cat sat").maxTokens(3).temperature(0.0).build());
+        Completion both = client.completions().create(CompletionCreateParams.builder().model(MODEL)
+                .promptOfArrayOfStrings(List.of("Once upon a time", "The cat sat")).maxTokens(3).temperature(0.0)
+                .n(2).build());
+        assertEquals(4, both.choices().size());
+        for (int i = 0; i < 4; i++) {
+            assertEquals(i, both.choices().get(i).index());
+            String expected = (i < 2 ? one : two).choices().getFirst().text();
+            assertEquals(expected, both.choices().get(i).text(), "choice " + i);
+        }
+        var usage = both.usage().orElseThrow();
+        assertEquals(one.usage().orElseThrow().promptTokens() + two.usage().orElseThrow().promptTokens(),
+                usage.promptTokens());
+        assertEquals(12, usage.completionTokens());
+    }
+
+    @Test
+    void tokenPromptsContinueLikeTheirText() throws Exception {
+        // BOS and "▁hello" in the Llama 2 vocabulary are what "hello" tokenizes to.
+        Completion text = client.completions().create(CompletionCreateParams.builder().model(MODEL)
+                .prompt("hello").maxTokens(4).temperature(0.0).build());
+        Completion tokens = client.completions().create(CompletionCreateParams.builder().model(MODEL)
+                .promptOfArrayOfTokens(List.of(1L, 22172L)).maxTokens(4).temperature(0.0).build());
+        Completion arrays = client.completions().create(CompletionCreateParams.builder().model(MODEL)
+                .promptOfArrayOfTokenArrays(List.of(List.of(1L, 22172L), List.of(1L, 22172L))).maxTokens(4)
+                .temperature(0.0).build());
+        assertEquals(text.choices().getFirst().text(), tokens.choices().getFirst().text());
+        assertEquals(2, arrays.choices().size());
+        assertEquals(text.choices().getFirst().text(), arrays.choices().get(1).text());
+
+        JsonNode echoed = post("/v1/completions", """
+                {"model": "%s", "prompt": [1, 22172], "max_tokens": 1, "echo": true}""".formatted(MODEL));
+        assertTrue(echoed.get("choices").get(0).get("text").asText().startsWith("<s> hello"), echoed.toString());
+
+        HttpResponse<String> bad = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+                        + "/v1/completions")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("""
+                        {"model": "%s", "prompt": [[1, 2], [1, 99999999]]}""".formatted(MODEL))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, bad.statusCode(), bad.body());
+        assertEquals("prompt[1]", JSON.readTree(bad.body()).get("error").get("param").asText());
+    }
+
+    @Test
     void echoWithoutLogprobsAndStreamedLegacyLogprobs() throws Exception {
         Completion echoed = client.completions().create(CompletionCreateParams.builder().model(MODEL)
                 .prompt("Hello there").maxTokens(2).temperature(0.0).echo(true).build());
