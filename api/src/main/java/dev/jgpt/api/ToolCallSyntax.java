@@ -15,15 +15,18 @@ import java.util.Set;
 /**
  * How a model family writes tool calls in its answer, and how to read them back: Hermes style (Qwen and
  * others, and jgpt's choice for templates that know no tools), {@code <tool_call>\n{"name": ..., "arguments":
- * {...}}\n</tool_call>}; or Llama 3's bare {@code {"name": ..., "parameters": {...}}}.
+ * {...}}\n</tool_call>}; Llama 3's bare {@code {"name": ..., "parameters": {...}}}; or Mistral's
+ * {@code [TOOL_CALLS][{"name": ..., "arguments": {...}}]}.
  */
 enum ToolCallSyntax {
     HERMES("arguments", "<tool_call>\n", "\n</tool_call>"),
-    LLAMA3("parameters", "", "");
+    LLAMA3("parameters", "", ""),
+    MISTRAL("arguments", "[TOOL_CALLS][", "]");
 
     private static final String OPEN = "<tool_call>";
     private static final String CLOSE = "</tool_call>";
     private static final String PYTHON_TAG = "<|python_tag|>";
+    private static final String MISTRAL_TAG = "[TOOL_CALLS]";
     /** Reads one JSON value and leaves the text after it alone (the API's mapper rejects trailing text). */
     private static final ObjectMapper ONE_VALUE = new ObjectMapper();
 
@@ -39,6 +42,9 @@ enum ToolCallSyntax {
 
     /** The syntax a chat template teaches its model. */
     static ToolCallSyntax forTemplate(String templateSource) {
+        if (templateSource.contains(MISTRAL_TAG)) {
+            return MISTRAL;
+        }
         if (templateSource.contains(OPEN)) {
             return HERMES;
         }
@@ -68,7 +74,11 @@ enum ToolCallSyntax {
     }
 
     Parsed parse(String text, Set<String> names) {
-        return this == HERMES ? parseTagged(text, names) : parseBare(text, names);
+        return switch (this) {
+            case HERMES -> parseTagged(text, names);
+            case LLAMA3 -> parseBare(text, names);
+            case MISTRAL -> parseList(text, names);
+        };
     }
 
     private Parsed parseTagged(String text, Set<String> names) {
@@ -116,6 +126,27 @@ enum ToolCallSyntax {
             }
         } catch (IOException e) {
             // not JSON: a plain answer
+        }
+        return new Parsed(text, List.of());
+    }
+
+    private Parsed parseList(String text, Set<String> names) {
+        String body = text.strip();
+        if (body.startsWith(MISTRAL_TAG)) {
+            try {
+                JsonNode list = Json.MAPPER.readTree(body.substring(MISTRAL_TAG.length()));
+                List<ToolCall> calls = new ArrayList<>();
+                for (JsonNode element : list.isArray() ? list : Json.MAPPER.createArrayNode().add(list)) {
+                    ToolCall call = toCall(element, names);
+                    if (call == null) {
+                        return new Parsed(text, List.of());
+                    }
+                    calls.add(call);
+                }
+                return parsed("", calls);
+            } catch (IOException e) {
+                // not a call list: a plain answer
+            }
         }
         return new Parsed(text, List.of());
     }

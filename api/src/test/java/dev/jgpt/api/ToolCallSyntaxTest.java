@@ -41,7 +41,18 @@ class ToolCallSyntaxTest {
     }
 
     @Test
+    void mistralCallsAreAListAfterTheTag() {
+        var parsed = ToolCallSyntax.MISTRAL.parse("[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {\"x\": 1}},"
+                + " {\"name\": \"b\", \"arguments\": {}}]", Set.of("a", "b"));
+        assertNull(parsed.content());
+        assertEquals(2, parsed.calls().size());
+        assertEquals("{\"x\":1}", parsed.calls().get(0).function().arguments());
+        assertTrue(ToolCallSyntax.MISTRAL.parse("[TOOL_CALLS] not json", Set.of("a")).calls().isEmpty());
+    }
+
+    @Test
     void theTemplateDecidesTheSyntax() {
+        assertEquals(ToolCallSyntax.MISTRAL, ToolCallSyntax.forTemplate("{{ '[TOOL_CALLS]' }} ... tools"));
         assertEquals(ToolCallSyntax.HERMES, ToolCallSyntax.forTemplate("... <tool_call> ..."));
         assertEquals(ToolCallSyntax.LLAMA3, ToolCallSyntax.forTemplate("{\"name\": function name, \"parameters\": ...}"));
         assertEquals(ToolCallSyntax.HERMES, ToolCallSyntax.forTemplate(""));
