@@ -3,16 +3,14 @@ package dev.jgpt.engine.generate;
 import dev.jgpt.engine.model.HiddenStates;
 import dev.jgpt.engine.model.LogProbabilities;
 import dev.jgpt.engine.model.Transformer;
-import dev.jgpt.engine.tensor.FloatTensor;
-import dev.jgpt.engine.tensor.MatrixOps;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * How likely the model finds each token of a given text after the ones before it (what OpenAI's
- * {@code echo} with {@code logprobs} reports for a prompt). Logits are computed from float activations, so
- * they can differ from a generation's in the last digits where llama.cpp quantizes activations.
+ * {@code echo} with {@code logprobs} reports for a prompt), with the forward pass's own numerics.
+ * Not thread-safe: one instance per thread.
  */
 public final class PromptLogprobs {
     private final Transformer transformer;
@@ -32,14 +30,11 @@ public final class PromptLogprobs {
             throw new IllegalArgumentException("top must be between 0 and " + GenerationRequest.MAX_TOP_LOGPROBS
                     + ", got " + top);
         }
-        FloatTensor output = transformer.weights().output();
-        int vocab = transformer.config().vocabSize();
-        int dim = transformer.config().dim();
-        float[] logits = new float[vocab];
+        float[] logits = new float[transformer.config().vocabSize()];
         List<TokenLogprob> out = new ArrayList<>(Math.max(0, tokens.length - 1));
         hiddenStates.forEach(tokens, (position, h) -> {
             if (position + 1 < tokens.length) {
-                MatrixOps.shared().matvec(output, h, 0, logits, 0, vocab, dim);
+                hiddenStates.logits(h, logits);
                 out.add(Generator.logprob(tokens[position + 1], LogProbabilities.logSoftmax(logits), top));
             }
         });

@@ -17,9 +17,24 @@ public final class HiddenStates {
     private static final int CHUNK = 64;
 
     private final Transformer transformer;
+    /** Scratch for {@link #logits}, made on first use. */
+    private ForwardBatch projection;
 
     public HiddenStates(Transformer transformer) {
         this.transformer = transformer;
+    }
+
+    /**
+     * The logits of a hidden state from {@link #forEach}: the output matrix times {@code h}, computed as the
+     * forward pass computes a sequence's last logits (same activation quantization, same kernels), so they
+     * equal what generation sees at that position. Not thread-safe: one instance per thread.
+     */
+    public void logits(float[] h, float[] out) {
+        if (projection == null) {
+            projection = transformer.newBatch(1, 1);
+        }
+        ModelConfig c = transformer.config();
+        Transformer.matmul(projection, transformer.weights().output(), h, 1, out, c.vocabSize(), c.dim());
     }
 
     /** Length of each hidden state (the model's embedding width). */

@@ -315,7 +315,7 @@ public final class Transformer {
      * scheme (activations quantized to Q8_0 or Q8_K, integer block sums, llama.cpp's float accumulation
      * order); other types multiply float activations rounded as llama.cpp would see them.
      */
-    private static void matmul(ForwardBatch s, FloatTensor w, float[] x, int n, float[] out, int rows, int cols) {
+    static void matmul(ForwardBatch s, FloatTensor w, float[] x, int n, float[] out, int rows, int cols) {
         if (Q8_0Activations.handles(w.type()) && cols % 32 == 0) {
             s.q8.quantize(x, n * cols);
             s.q8.matmul(w, n, out, rows, cols);
