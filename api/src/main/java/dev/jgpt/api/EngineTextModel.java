@@ -2,11 +2,12 @@ package dev.jgpt.api;
 
 import dev.jgpt.engine.constrain.JsonConstraint;
 import dev.jgpt.engine.constrain.JsonGrammar;
+import dev.jgpt.engine.generate.BatchScheduler;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
-import dev.jgpt.engine.generate.TokenConstraint;
-import dev.jgpt.engine.generate.Generator;
 import dev.jgpt.engine.generate.PromptLogprobs;
+import dev.jgpt.engine.generate.SchedulerStats;
+import dev.jgpt.engine.generate.TokenConstraint;
 import dev.jgpt.engine.generate.TokenLogprob;
 import dev.jgpt.engine.model.Embedder;
 import dev.jgpt.engine.model.Model;
@@ -15,30 +16,41 @@ import dev.jgpt.engine.tokenizer.FillInTheMiddle;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * A {@link TextModel} running on the jgpt engine with one sequence: requests take turns on it, and a
- * conversation's next turn reuses the cache of its previous ones (the generator keeps the common prefix).
+ * A {@link TextModel} running on the jgpt engine: concurrent requests are decoded together by a
+ * {@link BatchScheduler} (one sequence slot each, the weights read once per step for all), and a
+ * conversation's next turn reuses the cache of its previous ones (the scheduler gives it the slot holding
+ * the longest common prefix).
  */
 final class EngineTextModel implements TextModel {
-    private final Model model;
-    private final Generator generator;
-    private final Generator.Sequence sequence;
+    /** Most sequences decoded together: beyond this, steps get long enough to slow every stream down. */
+    static final int MAX_SLOTS = 8;
+    /** Prompt tokens evaluated per step, between the running sequences' decode steps. */
+    static final int PREFILL_CHUNK = 128;
 
-    private EngineTextModel(Model model, Generator generator, Generator.Sequence sequence) {
+    private final Model model;
+    private final BatchScheduler scheduler;
+
+    private EngineTextModel(Model model, BatchScheduler scheduler) {
         this.model = model;
-        this.generator = generator;
-        this.sequence = sequence;
+        this.scheduler = scheduler;
     }
 
-    /** Loads a GGUF file with a context of at most {@code maxContext} tokens (the model's own if smaller). */
+    /**
+     * Loads a GGUF file with a context of at most {@code maxContext} tokens per request (the model's own if
+     * smaller) and as many sequence slots (up to {@value #MAX_SLOTS}) as a key/value cache budget of a
+     * quarter of the heap holds.
+     */
     static EngineTextModel load(Path file, int maxContext) {
         Model model = Model.load(file);
         try {
             int context = Math.min(maxContext, model.config().contextLength());
-            Generator generator = new Generator(model.transformer(), model.tokenizer());
-            return new EngineTextModel(model, generator, generator.newSequence(context));
+            BatchScheduler.Config config = BatchScheduler.Config.forBudget(model.config(), context,
+                    Runtime.getRuntime().maxMemory() / 4, MAX_SLOTS, MAX_SLOTS, PREFILL_CHUNK);
+            return new EngineTextModel(model, new BatchScheduler(model.transformer(), model.tokenizer(), config));
         } catch (RuntimeException | OutOfMemoryError e) {
             model.close();
             throw e;
@@ -47,7 +59,17 @@ final class EngineTextModel implements TextModel {
 
     @Override
     public int contextSize() {
-        return sequence.contextSize();
+        return scheduler.config().contextSize();
+    }
+
+    @Override
+    public int concurrency() {
+        return scheduler.config().slots();
+    }
+
+    @Override
+    public Optional<SchedulerStats> schedulerStats() {
+        return Optional.of(scheduler.stats());
     }
 
     @Override
@@ -82,7 +104,7 @@ final class EngineTextModel implements TextModel {
 
     @Override
     public GenerationResult generate(int[] prompt, GenerationRequest request, Consumer<String> onText) {
-        return generator.generate(sequence, prompt, request, onText);
+        return scheduler.generate(prompt, request, onText);
     }
 
     @Override
@@ -116,6 +138,7 @@ final class EngineTextModel implements TextModel {
 
     @Override
     public void close() {
+        scheduler.close();
         model.close();
     }
 }

@@ -3,11 +3,13 @@ package dev.jgpt.api;
 import dev.jgpt.engine.constrain.JsonGrammar;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.SchedulerStats;
 import dev.jgpt.engine.generate.TokenConstraint;
 import dev.jgpt.engine.generate.TokenLogprob;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -92,6 +94,16 @@ final class MeteredTextModel implements TextModel {
     @Override
     public int[] textPrompt(String text) {
         return model.textPrompt(text);
+    }
+
+    @Override
+    public int concurrency() {
+        return model.concurrency();
+    }
+
+    @Override
+    public Optional<SchedulerStats> schedulerStats() {
+        return model.schedulerStats();
     }
 
     @Override

@@ -1,26 +1,34 @@
 package dev.jgpt.api;
 
+import dev.jgpt.engine.generate.SchedulerStats;
+
 import java.nio.file.Path;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.ArrayDeque;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * One model the server offers, and the queue in front of it: requests run one at a time in arrival order
- * (a fair lock), at most {@code queueCapacity} wait behind the running one, and more are refused with 429
- * and an estimate of when to retry. The model file is loaded by the first request that needs it.
+ * One model the server offers, and the queue in front of it: up to {@link TextModel#concurrency()}
+ * requests run at once (the engine decodes them together), the rest wait in arrival order, at most
+ * {@code queueCapacity} of them, and more are refused with 429 and an estimate of when to retry. The model
+ * file is loaded by the first request that needs it (until then one request runs at a time).
  */
 public final class ServedModel implements AutoCloseable {
     private final String name;
     private final Path file;
     private final Function<Path, TextModel> loader;
     private final int queueCapacity;
-    private final Semaphore turn = new Semaphore(1, true);
-    private final AtomicInteger admitted = new AtomicInteger();
-    /** Moving average of how long a request holds the model, for Retry-After. */
+
+    private final Object lock = new Object();
+    /** One ticket per waiting request, in arrival order. */
+    private final ArrayDeque<Object> waiting = new ArrayDeque<>(); // guarded by lock
+    private int running; // guarded by lock
+    private boolean exclusive; // guarded by lock: a hold on every turn (see acquire())
+    private int concurrency = 1; // guarded by lock: the model's, once loaded
+    private boolean closed; // guarded by lock
+    private volatile TextModel loaded;
+    /** Moving average of how long a request holds a turn, for Retry-After. */
     private volatile double averageSeconds = 1;
-    private TextModel loaded; // guarded by turn
-    private boolean closed; // guarded by turn
 
     ServedModel(String name, Path file, Function<Path, TextModel> loader, int queueCapacity) {
         this.name = name;
@@ -39,36 +47,50 @@ public final class ServedModel implements AutoCloseable {
 
     /** Requests running or waiting. */
     public int load() {
-        return admitted.get();
+        synchronized (lock) {
+            return running + (exclusive ? 1 : 0) + waiting.size();
+        }
+    }
+
+    /** The batching scheduler's counters, once the model is loaded and if it batches. */
+    public Optional<SchedulerStats> schedulerStats() {
+        TextModel m = loaded;
+        return m == null ? Optional.empty() : m.schedulerStats();
     }
 
     /**
-     * Waits for this model's turn, loads the model if needed, and runs {@code job} on it.
+     * Waits for a turn, loads the model if needed, and runs {@code job} on it.
      *
      * @throws ApiException 429 when the queue is full, 503 when the server stops while waiting
      */
     public <T> T run(Function<TextModel, T> job) {
-        Slot slot = acquire();
-        try {
+        try (Slot slot = acquire(false)) {
             return job.apply(slot.model());
-        } finally {
-            slot.close();
         }
     }
 
     /** A held turn on the model; closing it lets the next request run. */
     public final class Slot implements AutoCloseable {
         private final long start = System.nanoTime();
+        private final boolean whole;
         private boolean released;
 
-        private Slot() {
+        private Slot(boolean whole) {
+            this.whole = whole;
         }
 
+        /** The model, loaded by the first turn that asks (only one turn exists until then). */
         public TextModel model() {
-            if (loaded == null) {
-                loaded = loader.apply(file);
+            TextModel m = loaded;
+            if (m == null) {
+                m = loader.apply(file);
+                synchronized (lock) {
+                    loaded = m;
+                    concurrency = Math.max(1, m.concurrency());
+                    lock.notifyAll();
+                }
             }
-            return loaded;
+            return m;
         }
 
         @Override
@@ -79,46 +101,89 @@ public final class ServedModel implements AutoCloseable {
             released = true;
             double seconds = (System.nanoTime() - start) / 1e9;
             averageSeconds = 0.8 * averageSeconds + 0.2 * seconds;
-            turn.release();
-            admitted.decrementAndGet();
+            synchronized (lock) {
+                if (whole) {
+                    exclusive = false;
+                } else {
+                    running--;
+                }
+                lock.notifyAll();
+            }
         }
     }
 
-    /** Takes a turn (tests hold one to fill the queue); see {@link #run}. */
+    /**
+     * Takes every turn at once, as if all the model's slots were busy: requests queue behind it (tests hold
+     * one to fill the queue); see {@link #run}.
+     */
     public Slot acquire() {
-        int position = admitted.incrementAndGet();
-        if (position > queueCapacity + 1) {
-            admitted.decrementAndGet();
-            int retryAfter = (int) Math.max(1, Math.ceil(averageSeconds * position));
-            throw ApiException.busy(name, retryAfter);
-        }
-        try {
-            turn.acquire();
-        } catch (InterruptedException e) {
-            admitted.decrementAndGet();
-            Thread.currentThread().interrupt();
-            throw ApiException.unavailable("server_stopping", "The server is stopping; retry on another instance.");
-        }
-        if (closed) {
-            turn.release();
-            admitted.decrementAndGet();
-            throw ApiException.unavailable("server_stopping", "The server is stopping; retry on another instance.");
-        }
-        return new Slot();
+        return acquire(true);
     }
 
-    /** Unloads the model once the running request is done; later requests are refused. */
+    private Slot acquire(boolean whole) {
+        synchronized (lock) {
+            if (closed) {
+                throw stopping();
+            }
+            if (!(waiting.isEmpty() && canRun(whole)) && waiting.size() >= queueCapacity) {
+                int ahead = (exclusive ? concurrency : running) + waiting.size() + 1;
+                int retryAfter = (int) Math.max(1, Math.ceil(averageSeconds * ahead / concurrency));
+                throw ApiException.busy(name, retryAfter);
+            }
+            Object ticket = new Object();
+            waiting.add(ticket);
+            try {
+                while (waiting.peek() != ticket || !canRun(whole)) {
+                    if (closed) {
+                        throw stopping();
+                    }
+                    lock.wait();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw stopping();
+            } finally {
+                waiting.remove(ticket);
+                lock.notifyAll(); // the next in line may be able to run too
+            }
+            Slot slot = new Slot(whole);
+            if (whole) {
+                exclusive = true;
+            } else {
+                running++;
+            }
+            return slot;
+        }
+    }
+
+    private boolean canRun(boolean whole) {
+        return !exclusive && (whole ? running == 0 : running < concurrency);
+    }
+
+    private static ApiException stopping() {
+        return ApiException.unavailable("server_stopping", "The server is stopping; retry on another instance.");
+    }
+
+    /** Unloads the model once the running requests are done; waiting and later requests are refused. */
     @Override
     public void close() {
-        turn.acquireUninterruptibly();
-        try {
+        TextModel m;
+        synchronized (lock) {
             closed = true;
-            if (loaded != null) {
-                loaded.close();
-                loaded = null;
+            lock.notifyAll();
+            while (running > 0 || exclusive) {
+                try {
+                    lock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
             }
-        } finally {
-            turn.release();
+            m = loaded;
+            loaded = null;
+        }
+        if (m != null) {
+            m.close();
         }
     }
 }

@@ -3,17 +3,19 @@ package dev.jgpt.api;
 import dev.jgpt.engine.constrain.JsonGrammar;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
+import dev.jgpt.engine.generate.SchedulerStats;
 import dev.jgpt.engine.generate.TokenConstraint;
 import dev.jgpt.engine.generate.TokenLogprob;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * A loaded model as the HTTP layer sees it: prompts become tokens, tokens become streamed text. Calls are
- * not concurrent (the {@link ServedModel} queue serializes them); a batching engine can implement this
- * interface, or replace the queue, without the handlers changing.
+ * A loaded model as the HTTP layer sees it: prompts become tokens, tokens become streamed text. At most
+ * {@link #concurrency()} generations run at once (the {@link ServedModel} queue admits no more); a
+ * batching engine decodes those together.
  */
 public interface TextModel extends AutoCloseable {
 
@@ -59,6 +61,16 @@ public interface TextModel extends AutoCloseable {
      * thrown by {@code onText} (a client that went away) ends the generation.
      */
     GenerationResult generate(int[] prompt, GenerationRequest request, Consumer<String> onText);
+
+    /** Generations this model runs at once (its batch slots). Wrappers must delegate it. */
+    default int concurrency() {
+        return 1;
+    }
+
+    /** The batching scheduler's counters (for metrics), or empty for a model without one. */
+    default Optional<SchedulerStats> schedulerStats() {
+        return Optional.empty();
+    }
 
     // The methods below serve logprobs, echo, suffix and embeddings; a model without them refuses with a
     // clear error. Wrappers (such as the metrics decorator) must delegate them.

@@ -4,6 +4,8 @@ import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.RateLimitException;
 import com.openai.models.completions.CompletionCreateParams;
+import dev.jgpt.engine.generate.GenerationRequest;
+import dev.jgpt.engine.sampling.SamplingParams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -89,6 +91,28 @@ class SchedulingTest {
         }
         assertEquals(1, engine.maxRunning.get(), "one generation at a time per model");
         assertEquals(1, loads.get(), "the model is loaded once, by its first use");
+    }
+
+    @Test
+    void aBatchingModelRunsSeveralRequestsAtOnceAndQueuesTheRest() throws Exception {
+        ScriptedTextModel batching = new ScriptedTextModel(20, 3);
+        ServedModel served = new ServedModel("batching", modelDirectory.resolve("scripted.gguf"), f -> batching, 2);
+        GenerationRequest request = new GenerationRequest(SamplingParams.greedy(), 10, List.of());
+        List<Future<String>> answers = new ArrayList<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 5; i++) {
+                answers.add(pool.submit(() -> served.run(m -> m.generate(new int[] {1}, request, p -> { }).text())));
+            }
+            awaitLoad(served, 5); // three running (the model's concurrency) and two waiting: the queue is full
+            ApiException refused = assertThrows(ApiException.class, () -> served.run(m -> "never runs"));
+            assertEquals(429, refused.status());
+            for (Future<String> a : answers) {
+                assertEquals("tick".repeat(10), a.get());
+            }
+        }
+        assertEquals(3, batching.maxRunning.get(), "as many at once as the model batches, no more");
+        awaitLoad(served, 0);
+        served.close();
     }
 
     @Test

@@ -11,7 +11,7 @@ import java.util.function.Consumer;
 
 /**
  * A stand-in engine for scheduler and streaming tests: emits "tick" every {@code pauseMillis} until the token
- * limit, and counts how many generations run at once.
+ * limit, and counts how many generations run at once (it allows {@link #concurrency()} of them).
  */
 final class ScriptedTextModel implements TextModel {
     final AtomicInteger running = new AtomicInteger();
@@ -19,9 +19,21 @@ final class ScriptedTextModel implements TextModel {
     final AtomicInteger finished = new AtomicInteger();
     final AtomicInteger aborted = new AtomicInteger();
     private final long pauseMillis;
+    private final int concurrency;
 
     ScriptedTextModel(long pauseMillis) {
+        this(pauseMillis, 1);
+    }
+
+    /** A model that runs up to {@code concurrency} generations at once, like a batching engine. */
+    ScriptedTextModel(long pauseMillis, int concurrency) {
         this.pauseMillis = pauseMillis;
+        this.concurrency = concurrency;
+    }
+
+    @Override
+    public int concurrency() {
+        return concurrency;
     }
 
     @Override
