@@ -14,6 +14,8 @@ import dev.jgpt.api.OllamaProtocol.ShowRequest;
 import dev.jgpt.api.OllamaProtocol.ShowResponse;
 import dev.jgpt.api.OllamaProtocol.Version;
 import dev.jgpt.api.OpenAiProtocol.ChatMessage;
+import dev.jgpt.engine.constrain.JsonGrammar;
+import dev.jgpt.engine.constrain.JsonLimits;
 import dev.jgpt.engine.generate.GenerationRequest;
 import dev.jgpt.engine.generate.GenerationResult;
 import io.javalin.http.Context;
@@ -32,7 +34,8 @@ import java.util.function.Function;
  * The Ollama API over the same models: {@code /api/chat} and {@code /api/generate} (streamed as NDJSON by
  * default, the last line {@code done: true} with token counts and durations in nanoseconds), {@code /api/tags},
  * {@code /api/show} and {@code /api/version}. Models are named as in {@code /v1/models}; Ollama's {@code :latest}
- * tag is accepted. Errors are {@code {"error": "..."}} as Ollama sends them.
+ * tag is accepted; {@code format} ("json" or a JSON schema) constrains the answer. Errors are
+ * {@code {"error": "..."}} as Ollama sends them.
  */
 final class OllamaHandlers {
     /** The Ollama version reported to clients that check it; jgpt implements the API of this release. */
@@ -95,7 +98,10 @@ final class OllamaHandlers {
     void chat(Context ctx) throws IOException {
         ChatRequest req = Json.read(ctx.bodyAsBytes(), ChatRequest.class);
         String name = modelName(ctx, req.model());
-        rejectUnsupported(req.format(), req.tools());
+        if (hasItems(req.tools())) {
+            throw ApiException.unsupported("tools", "'tools' are not supported by /api/chat yet.");
+        }
+        JsonGrammar grammar = grammar(req.format());
         ServedModel served = catalog.find(name);
         String shownName = req.model();
         if (req.messages() == null || req.messages().isEmpty()) {
@@ -113,7 +119,7 @@ final class OllamaHandlers {
                     : TextNode.valueOf(m.content()), null, null, null));
         }
         List<Map<String, Object>> templateMessages = ChatMessages.toTemplateMessages(messages);
-        run(ctx, served, req.options(), req.stream(), model -> model.chatPrompt(templateMessages), "messages",
+        run(ctx, served, req.options(), req.stream(), grammar, model -> model.chatPrompt(templateMessages), "messages",
                 new Lines() {
                     @Override
                     public Object piece(String text) {
@@ -133,7 +139,7 @@ final class OllamaHandlers {
     void generate(Context ctx) throws IOException {
         GenerateRequest req = Json.read(ctx.bodyAsBytes(), GenerateRequest.class);
         String name = modelName(ctx, req.model());
-        rejectUnsupported(req.format(), null);
+        JsonGrammar grammar = grammar(req.format());
         if (hasItems(req.images())) {
             throw ApiException.unsupported("images", "images are not supported by this server.");
         }
@@ -159,7 +165,7 @@ final class OllamaHandlers {
             List<Map<String, Object>> templateMessages = ChatMessages.toTemplateMessages(messages);
             prompt = model -> model.chatPrompt(templateMessages);
         }
-        run(ctx, served, req.options(), req.stream(), prompt, "prompt", new Lines() {
+        run(ctx, served, req.options(), req.stream(), grammar, prompt, "prompt", new Lines() {
             @Override
             public Object piece(String text) {
                 return new GenerateLine(shownName, now(), text, false, null, null, null, null, null, null, null);
@@ -186,14 +192,15 @@ final class OllamaHandlers {
     }
 
     private void run(Context ctx, ServedModel served, OllamaProtocol.Options options, Boolean stream,
-                     Function<TextModel, int[]> promptOf, String promptParam, Lines lines) {
+                     JsonGrammar grammar, Function<TextModel, int[]> promptOf, String promptParam, Lines lines) {
         GenerationOptions opts = OllamaOptions.toGeneration(options);
         long arrived = System.nanoTime();
         served.run(model -> {
             long started = System.nanoTime();
             int[] prompt = promptOf.apply(model);
             int maxTokens = ContextBudget.maxTokens(prompt.length, opts.maxTokens(), model.contextSize(), promptParam);
-            GenerationRequest request = new GenerationRequest(opts.sampling(), maxTokens, opts.stop());
+            GenerationRequest request = new GenerationRequest(opts.sampling(), maxTokens, opts.stop(),
+                    grammar == null ? null : model.jsonConstraint(grammar, maxTokens), -1);
             long[] firstPiece = {0};
             if (!Boolean.FALSE.equals(stream)) {
                 NdjsonStream out = new NdjsonStream(ctx);
@@ -258,13 +265,19 @@ final class OllamaHandlers {
                 facts.quantization());
     }
 
-    private static void rejectUnsupported(JsonNode format, JsonNode tools) {
-        if (format != null && !format.isNull() && !(format.isTextual() && format.textValue().isEmpty())) {
-            throw ApiException.unsupported("format", "'format' (JSON output) is not supported by this server yet.");
+    /** Ollama's {@code format}: "json" (any JSON object) or a JSON schema; null when the output is free text. */
+    private static JsonGrammar grammar(JsonNode format) {
+        if (format == null || format.isNull() || (format.isTextual() && format.textValue().isEmpty())) {
+            return null;
         }
-        if (hasItems(tools)) {
-            throw ApiException.unsupported("tools", "'tools' are not supported by this server yet.");
+        if (format.isTextual() && format.textValue().equals("json")) {
+            return JsonGrammar.anyObject(JsonLimits.defaults());
         }
+        if (format.isObject()) {
+            return ResponseFormats.compile(format, false, "format");
+        }
+        throw ApiException.invalidRequest("format", "Invalid 'format': expected \"json\" or a JSON schema object, got "
+                + JsonTypes.describe(format) + ".");
     }
 
     private static boolean hasItems(JsonNode node) {

@@ -52,6 +52,7 @@ final class ResponsesHandler {
             throw ApiException.invalidRequest("model", "Missing required parameter: 'model'.");
         }
         rejectUnsupported(req);
+        ResponseTextFormat format = ResponseTextFormat.of(req.text());
         List<ChatMessage> conversation = new ArrayList<>();
         if (req.previousResponseId() != null) {
             ResponseStore.Stored previous = store.get(req.previousResponseId());
@@ -72,13 +73,15 @@ final class ResponsesHandler {
                 RequestIds.seed());
         ServedModel served = catalog.find(req.model());
         Draft draft = new Draft(RequestIds.next("resp_"), RequestIds.next("msg_"),
-                clock.instant().getEpochSecond(), served.name(), req, options, !Boolean.FALSE.equals(req.store()));
+                clock.instant().getEpochSecond(), served.name(), req, options, format,
+                !Boolean.FALSE.equals(req.store()));
 
         served.run(model -> {
             GenerationOptions opts = options.withLogitBias(req.logitBias(), t -> t >= 0 && t < model.vocabularySize());
             int[] prompt = model.chatPrompt(messages);
             int maxTokens = ContextBudget.maxTokens(prompt.length, opts.maxTokens(), model.contextSize(), "input");
-            GenerationRequest request = new GenerationRequest(opts.sampling(), maxTokens, opts.stop());
+            GenerationRequest request = new GenerationRequest(opts.sampling(), maxTokens, opts.stop(),
+                    format.grammar() == null ? null : model.jsonConstraint(format.grammar(), maxTokens), -1);
             if (Boolean.TRUE.equals(req.stream())) {
                 stream(new ResponseEventStream(ctx), draft, conversation, model, prompt, request);
             } else {
@@ -161,27 +164,19 @@ final class ResponsesHandler {
 
     private static void rejectUnsupported(ResponseRequest req) {
         if (req.tools() != null && !req.tools().isNull() && !req.tools().isEmpty()) {
-            throw ApiException.unsupported("tools", "'tools' are not supported by this server yet.");
-        }
-        var text = req.text();
-        if (text != null && !text.isNull()) {
-            var type = text.at("/format/type");
-            if (!type.isMissingNode() && !"text".equals(type.asText())) {
-                throw ApiException.unsupported("text.format.type", "'text.format' of type '" + type.asText()
-                        + "' is not supported by this server yet; only 'text' is.");
-            }
+            throw ApiException.unsupported("tools", "'tools' are not supported by /v1/responses yet.");
         }
     }
 
     /** What every response object of one request shares. */
     private record Draft(String id, String itemId, long createdAt, String model, ResponseRequest req,
-                         GenerationOptions options, boolean store) {
+                         GenerationOptions options, ResponseTextFormat format, boolean store) {
         Response response(String status, List<OutputMessage> output, ResponseUsage usage, IncompleteDetails incomplete) {
             double temperature = req.temperature() != null ? req.temperature() : options.sampling().temperature();
             double topP = req.topP() != null ? req.topP() : options.sampling().topP();
             return new Response(id, "response", createdAt, status, null, incomplete, req.instructions(),
                     req.maxOutputTokens(), model, output, false, req.previousResponseId(), store, temperature,
-                    TextConfig.PLAIN, "auto", List.of(), topP, "disabled", usage, req.user(),
+                    new TextConfig(format.echo()), "auto", List.of(), topP, "disabled", usage, req.user(),
                     req.metadata() == null ? Map.of() : req.metadata());
         }
     }

@@ -58,11 +58,8 @@ final class ResponsesProtocol {
     record IncompleteDetails(String reason) {
     }
 
-    record TextConfig(Format format) {
-        static final TextConfig PLAIN = new TextConfig(new Format("text"));
-    }
-
-    record Format(String type) {
+    /** {@code format} echoes the request's {@code text.format} ({@code {"type": "text"}} by default). */
+    record TextConfig(Object format) {
     }
 
     record OutputMessage(String type, String id, String status, String role, List<OutputText> content) {

@@ -167,6 +167,26 @@ class OllamaApiTest {
     }
 
     @Test
+    void formatConstrainsTheAnswerToJson() throws Exception {
+        JsonNode any = json(post("/api/generate", """
+                {"model": "%s", "prompt": "JSON please", "format": "json", "stream": false,
+                 "options": {"temperature": 1.0, "seed": 7, "num_predict": 60}}""".formatted(MODEL)), 200);
+        assertTrue(JSON.readTree(any.get("response").asText()).isObject(), any.toString());
+
+        JsonNode typed = json(post("/api/chat", """
+                {"model": "%s", "messages": [{"role": "user", "content": "A city"}], "stream": false,
+                 "format": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 10}},
+                            "required": ["city"]},
+                 "options": {"temperature": 1.0, "seed": 7, "num_predict": 60}}""".formatted(MODEL)), 200);
+        JsonNode answer = JSON.readTree(typed.at("/message/content").asText());
+        assertTrue(answer.get("city").isTextual(), answer.toString());
+
+        JsonNode bad = json(post("/api/chat", """
+                {"model": "%s", "messages": [{"role": "user", "content": "x"}], "format": 3}""".formatted(MODEL)), 400);
+        assertTrue(bad.get("error").asText().contains("format"), bad.toString());
+    }
+
+    @Test
     void errorsHaveOllamasShape() throws Exception {
         JsonNode missing = json(post("/api/chat", """
                 {"model": "nope", "messages": [{"role": "user", "content": "Hi"}]}"""), 404);

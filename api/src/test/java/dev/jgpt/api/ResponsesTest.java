@@ -182,6 +182,29 @@ class ResponsesTest {
     }
 
     @Test
+    void textFormatJsonSchemaConstrainsTheAnswer() throws Exception {
+        HttpResponse<String> r = post("""
+                {"model": "%s", "input": "A person, please", "max_output_tokens": 60, "temperature": 1.0, "seed": 3,
+                 "text": {"format": {"type": "json_schema", "name": "person", "strict": true, "schema": {
+                   "type": "object", "additionalProperties": false, "required": ["name", "age"],
+                   "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer"}}}}}}"""
+                .formatted(MODEL));
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode response = JSON.readTree(r.body());
+        assertEquals("json_schema", response.at("/text/format/type").asText(), "the format is echoed");
+        JsonNode answer = JSON.readTree(response.at("/output/0/content/0/text").asText());
+        assertTrue(answer.get("name").isTextual(), answer.toString());
+        assertTrue(answer.get("age").isIntegralNumber(), answer.toString());
+        assertEquals(2, answer.size());
+
+        HttpResponse<String> bad = post("""
+                {"model": "%s", "input": "x", "text": {"format": {"type": "json_schema", "name": "n"}}}"""
+                .formatted(MODEL));
+        assertEquals(400, bad.statusCode());
+        assertEquals("text.format.schema", JSON.readTree(bad.body()).at("/error/param").asText());
+    }
+
+    @Test
     void badInputIsRefusedNamingTheField() throws Exception {
         HttpResponse<String> r = post("""
                 {"model": "%s", "input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]}"""
