@@ -2,6 +2,7 @@ package dev.jgpt.engine.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -28,21 +29,35 @@ public final class F16Tensor extends FloatTensor {
     @Override
     void dequantizeBlocks(long firstBlock, int nBlocks, float[] out, int outOffset) {
         long base = firstBlock * 2;
-        for (int i = 0; i < nBlocks; i++) {
+        int i = 0;
+        if (Simd.ENABLED) {
+            for (int upper = nBlocks - nBlocks % LANES; i < upper; i += LANES) {
+                halfToFloat(Simd.shortsToInts(data, base + 2L * i)).intoArray(out, outOffset + i);
+            }
+        }
+        for (; i < nBlocks; i++) {
             out[outOffset + i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
         }
     }
 
+    /** Two accumulators, so consecutive fused multiply-adds do not wait for each other. */
     @Override
     float dotBlocks(long offset, int n, float[] x, int xOffset) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
         int i = 0;
         long byteOffset = offset * 2;
-        for (int upper = n - n % LANES; i < upper; i += LANES) {
-            acc = halfToFloat(Simd.shortsToInts(data, byteOffset + i * 2L))
-                    .fma(FloatVector.fromArray(F, x, xOffset + i), acc);
+        for (int upper = n - n % (2 * LANES); i < upper; i += 2 * LANES) {
+            acc0 = halfToFloat(Simd.shortsToInts(data, byteOffset + i * 2L))
+                    .fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            acc1 = halfToFloat(Simd.shortsToInts(data, byteOffset + (i + LANES) * 2L))
+                    .fma(FloatVector.fromArray(F, x, xOffset + i + LANES), acc1);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int upper = n - n % LANES; i < upper; i += LANES) {
+            acc0 = halfToFloat(Simd.shortsToInts(data, byteOffset + i * 2L))
+                    .fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
             sum += Float.float16ToFloat(data.get(SHORT_LE, byteOffset + i * 2L)) * x[xOffset + i];
         }
@@ -50,15 +65,14 @@ public final class F16Tensor extends FloatTensor {
     }
 
     /**
-     * Half to float without a conversion instruction (the Vector API has none): moving exponent and mantissa
-     * into float position and multiplying by 2^112 rebiases the exponent and handles subnormals exactly;
-     * infinities and NaNs then get the float's all-ones exponent back.
+     * Half to float without a conversion instruction (the Vector API has none), for halves sign-extended
+     * to ints: shifting left by 13 puts the sign in bit 31 and exponent and mantissa in float position;
+     * multiplying by 2^112 then rebiases the exponent and makes subnormals normal, exactly. Infinities and
+     * NaNs (all-ones exponent) get the float's all-ones exponent back.
      */
     static FloatVector halfToFloat(IntVector h) {
-        IntVector magnitude = h.and(0x7fff);
-        FloatVector scaled = magnitude.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        IntVector bits = scaled.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
-        bits = bits.lanewise(VectorOperators.OR, 0x7f800000, magnitude.compare(VectorOperators.GE, 0x7c00));
-        return bits.reinterpretAsFloats();
+        FloatVector scaled = h.lanewise(VectorOperators.LSHL, 13).and(0x8fffe000).reinterpretAsFloats().mul(0x1p112f);
+        VectorMask<Integer> special = h.and(0x7c00).compare(VectorOperators.EQ, 0x7c00);
+        return scaled.reinterpretAsInts().lanewise(VectorOperators.OR, 0x7f800000, special).reinterpretAsFloats();
     }
 }

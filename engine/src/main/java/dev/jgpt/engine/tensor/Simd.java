@@ -56,6 +56,7 @@ final class Simd {
         return ByteVector.fromMemorySegment(B, data, offset, LE);
     }
 
+    /** Little-endian shorts, sign-extended to ints. */
     static IntVector shortsToInts(MemorySegment data, long offset) {
         return (IntVector) ShortVector.fromMemorySegment(S, data, offset, LE).convertShape(VectorOperators.S2I, I, 0);
     }

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Hand-built blocks with expected values worked out from GGML's block structs and dequantize_row_* (not
@@ -236,5 +237,26 @@ class KnownBlocksTest {
         float[] ones = new float[32];
         java.util.Arrays.fill(ones, 1f);
         assertEquals(Float.NEGATIVE_INFINITY, Tensors.of(GgmlType.F16, inf.array()).dot(0, ones, 0, 32), 0f);
+    }
+
+    /** Vectorized dequantization gives every half's bits exactly, infinities included; NaNs stay NaN. */
+    @Test
+    void f16DequantizeCoversEveryHalfBitForBit() {
+        ByteBuffer all = ByteBuffer.allocate(65536 * 2).order(ByteOrder.LITTLE_ENDIAN);
+        for (int h = 0; h < 65536; h++) {
+            all.putShort((short) h);
+        }
+        FloatTensor t = Tensors.of(GgmlType.F16, all.array());
+        float[] out = new float[65536];
+        t.dequantize(0, out, 0, 65536);
+        for (int h = 0; h < 65536; h++) {
+            float expected = Float.float16ToFloat((short) h);
+            if (Float.isNaN(expected)) {
+                assertTrue(Float.isNaN(out[h]), "half 0x" + Integer.toHexString(h) + " is a NaN");
+                continue;
+            }
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[h]),
+                    "half 0x" + Integer.toHexString(h));
+        }
     }
 }

@@ -1,0 +1,108 @@
+package dev.jgpt.engine.model;
+
+import dev.jgpt.engine.tensor.FloatTensor;
+import dev.jgpt.engine.tensor.GgmlType;
+import dev.jgpt.engine.tensor.MatrixOps;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+
+/**
+ * Not a test: microseconds per product of the kernels the forward pass spends its time in, at the tiny test
+ * models' shapes (32000 x 256 output matrix, 512 x 256 layer matrices), for one token and a 128-token
+ * prompt; plus one flash-attention query over 256 cached cells. Run with the test classpath and
+ * {@code -Djgpt.threads=1} for steadier figures: {@code java --add-modules jdk.incubator.vector -cp
+ * target/classes:target/test-classes dev.jgpt.engine.model.KernelThroughput}.
+ */
+public final class KernelThroughput {
+    private static final ValueLayout.OfShort SHORT_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    public static void main(String[] args) {
+        Random random = new Random(5);
+        int cols = 256;
+        for (int round = 0; round < 3; round++) {
+            System.out.println("round " + round);
+            for (int[] shape : new int[][] {{32000, 1}, {512, 1}, {512, 128}, {32000, 8}}) {
+                int rows = shape[0];
+                int n = shape[1];
+                float[] x = gaussian(random, n * cols);
+                float[] out = new float[n * rows];
+                for (GgmlType type : new GgmlType[] {GgmlType.Q6_K, GgmlType.Q4_K}) {
+                    FloatTensor w = kQuant(random, type, rows, cols);
+                    Q8_KActivations q8k = new Q8_KActivations();
+                    report(type + " " + rows + "x" + cols + " n=" + n, () -> {
+                        q8k.quantize(x, n * cols);
+                        q8k.matmul(w, n, out, rows, cols);
+                    });
+                }
+                FloatTensor f16 = f16(random, rows, cols);
+                report("F16 " + rows + "x" + cols + " n=" + n, () -> MatrixOps.shared().matmul(f16, x, n, out, rows, cols));
+            }
+            int headDim = 64;
+            int kvDim = 128;
+            FlashAttention attention = new FlashAttention(headDim, kvDim);
+            float[] kc = roundedF16(gaussian(random, 512 * kvDim));
+            float[] vc = roundedF16(gaussian(random, 512 * kvDim));
+            float[] q = gaussian(random, headDim);
+            float[] o = new float[headDim];
+            report("attention 1 query x 256 cells", () -> attention.attend(q, 0, kc, vc, 64, 255, 1, 512, o, 0));
+        }
+    }
+
+    private static void report(String name, Runnable product) {
+        for (int i = 0; i < 50; i++) {
+            product.run();
+        }
+        long budget = 300_000_000L;
+        long t0 = System.nanoTime();
+        int reps = 0;
+        while (System.nanoTime() - t0 < budget) {
+            product.run();
+            reps++;
+        }
+        System.out.printf("  %-34s %10.1f us%n", name, (System.nanoTime() - t0) / 1e3 / reps);
+    }
+
+    private static float[] gaussian(Random random, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) random.nextGaussian();
+        }
+        return v;
+    }
+
+    private static float[] roundedF16(float[] v) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] = LlamaCppMath.roundF16(v[i]);
+        }
+        return v;
+    }
+
+    private static FloatTensor kQuant(Random random, GgmlType type, int rows, int cols) {
+        int blockBytes = type == GgmlType.Q4_K ? 144 : 210;
+        byte[] bytes = new byte[rows * cols / 256 * blockBytes];
+        random.nextBytes(bytes);
+        MemorySegment seg = Arena.global().allocate(bytes.length, 64).copyFrom(MemorySegment.ofArray(bytes));
+        for (long base = 0; base < bytes.length; base += blockBytes) {
+            short scale = Float.floatToFloat16(0.001f);
+            seg.set(SHORT_LE, type == GgmlType.Q4_K ? base : base + 208, scale);
+            if (type == GgmlType.Q4_K) {
+                seg.set(SHORT_LE, base + 2, scale);
+            }
+        }
+        return FloatTensor.of(type, seg, (long) rows * cols);
+    }
+
+    private static FloatTensor f16(Random random, int rows, int cols) {
+        // native memory, as the memory-mapped model files are
+        MemorySegment seg = Arena.global().allocate((long) rows * cols * 2, 64);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            seg.set(SHORT_LE, 2 * i, Float.floatToFloat16((float) random.nextGaussian() * 0.02f));
+        }
+        return FloatTensor.of(GgmlType.F16, seg, (long) rows * cols);
+    }
+}
