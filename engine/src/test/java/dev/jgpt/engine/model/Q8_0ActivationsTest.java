@@ -1,0 +1,144 @@
+package dev.jgpt.engine.model;
+
+import dev.jgpt.engine.tensor.FloatTensor;
+import dev.jgpt.engine.tensor.GgmlType;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The SIMD Q8_0 x Q8_0 kernels against a plain scalar rendering of llama.cpp's arithmetic, bit for bit:
+ * per block, 8 int lane sums of 4 byte products each, converted to float and fused-multiply-added with
+ * {@code d_w * d_x} into 8 accumulators, summed by {@link LlamaCppMath#hsum8}.
+ */
+class Q8_0ActivationsTest {
+    private static final ValueLayout.OfShort SHORT_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Raw Q8_0 blocks: random F16 scales and random bytes over the whole int8 range, including -128. */
+    private static MemorySegment randomWeights(Random random, int rows, int cols) {
+        int blocks = rows * cols / 32;
+        // one byte past an aligned address, like tensors inside a mapped GGUF file
+        MemorySegment seg = Arena.ofAuto().allocate(blocks * 34L + 1, 64).asSlice(1, blocks * 34L);
+        for (int b = 0; b < blocks; b++) {
+            seg.set(SHORT_LE, b * 34L, Float.floatToFloat16((float) random.nextGaussian() * 0.01f));
+            for (int i = 0; i < 32; i++) {
+                seg.set(ValueLayout.JAVA_BYTE, b * 34L + 2 + i, (byte) random.nextInt(256));
+            }
+        }
+        return seg;
+    }
+
+    /** Activations with the awkward blocks too: all zero, one dominant value, exact halves to round. */
+    private static float[] randomActivations(Random random, int len) {
+        float[] x = new float[len];
+        for (int i = 0; i < len; i++) {
+            x[i] = (float) random.nextGaussian() * (1 + random.nextInt(4));
+        }
+        if (len >= 96) {
+            java.util.Arrays.fill(x, 0, 32, 0f);
+            x[40] = 1000f;
+            for (int i = 64; i < 96; i++) {
+                x[i] = (i - 80) * 0.5f;
+            }
+        }
+        return x;
+    }
+
+    /** llama.cpp's quantize_row_q8_0 (AVX build) in scalar form: int8 values and F16-rounded scales. */
+    private static void referenceQuantize(float[] x, int len, byte[] qs, float[] ds) {
+        for (int b = 0; b < len / 32; b++) {
+            float amax = 0f;
+            for (int i = 0; i < 32; i++) {
+                amax = Math.max(amax, Math.abs(x[b * 32 + i]));
+            }
+            ds[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax != 0f ? 127f / amax : 0f;
+            for (int i = 0; i < 32; i++) {
+                qs[b * 32 + i] = (byte) Math.rint(x[b * 32 + i] * id);
+            }
+        }
+    }
+
+    private static float referenceDot(MemorySegment w, int row, int blocks, byte[] qs, float[] ds, int firstBlock) {
+        float[] acc = new float[8];
+        for (int b = 0; b < blocks; b++) {
+            long base = ((long) row * blocks + b) * 34;
+            float dw = Float.float16ToFloat(w.get(SHORT_LE, base));
+            float scale = dw * ds[firstBlock + b];
+            for (int j = 0; j < 8; j++) {
+                int sum = 0;
+                for (int k = 0; k < 4; k++) {
+                    int i = 4 * j + k;
+                    sum += w.get(ValueLayout.JAVA_BYTE, base + 2 + i) * qs[(firstBlock + b) * 32 + i];
+                }
+                acc[j] = Math.fma((float) sum, scale, acc[j]);
+            }
+        }
+        return LlamaCppMath.hsum8(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]);
+    }
+
+    private static void assertBitIdentical(Random random, int rows, int cols, int n) {
+        MemorySegment seg = randomWeights(random, rows, cols);
+        FloatTensor w = FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols);
+        float[] x = randomActivations(random, n * cols);
+        Q8_0Activations activations = new Q8_0Activations();
+        activations.quantize(x, n * cols);
+        float[] out = new float[n * rows];
+        activations.matmul(w, n, out, rows, cols);
+
+        byte[] qs = new byte[n * cols];
+        float[] ds = new float[n * cols / 32];
+        referenceQuantize(x, n * cols, qs, ds);
+        int blocks = cols / 32;
+        for (int t = 0; t < n; t++) {
+            for (int r = 0; r < rows; r++) {
+                float expected = referenceDot(seg, r, blocks, qs, ds, t * blocks);
+                float actual = out[t * rows + r];
+                if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(actual)) {
+                    fail(rows + "x" + cols + " n=" + n + " token " + t + " row " + r + ": expected " + expected
+                            + ", got " + actual);
+                }
+            }
+        }
+    }
+
+    @Test
+    void matchesScalarArithmeticBitForBit() {
+        Random random = new Random(11);
+        for (int n = 1; n <= 9; n++) {
+            for (int rows : new int[] {1, 3, 5, 7, 37}) {
+                assertBitIdentical(random, rows, 96, n);
+            }
+            // large enough to be split across the pool's threads, with a row count no tile divides
+            assertBitIdentical(random, 301, 512, n);
+        }
+        assertBitIdentical(random, 1001, 256, 1);
+    }
+
+    @Test
+    void reusedInstanceFollowsTheLatestQuantization() {
+        Random random = new Random(12);
+        Q8_0Activations activations = new Q8_0Activations();
+        MemorySegment seg = randomWeights(random, 9, 64);
+        FloatTensor w = FloatTensor.of(GgmlType.Q8_0, seg, 9 * 64);
+        float[] out = new float[9];
+        activations.quantize(randomActivations(random, 64 * 3), 64 * 3);
+        float[] x = randomActivations(random, 64);
+        activations.quantize(x, 64);
+        activations.matmul(w, 1, out, 9, 64);
+        byte[] qs = new byte[64];
+        float[] ds = new float[2];
+        referenceQuantize(x, 64, qs, ds);
+        for (int r = 0; r < 9; r++) {
+            assertEquals(referenceDot(seg, r, 2, qs, ds, 0), out[r], 0f, "row " + r);
+        }
+    }
+}
