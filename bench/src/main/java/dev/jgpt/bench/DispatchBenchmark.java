@@ -17,9 +17,9 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What handing a job to the pool costs: {@link MatrixOps#forRows} with a task that does nothing, large
- * enough ({@code work}) to be split across a pool of 2 threads. A decode step of the tiny models makes about
- * fifteen such hand-offs per layer group, so this is paid per product.
+ * What handing a job to the pool costs: {@link MatrixOps#forRows} on a pool of 2 threads with a task that
+ * does nothing, announced as the work of a {@code rows x 256} matrix-vector product (so it is split as such
+ * a product would be). A decode step of the tiny models makes about fifteen such hand-offs, one per product.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class DispatchBenchmark {
-    @Param({"256", "32000"})
+    @Param({"256", "1024", "32000"})
     public int rows;
 
     private MatrixOps ops;
@@ -46,6 +46,6 @@ public class DispatchBenchmark {
 
     @Benchmark
     public void emptyForRows() {
-        ops.forRows(rows, 1L << 24, empty);
+        ops.forRows(rows, (long) rows * 256, empty);
     }
 }

@@ -33,6 +33,10 @@ import java.nio.ByteOrder;
  * instructions than widening bytes to ints and multiplying those (vpmulld). For a prompt batch, each
  * weight row is taken once for all tokens, so it stays in L1 while the tokens pass over it.
  *
+ * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel instead: each
+ * 32-bit lane of 4 weight bytes is split into its bytes by shifts and multiplied as ints, against
+ * activations stored so that the k-th byte of every lane loads as one int vector.
+ *
  * <p>Measured alternatives that were slower with C2 (JDK 25): tiles of 2-8 rows or 4 tokens sharing loads
  * (the bigger loop bodies lose more than the shared loads save), and converting a row's scales with vector
  * ops up front.
@@ -41,13 +45,19 @@ final class Q8_0Activations {
     private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_512;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    /** Whether this JVM (and -Djgpt.vectorBits / -Djgpt.simd) allows the 512-bit kernel. */
+    static final boolean WIDE_SUPPORTED = wideSupported();
     private static final int BLOCK = 32;
     private static final int BLOCK_BYTES = 34;
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** Quantized values in their natural order, in [-127, 127]. */
+    private final boolean wide;
+    /** Wide kernel: quantized values in their natural order, in [-127, 127]. */
     private short[] q = new short[0];
+    /** Narrow kernel: block b's byte 4j+k sits at {@code qSplit[b*32 + k*8 + j]}. */
+    private int[] qSplit = new int[0];
     /** Each block's scale, already rounded to F16 as llama.cpp stores it. */
     private float[] d = new float[0];
 
@@ -58,6 +68,25 @@ final class Q8_0Activations {
     private int jobRows;
     private int jobBlocks;
     private final MatrixOps.RowTask rowTask = this::multiplyRows;
+
+    /** Activations for the widest kernel this machine supports. */
+    Q8_0Activations() {
+        this(WIDE_SUPPORTED);
+    }
+
+    /** Activations for the 512-bit kernel ({@code wide}) or the 256-bit one; both give the same bits. */
+    Q8_0Activations(boolean wide) {
+        this.wide = wide;
+    }
+
+    private static boolean wideSupported() {
+        if ("false".equals(System.getProperty("jgpt.simd"))) {
+            return false;
+        }
+        int bits = IntVector.SPECIES_PREFERRED.vectorBitSize();
+        String limit = System.getProperty("jgpt.vectorBits");
+        return (limit == null ? bits : Math.min(bits, Integer.parseInt(limit))) >= 512;
+    }
 
     /** True if llama.cpp multiplies weights of this type with Q8_0 activations through these kernels. */
     static boolean handles(GgmlType weightType) {
@@ -70,9 +99,13 @@ final class Q8_0Activations {
      */
     void quantize(float[] x, int len) {
         int blocks = len / BLOCK;
-        if (q.length < len) {
-            q = new short[len];
+        if (d.length < blocks) {
             d = new float[blocks];
+            if (wide) {
+                q = new short[len];
+            } else {
+                qSplit = new int[len];
+            }
         }
         for (int b = 0; b < blocks; b++) {
             int o = b * BLOCK;
@@ -83,7 +116,12 @@ final class Q8_0Activations {
             d[b] = LlamaCppMath.roundF16(amax / 127f);
             float id = amax != 0f ? 127f / amax : 0f;
             for (int i = 0; i < BLOCK; i++) {
-                q[o + i] = (short) Math.rint(x[o + i] * id);
+                int v = (int) Math.rint(x[o + i] * id);
+                if (wide) {
+                    q[o + i] = (short) v;
+                } else {
+                    qSplit[o + (i & 3) * 8 + (i >> 2)] = v;
+                }
             }
         }
     }
@@ -115,7 +153,8 @@ final class Q8_0Activations {
         long rowBytes = (long) blocks * BLOCK_BYTES;
         for (int r = from; r < to; r++) {
             for (int t = 0; t < n; t++) {
-                out[t * rows + r] = dotRow(w, r * rowBytes, t * blocks, blocks);
+                out[t * rows + r] = wide ? dotRow(w, r * rowBytes, t * blocks, blocks)
+                        : dotRowNarrow(w, r * rowBytes, t * blocks, blocks);
             }
         }
     }
@@ -125,6 +164,25 @@ final class Q8_0Activations {
         for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
             ShortVector x = ShortVector.fromArray(SHORTS, q, (firstBlock + b) * BLOCK);
             acc = accumulateBlock(w, base, x, d[firstBlock + b], acc);
+        }
+        return hsum(acc);
+    }
+
+    private float dotRowNarrow(MemorySegment w, long base, int firstBlock, int blocks) {
+        FloatVector acc = FloatVector.zero(F8);
+        for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
+            IntVector wv = IntVector.fromMemorySegment(I8, w, base + 2, ByteOrder.LITTLE_ENDIAN);
+            int qo = (firstBlock + b) * BLOCK;
+            // byte k of each little-endian int lane, sign-extended: shift it to the top, then back down
+            IntVector sum = wv.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
+                    .mul(IntVector.fromArray(I8, qSplit, qo));
+            for (int k = 1; k < 4; k++) {
+                IntVector wk = wv.lanewise(VectorOperators.LSHL, 24 - 8 * k).lanewise(VectorOperators.ASHR, 24);
+                sum = sum.add(wk.mul(IntVector.fromArray(I8, qSplit, qo + k * 8)));
+            }
+            float scale = Float.float16ToFloat(w.get(SHORT_LE, base)) * d[firstBlock + b];
+            FloatVector lanes = (FloatVector) sum.convert(VectorOperators.I2F, 0);
+            acc = lanes.fma(FloatVector.broadcast(F8, scale), acc);
         }
         return hsum(acc);
     }

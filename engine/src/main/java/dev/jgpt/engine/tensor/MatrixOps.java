@@ -18,6 +18,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class MatrixOps implements AutoCloseable {
     /** Below this many multiply-adds, waking workers costs more than it saves. */
     static final long SERIAL_WORK = 1 << 15;
+    /** The least work worth a chunk of its own (a few microseconds). */
+    static final long CHUNK_WORK = 1 << 15;
     /** From this batch size on, matmul dequantizes each weight row once and runs float dots over the batch. */
     static final int DEQUANTIZE_BATCH = 4;
     /** How long idle workers spin before parking: covers the gaps between the products of one token. */
@@ -103,8 +105,7 @@ public final class MatrixOps implements AutoCloseable {
         try {
             jobTask = task;
             jobRows = rows;
-            jobChunkRows = Math.max(1, rows / (threads * 8));
-            jobChunks = (rows + jobChunkRows - 1) / jobChunkRows;
+            planChunks(rows, work);
             runJob();
         } finally {
             jobTask = null;
@@ -163,19 +164,30 @@ public final class MatrixOps implements AutoCloseable {
             jobRows = rows;
             jobCols = cols;
             jobBatch = batch;
-            // About eight chunks per thread balances cores that are interrupted, without many counter hits.
-            jobChunkRows = Math.max(1, rows / (threads * 8));
-            jobChunks = (rows + jobChunkRows - 1) / jobChunkRows;
+            planChunks(rows, work);
             runJob();
         } finally {
             dispatch.unlock();
         }
     }
 
+    /**
+     * Splits {@code rows} into chunks for the dynamic hand-out: at least one per thread, at most eight per
+     * thread (enough to even out a core that gets interrupted), and none smaller than {@link #CHUNK_WORK}
+     * multiply-adds, because every chunk costs a hit on the shared counter.
+     */
+    private void planChunks(int rows, long work) {
+        long chunks = Math.clamp(work / CHUNK_WORK, threads, threads * 8L);
+        jobChunkRows = (int) Math.max(1, (rows + chunks - 1) / chunks);
+        jobChunks = (rows + jobChunkRows - 1) / jobChunkRows;
+    }
+
     /** Publishes the job set up by the caller (who holds the dispatch lock), takes part, and waits. */
     private void runJob() {
-        nextChunk.set(0);
-        failure = null;
+        nextChunk.setPlain(0);
+        if (failure != null) {
+            failure = null;
+        }
         long g = generation + 1;
         generation = g;
         for (Worker worker : workers) {

@@ -86,10 +86,15 @@ class Q8_0ActivationsTest {
     }
 
     private static void assertBitIdentical(Random random, int rows, int cols, int n) {
+        assertBitIdentical(random, rows, cols, n, true);
+        assertBitIdentical(random, rows, cols, n, false);
+    }
+
+    private static void assertBitIdentical(Random random, int rows, int cols, int n, boolean wide) {
         MemorySegment seg = randomWeights(random, rows, cols);
         FloatTensor w = FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols);
         float[] x = randomActivations(random, n * cols);
-        Q8_0Activations activations = new Q8_0Activations();
+        Q8_0Activations activations = new Q8_0Activations(wide);
         activations.quantize(x, n * cols);
         float[] out = new float[n * rows];
         activations.matmul(w, n, out, rows, cols);
@@ -103,7 +108,7 @@ class Q8_0ActivationsTest {
                 float expected = referenceDot(seg, r, blocks, qs, ds, t * blocks);
                 float actual = out[t * rows + r];
                 if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(actual)) {
-                    fail(rows + "x" + cols + " n=" + n + " token " + t + " row " + r + ": expected " + expected
+                    fail((wide ? "wide " : "narrow ") + rows + "x" + cols + " n=" + n + " token " + t + " row " + r + ": expected " + expected
                             + ", got " + actual);
                 }
             }
@@ -126,19 +131,21 @@ class Q8_0ActivationsTest {
     @Test
     void reusedInstanceFollowsTheLatestQuantization() {
         Random random = new Random(12);
-        Q8_0Activations activations = new Q8_0Activations();
-        MemorySegment seg = randomWeights(random, 9, 64);
-        FloatTensor w = FloatTensor.of(GgmlType.Q8_0, seg, 9 * 64);
-        float[] out = new float[9];
-        activations.quantize(randomActivations(random, 64 * 3), 64 * 3);
-        float[] x = randomActivations(random, 64);
-        activations.quantize(x, 64);
-        activations.matmul(w, 1, out, 9, 64);
-        byte[] qs = new byte[64];
-        float[] ds = new float[2];
-        referenceQuantize(x, 64, qs, ds);
-        for (int r = 0; r < 9; r++) {
-            assertEquals(referenceDot(seg, r, 2, qs, ds, 0), out[r], 0f, "row " + r);
+        for (boolean wide : new boolean[] {true, false}) {
+            Q8_0Activations activations = new Q8_0Activations(wide);
+            MemorySegment seg = randomWeights(random, 9, 64);
+            FloatTensor w = FloatTensor.of(GgmlType.Q8_0, seg, 9 * 64);
+            float[] out = new float[9];
+            activations.quantize(randomActivations(random, 64 * 3), 64 * 3);
+            float[] x = randomActivations(random, 64);
+            activations.quantize(x, 64);
+            activations.matmul(w, 1, out, 9, 64);
+            byte[] qs = new byte[64];
+            float[] ds = new float[2];
+            referenceQuantize(x, 64, qs, ds);
+            for (int r = 0; r < 9; r++) {
+                assertEquals(referenceDot(seg, r, 2, qs, ds, 0), out[r], 0f, (wide ? "wide" : "narrow") + " row " + r);
+            }
         }
     }
 }

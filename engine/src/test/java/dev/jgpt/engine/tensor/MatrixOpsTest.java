@@ -3,6 +3,7 @@ package dev.jgpt.engine.tensor;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -93,6 +94,30 @@ class MatrixOpsTest {
             caller.run();
             other.join();
             assertNull(failure.get());
+        }
+    }
+
+    @Test
+    void forRowsCoversEveryRowExactlyOnceWhateverTheSplit() {
+        for (int threads : new int[] {1, 2, 3}) {
+            try (MatrixOps ops = new MatrixOps(threads)) {
+                // rows fewer than threads, rows that no chunk count divides, work below and far above the
+                // serial threshold, and more chunks' worth of work than rows
+                for (int rows : new int[] {1, 2, 3, 7, 100, 257, 32000}) {
+                    for (long work : new long[] {1, MatrixOps.SERIAL_WORK, (long) rows * 256, 1L << 30}) {
+                        AtomicIntegerArray hits = new AtomicIntegerArray(rows);
+                        ops.forRows(rows, work, (from, to) -> {
+                            for (int r = from; r < to; r++) {
+                                hits.incrementAndGet(r);
+                            }
+                        });
+                        for (int r = 0; r < rows; r++) {
+                            assertEquals(1, hits.get(r), threads + " threads, " + rows + " rows, work " + work
+                                    + ": row " + r);
+                        }
+                    }
+                }
+            }
         }
     }
 
