@@ -1,5 +1,11 @@
 package dev.jgpt.engine.model;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
 import static dev.jgpt.engine.model.LlamaCppMath.roundF16;
 
 /**
@@ -15,7 +21,8 @@ import static dev.jgpt.engine.model.LlamaCppMath.roundF16;
  *     threads, each runs {@link #oneChunk} on its share, and the partial results are merged.</li>
  * </ul>
  * The results differ from a plain softmax only in the last bits, but those bits reach the next 8-bit
- * activation quantizer, which is why they are reproduced.
+ * activation quantizer, which is why they are reproduced. With 512-bit vectors the key dot products and
+ * the tiled kernel's value sums run on the Vector API in the same lane and accumulation order.
  */
 final class FlashAttention {
     /** Query rows from which llama.cpp switches to the tiled kernel ({@code GGML_FA_TILE_Q}). */
@@ -31,6 +38,14 @@ final class FlashAttention {
     static final int REFERENCE_THREADS = 2;
     /** llama.cpp pads the number of cache cells it attends over to a multiple of this. */
     static final int KV_PAD = 256;
+
+    /** 16 float lanes, the width of llama.cpp's AVX-512 {@code ggml_vec_dot_f16}; null: scalar only. */
+    private static final VectorSpecies<Float> F16_LANES = VectorWidth.BITS >= 512 ? FloatVector.SPECIES_512 : null;
+    /** Lane l takes lane l ^ k: the butterfly steps of {@link LlamaCppMath#reduceAdd16}. */
+    private static final VectorShuffle<Float> XOR8 = xor(8);
+    private static final VectorShuffle<Float> XOR4 = xor(4);
+    private static final VectorShuffle<Float> XOR2 = xor(2);
+    private static final VectorShuffle<Float> XOR1 = xor(1);
 
     private final int headDim;
     private final int kvDim;
@@ -96,18 +111,58 @@ final class FlashAttention {
                 float old = max;
                 max = s;
                 ms = expf(old - max);
-                for (int d = 0; d < headDim; d++) {
-                    vkq[d] = roundF16(vkq[d] * ms);
-                }
+                scaleF16(vkq, ms);
             } else {
                 vs = expf(s - max);
             }
-            for (int d = 0; d < headDim; d++) {
-                vkq[d] = roundF16(Math.fma(vc[vOff + d], vs, vkq[d])); // ggml_vec_mad_f16: F32 FMA, back to F16
-            }
+            madF16(vc, vOff, vs, vkq);
             sum = sum * ms + vs; // not fused in llama.cpp's build (checked against its output)
         }
         return new float[] {max, sum};
+    }
+
+    /** {@code vkq = F16(vkq * ms)}, as {@code ggml_vec_scale_f16}. */
+    private void scaleF16(float[] vkq, float ms) {
+        int d = 0;
+        if (F16_LANES != null) {
+            for (; d + 16 <= headDim; d += 16) {
+                roundF16Lanes(FloatVector.fromArray(F16_LANES, vkq, d).mul(ms)).intoArray(vkq, d);
+            }
+        }
+        for (; d < headDim; d++) {
+            vkq[d] = roundF16(vkq[d] * ms);
+        }
+    }
+
+    /** {@code vkq = F16(v * vs + vkq)}: {@code ggml_vec_mad_f16}, a float fused multiply-add rounded to F16. */
+    private void madF16(float[] vc, int vOff, float vs, float[] vkq) {
+        int d = 0;
+        if (F16_LANES != null) {
+            FloatVector scale = FloatVector.broadcast(F16_LANES, vs);
+            for (; d + 16 <= headDim; d += 16) {
+                FloatVector v = FloatVector.fromArray(F16_LANES, vc, vOff + d);
+                roundF16Lanes(v.fma(scale, FloatVector.fromArray(F16_LANES, vkq, d))).intoArray(vkq, d);
+            }
+        }
+        for (; d < headDim; d++) {
+            vkq[d] = roundF16(Math.fma(vc[vOff + d], vs, vkq[d]));
+        }
+    }
+
+    /**
+     * {@link LlamaCppMath#roundF16} lane by lane (the Vector API has no half conversion): round to nearest
+     * even at bit 13 of the float for halves' normal range, overflowing to infinity past 65504; below
+     * 2^-14 (half subnormals) adding and removing 0.5 rounds to the nearest multiple of 2^-24; NaNs pass.
+     */
+    static FloatVector roundF16Lanes(FloatVector x) {
+        IntVector bits = x.reinterpretAsInts();
+        IntVector abs = bits.and(0x7fffffff);
+        IntVector normal = abs.add(abs.lanewise(VectorOperators.LSHR, 13).and(1)).add(0xfff).and(0xffffe000);
+        normal = normal.blend(0x7f800000, normal.compare(VectorOperators.GT, 0x477fe000));
+        IntVector small = abs.reinterpretAsFloats().add(0.5f).sub(0.5f).reinterpretAsInts();
+        IntVector rounded = normal.blend(small, abs.compare(VectorOperators.LT, 0x38800000))
+                .or(bits.and(0x80000000));
+        return rounded.blend(bits, abs.compare(VectorOperators.GT, 0x7f800000)).reinterpretAsFloats();
     }
 
     /**
@@ -122,6 +177,19 @@ final class FlashAttention {
                 s += qh[d] * kc[kOff + d];
             }
             return (float) s;
+        }
+        if (F16_LANES != null) {
+            FloatVector s0 = FloatVector.zero(F16_LANES);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            for (int i = 0; i < headDim; i += 64) {
+                s0 = keys(kc, kOff + i).fma(keys(qh, i), s0);
+                s1 = keys(kc, kOff + i + 16).fma(keys(qh, i + 16), s1);
+                s2 = keys(kc, kOff + i + 32).fma(keys(qh, i + 32), s2);
+                s3 = keys(kc, kOff + i + 48).fma(keys(qh, i + 48), s3);
+            }
+            return reduceAdd16(s0.add(s2).add(s1.add(s3)));
         }
         float[] lanes = tmp16;
         for (int l = 0; l < 16; l++) {
@@ -138,6 +206,29 @@ final class FlashAttention {
             lanes[l] = (s0 + s2) + (s1 + s3);
         }
         return LlamaCppMath.reduceAdd16(lanes, 0);
+    }
+
+    private static FloatVector keys(float[] a, int offset) {
+        return FloatVector.fromArray(F16_LANES, a, offset);
+    }
+
+    /** {@link LlamaCppMath#reduceAdd16} of the 16 lanes, as butterfly steps (float addition commutes). */
+    private static float reduceAdd16(FloatVector v) {
+        v = v.add(v.rearrange(XOR8));
+        v = v.add(v.rearrange(XOR4));
+        v = v.add(v.rearrange(XOR2));
+        return v.add(v.rearrange(XOR1)).lane(0);
+    }
+
+    private static VectorShuffle<Float> xor(int k) {
+        if (F16_LANES == null) {
+            return null;
+        }
+        int[] lanes = new int[16];
+        for (int l = 0; l < 16; l++) {
+            lanes[l] = l ^ k;
+        }
+        return VectorShuffle.fromArray(F16_LANES, lanes, 0);
     }
 
     /** Single-query split path: chunks of {@code ceil(nKv / threads)} cells, merged in chunk order. */
@@ -191,6 +282,28 @@ final class FlashAttention {
                     continue;
                 }
                 int kOff = t * kvDim + kvOff;
+                if (tk + 3 < TILE_KV && t + 3 <= pos) {
+                    // four keys at a time: four independent chains of fused multiply-adds, each in order
+                    float k0 = 0f;
+                    float k1 = 0f;
+                    float k2 = 0f;
+                    float k3 = 0f;
+                    for (int d = 0; d < headDim; d++) {
+                        float qd = q[qOff + d];
+                        k0 = Math.fma(kc[kOff + d], qd, k0);
+                        k1 = Math.fma(kc[kOff + kvDim + d], qd, k1);
+                        k2 = Math.fma(kc[kOff + 2 * kvDim + d], qd, k2);
+                        k3 = Math.fma(kc[kOff + 3 * kvDim + d], qd, k3);
+                    }
+                    tile[tk] = k0 * scale;
+                    tile[tk + 1] = k1 * scale;
+                    tile[tk + 2] = k2 * scale;
+                    tile[tk + 3] = k3 * scale;
+                    tileMax = Math.max(Math.max(tileMax, tile[tk]), tile[tk + 1]);
+                    tileMax = Math.max(Math.max(tileMax, tile[tk + 2]), tile[tk + 3]);
+                    tk += 3;
+                    continue;
+                }
                 float kq = 0f;
                 for (int d = 0; d < headDim; d++) {
                     kq = Math.fma(kc[kOff + d], q[qOff + d], kq);
@@ -216,7 +329,19 @@ final class FlashAttention {
             }
             s = (float) (s + tileSum);
             int last = Math.min(TILE_KV, pos + 1 - ic);
-            for (int d = 0; d < headDim; d++) {
+            int d = 0;
+            if (F16_LANES != null) {
+                // each dimension still takes the tile's cells in order; only dimensions run side by side
+                for (; d + 16 <= headDim; d += 16) {
+                    FloatVector a = FloatVector.fromArray(F16_LANES, vkq, d);
+                    for (int tk = 0; tk < last; tk++) {
+                        a = FloatVector.broadcast(F16_LANES, tile[tk])
+                                .fma(FloatVector.fromArray(F16_LANES, vc, (ic + tk) * kvDim + kvOff + d), a);
+                    }
+                    a.intoArray(vkq, d);
+                }
+            }
+            for (; d < headDim; d++) {
                 float a = vkq[d];
                 for (int tk = 0; tk < last; tk++) {
                     a = Math.fma(tile[tk], vc[(ic + tk) * kvDim + kvOff + d], a);

@@ -328,14 +328,7 @@ final class Q8_KActivations {
     }
 
     private static VectorSpecies<Integer> intSpecies() {
-        if ("false".equals(System.getProperty("jgpt.simd"))) {
-            return null;
-        }
-        int bits = IntVector.SPECIES_PREFERRED.vectorBitSize();
-        String limit = System.getProperty("jgpt.vectorBits");
-        if (limit != null) {
-            bits = Math.min(bits, Integer.parseInt(limit));
-        }
+        int bits = VectorWidth.BITS;
         return bits >= 512 ? IntVector.SPECIES_512 : bits >= 256 ? IntVector.SPECIES_256 : null;
     }
 

@@ -40,7 +40,8 @@ public final class KernelThroughput {
                     });
                 }
                 FloatTensor f16 = f16(random, rows, cols);
-                report("F16 " + rows + "x" + cols + " n=" + n, () -> MatrixOps.shared().matmul(f16, x, n, out, rows, cols));
+                report("F16 " + rows + "x" + cols + " n=" + n,
+                        () -> MatrixOps.shared().matmul(f16, x, n, out, rows, cols));
             }
             int headDim = 64;
             int kvDim = 128;
