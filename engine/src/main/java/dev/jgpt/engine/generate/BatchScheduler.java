@@ -208,10 +208,11 @@ public final class BatchScheduler implements AutoCloseable {
         try {
             return h.result().join();
         } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
+            switch (e.getCause()) {
+                case RuntimeException re -> throw re;
+                case Error error -> throw error;
+                default -> throw e;
             }
-            throw e;
         }
     }
 
