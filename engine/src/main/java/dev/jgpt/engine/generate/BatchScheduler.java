@@ -30,10 +30,10 @@ import java.util.function.Consumer;
  * {@link Config#prefillChunk} prompt tokens (the first in the rotation takes what it needs, the next
  * what is left, and the rotation moves on every step), so a long prompt is evaluated in chunks between
  * decode steps instead of stalling the running streams. A slot keeps its tokens after its request ends:
- * a new request is given the idle slot whose cache shares the longest prefix with its prompt (a
- * conversation's next turn reuses its earlier turns), otherwise the least recently used one. A request
- * ends when its answer does, when it is cancelled, or when its text consumer throws; its slot is free
- * for the next step.
+ * a new request is given the idle slot whose cache its prompt continues (a conversation's next turn
+ * reuses its earlier turns), otherwise an empty slot or the least recently used one. A request ends when
+ * its answer does, when it is cancelled, or when its text consumer throws; its slot is free for the next
+ * step.
  *
  * <p>Text consumers run on the scheduler's thread and must not block; {@link #generate} hands the text
  * over to the calling thread instead.
@@ -69,9 +69,11 @@ public final class BatchScheduler implements AutoCloseable {
 
     /** A submitted request: its result, and a way to cancel it. */
     public static final class Handle {
+        private final BatchScheduler scheduler;
         private final Request request;
 
-        private Handle(Request request) {
+        private Handle(BatchScheduler scheduler, Request request) {
+            this.scheduler = scheduler;
             this.request = request;
         }
 
@@ -86,7 +88,7 @@ public final class BatchScheduler implements AutoCloseable {
         /** Ends the request (waiting or running); its slot is freed at the next step. */
         public void cancel() {
             request.future.cancel(false);
-            request.scheduler.wake();
+            scheduler.wake();
         }
     }
 
@@ -157,7 +159,7 @@ public final class BatchScheduler implements AutoCloseable {
                         + ")");
             }
         }
-        Request r = new Request(this, prompt.clone(), request, onText);
+        Request r = new Request(prompt.clone(), request, onText);
         lock.lock();
         try {
             if (closed) {
@@ -171,7 +173,7 @@ public final class BatchScheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        return new Handle(r);
+        return new Handle(this, r);
     }
 
     /** Slots not running a request (a hint: the driver may be admitting right now). */
@@ -288,7 +290,7 @@ public final class BatchScheduler implements AutoCloseable {
         lock.lock();
         try {
             while (true) {
-                active.removeIf(this::endIfCancelled);
+                active.removeIf(this::releaseIfDone);
                 waiting.removeIf(r -> r.future.isDone());
                 if (closed) {
                     RejectedExecutionException stop = new RejectedExecutionException("the scheduler was closed");
@@ -312,7 +314,8 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    private boolean endIfCancelled(Request r) {
+    /** Frees the slot of a request that has ended (answered, cancelled or failed). */
+    private boolean releaseIfDone(Request r) {
         if (!r.future.isDone()) {
             return false;
         }
@@ -320,24 +323,34 @@ public final class BatchScheduler implements AutoCloseable {
         return true;
     }
 
-    /** Gives {@code r} the idle slot sharing the longest prefix with its prompt, else the least recently used. */
+    /**
+     * Gives {@code r} an idle slot: the one whose cache the prompt continues furthest, if the prompt
+     * continues at least half of what that slot holds (a conversation's next turn); otherwise an empty
+     * slot, else the least recently used one, so that a stranger sharing only a template's first tokens
+     * does not evict another conversation's cache while a cheaper slot is free.
+     */
     private void start(Request r) {
-        Slot best = null;
-        int bestShared = -1;
+        Slot continued = null;
+        int longest = 0;
+        Slot spare = null;
         for (Slot s : slots) {
             if (s.busy) {
                 continue;
             }
             int shared = s.commonPrefix(r.prompt);
-            if (shared > bestShared || (shared == bestShared && s.lastUsed < best.lastUsed)) {
-                best = s;
-                bestShared = shared;
+            if (shared > longest && 2 * shared >= s.state.position()) {
+                continued = s;
+                longest = shared;
+            }
+            if (spare == null || s.cheaperToEvict(spare)) {
+                spare = s;
             }
         }
+        Slot slot = continued != null ? continued : spare;
         // Always evaluate the last prompt token, for fresh logits.
-        int reuse = Math.min(bestShared, r.prompt.length - 1);
-        best.take(reuse);
-        r.slot = best;
+        int reuse = Math.min(slot.commonPrefix(r.prompt), r.prompt.length - 1);
+        slot.take(reuse);
+        r.slot = slot;
         r.cached = reuse;
         r.evaluated = reuse;
         r.startNanos = System.nanoTime();
@@ -438,6 +451,15 @@ public final class BatchScheduler implements AutoCloseable {
             return i;
         }
 
+        /** Empty slots first, then the least recently used. */
+        boolean cheaperToEvict(Slot other) {
+            boolean empty = state.position() == 0;
+            if (empty != (other.state.position() == 0)) {
+                return empty;
+            }
+            return lastUsed < other.lastUsed;
+        }
+
         void take(int keep) {
             busy = true;
             state.truncate(keep);
@@ -466,7 +488,6 @@ public final class BatchScheduler implements AutoCloseable {
 
     /** A request and its progress; fields other than {@link #future} belong to the driver thread. */
     private static final class Request {
-        final BatchScheduler scheduler;
         final int[] prompt;
         final GenerationRequest request;
         final Consumer<String> onText;
@@ -483,8 +504,7 @@ public final class BatchScheduler implements AutoCloseable {
         long startNanos;
         long prefillNanos = -1;
 
-        Request(BatchScheduler scheduler, int[] prompt, GenerationRequest request, Consumer<String> onText) {
-            this.scheduler = scheduler;
+        Request(int[] prompt, GenerationRequest request, Consumer<String> onText) {
             this.prompt = prompt;
             this.request = request;
             this.onText = onText;

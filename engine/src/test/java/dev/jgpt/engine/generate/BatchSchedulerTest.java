@@ -97,12 +97,15 @@ class BatchSchedulerTest {
             while (shared < first.length && first[shared] == next[shared]) {
                 shared++;
             }
+            // a stranger sharing only the first token takes the empty slot, not the conversation's
+            int[] stranger = prompt("Completely different words");
+            assertEquals(0, s.generate(stranger, greedy(4), piece -> { }).cachedTokens());
             GenerationResult r2 = s.generate(next, greedy(4), piece -> { });
             assertEquals(shared, r2.cachedTokens(), "the common prefix comes from the cache");
             GenerationResult alone = generator.generate(generator.newSequence(256), next, greedy(4), piece -> { });
             assertEquals(alone.text(), r2.text(), "a reused prefix gives the same answer");
             assertEquals(1, s.stats().cacheHits());
-            assertEquals(first.length + next.length - shared, s.stats().promptTokensEvaluated());
+            assertEquals(first.length + stranger.length + next.length - shared, s.stats().promptTokensEvaluated());
         }
     }
 
