@@ -3,7 +3,9 @@ package dev.jgpt.api;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.router.Endpoint;
+import dev.jgpt.engine.generate.SchedulerStats;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -19,8 +21,9 @@ import java.util.function.Function;
 /**
  * The server's Prometheus metrics, served by {@code GET /metrics} in the text exposition format: HTTP
  * requests by endpoint and status, tokens in and out, time to first token, inter-token latency and
- * per-request generation speed, cancelled requests, and per model the requests running and waiting and the
- * KV-cache positions in use. Aggregate tokens/s is {@code rate(jgpt_completion_tokens_total[1m])}.
+ * per-request generation speed, cancelled requests, and per model the requests running and waiting, the
+ * KV-cache positions in use and, for a batching model, its sequence slots and prompt-cache hits. Aggregate
+ * tokens/s is {@code rate(jgpt_completion_tokens_total[1m])}.
  *
  * <p>Each server has its own registry, so tests (and several servers in one JVM) never see each other's
  * counts.
@@ -35,7 +38,7 @@ public final class ServerMetrics {
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
-    private final Map<String, MeteredTextModel.Usage> models = new ConcurrentHashMap<>();
+    private final Map<String, MeteredTextModel> models = new ConcurrentHashMap<>();
 
     private final Counter requests = Counter.builder().name("jgpt_http_requests_total")
             .help("HTTP requests answered, by endpoint (route pattern), method and status")
@@ -64,14 +67,32 @@ public final class ServerMetrics {
     ServerMetrics() {
         GaugeWithCallback.builder().name("jgpt_requests_running")
                 .help("Generations in progress").labelNames("model")
-                .callback(cb -> models.forEach((name, u) -> cb.call(u.running(), name))).register(registry);
+                .callback(cb -> models.forEach((name, m) -> cb.call(m.usage().running(), name))).register(registry);
         GaugeWithCallback.builder().name("jgpt_kv_cache_used_tokens")
-                .help("KV-cache positions held by generations in progress (prompt plus tokens so far)")
+                .help("KV-cache positions filled: with the batching scheduler, across all its sequence slots (idle"
+                        + " slots' cached prefixes included); otherwise prompt plus tokens so far of the generations"
+                        + " in progress")
                 .labelNames("model")
-                .callback(cb -> models.forEach((name, u) -> cb.call(u.kvTokens(), name))).register(registry);
+                .callback(cb -> models.forEach((name, m) -> cb.call(m.schedulerStats()
+                        .map(SchedulerStats::kvPositionsUsed).orElse(m.usage().kvTokens()), name))).register(registry);
         GaugeWithCallback.builder().name("jgpt_kv_cache_capacity_tokens")
-                .help("KV-cache positions of a loaded model's sequence (its context size)").labelNames("model")
-                .callback(cb -> models.forEach((name, u) -> cb.call(u.capacity(), name))).register(registry);
+                .help("KV-cache positions of a loaded model: all the scheduler's slots, else one context")
+                .labelNames("model")
+                .callback(cb -> models.forEach((name, m) -> cb.call(m.schedulerStats()
+                        .map(SchedulerStats::kvCapacity).orElse((long) m.usage().capacity()), name))).register(registry);
+        GaugeWithCallback.builder().name("jgpt_batch_slots")
+                .help("Sequence slots of a model's batching scheduler (requests decoded together at most)")
+                .labelNames("model")
+                .callback(cb -> models.forEach((name, m) -> m.schedulerStats()
+                        .ifPresent(st -> cb.call(st.slots(), name)))).register(registry);
+        GaugeWithCallback.builder().name("jgpt_batch_slots_in_use")
+                .help("Sequence slots held by requests (prefilling or decoding)").labelNames("model")
+                .callback(cb -> models.forEach((name, m) -> m.schedulerStats()
+                        .ifPresent(st -> cb.call(st.running(), name)))).register(registry);
+        CounterWithCallback.builder().name("jgpt_prompt_cache_hits_total")
+                .help("Requests that reused the cached prefix of an earlier sequence").labelNames("model")
+                .callback(cb -> models.forEach((name, m) -> m.schedulerStats()
+                        .ifPresent(st -> cb.call(st.cacheHits(), name)))).register(registry);
     }
 
     /**
@@ -81,10 +102,10 @@ public final class ServerMetrics {
     void watchQueues(Function<String, Integer> admitted) {
         GaugeWithCallback.builder().name("jgpt_requests_waiting")
                 .help("Requests admitted to a model's queue that are not generating yet").labelNames("model")
-                .callback(cb -> models.forEach((name, u) -> {
+                .callback(cb -> models.forEach((name, m) -> {
                     Integer queued = admittedOrNull(admitted, name);
                     if (queued != null) {
-                        cb.call(Math.max(0, queued - u.running()), name);
+                        cb.call(Math.max(0, queued - m.usage().running()), name);
                     }
                 })).register(registry);
     }
@@ -103,7 +124,7 @@ public final class ServerMetrics {
             String name = ModelCatalog.nameOf(file);
             TextModel model = loader.apply(file);
             MeteredTextModel metered = new MeteredTextModel(model, name, this);
-            models.put(name, metered.usage());
+            models.put(name, metered);
             return metered;
         };
     }

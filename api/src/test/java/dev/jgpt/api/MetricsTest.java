@@ -1,5 +1,6 @@
 package dev.jgpt.api;
 
+import dev.jgpt.engine.SharedData;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -93,6 +94,31 @@ class MetricsTest {
                 "the first tick comes after one 20 ms pause: " + after);
         assertEquals(engine.contextSize(), sample(after, "jgpt_kv_cache_capacity_tokens" + model));
         assertTrue(after.contains("# TYPE jgpt_time_to_first_token_seconds histogram"), after);
+    }
+
+    @Test
+    void aBatchingModelReportsItsSlotsAndCache() throws Exception {
+        Path directory = Files.createDirectories(modelDirectory.resolve("real"));
+        Files.copy(SharedData.model("tiny-qwen3-q8_0.gguf"), directory.resolve("tiny.gguf"));
+        try (ApiServer real = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), directory, 512, 4)).start()) {
+            URI base = URI.create("http://127.0.0.1:" + real.port());
+            for (int i = 0; i < 2; i++) { // the same prompt twice: the second reuses the first one's cache
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
+                        .POST(HttpRequest.BodyPublishers.ofString("""
+                                {"model": "tiny", "max_tokens": 3, "messages": [{"role": "user", "content": "Hi"}]}"""))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), r.body());
+            }
+            String text = http.send(HttpRequest.newBuilder(base.resolve("/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            String model = "{model=\"tiny\"}";
+            double slots = sample(text, "jgpt_batch_slots" + model);
+            assertTrue(slots >= 1, text);
+            assertEquals(0, sample(text, "jgpt_batch_slots_in_use" + model), text);
+            assertEquals(slots * 512, sample(text, "jgpt_kv_cache_capacity_tokens" + model), text);
+            assertTrue(sample(text, "jgpt_kv_cache_used_tokens" + model) > 0, "idle slots keep their prefixes: " + text);
+            assertEquals(1, sample(text, "jgpt_prompt_cache_hits_total" + model), text);
+        }
     }
 
     @Test
