@@ -14,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 
 /**
  * One streaming {@code /v1/chat/completions} request as a client sees it: when the first piece of text
@@ -95,7 +96,7 @@ final class StreamingChatClient {
                     return lost(start, "the stream ended without a usage chunk");
                 }
                 return new Result(Outcome.COMPLETED, first < 0 ? -1 : first - start,
-                        java.util.Arrays.copyOf(gaps, gapCount), tokens, System.nanoTime() - start, null);
+                        Arrays.copyOf(gaps, gapCount), tokens, System.nanoTime() - start, null);
             }
             long now = System.nanoTime();
             JsonNode chunk = JSON.readTree(data);
@@ -112,7 +113,7 @@ final class StreamingChatClient {
                     first = now;
                 } else {
                     if (gapCount == gaps.length) {
-                        gaps = java.util.Arrays.copyOf(gaps, gaps.length * 2);
+                        gaps = Arrays.copyOf(gaps, gaps.length * 2);
                     }
                     gaps[gapCount++] = now - last;
                 }
