@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -113,6 +114,25 @@ class SchedulingTest {
         assertEquals(3, batching.maxRunning.get(), "as many at once as the model batches, no more");
         awaitLoad(served, 0);
         served.close();
+    }
+
+    @Test
+    void stoppingLetsTheRunningRequestFinishAndRefusesTheWaitingOnesWith503() throws Exception {
+        ScriptedTextModel slow = new ScriptedTextModel(20, 1);
+        ServedModel served = new ServedModel("slow", modelDirectory.resolve("scripted.gguf"), f -> slow, 2);
+        GenerationRequest request = new GenerationRequest(SamplingParams.greedy(), 10, List.of());
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<String> running = pool.submit(() -> served.run(m -> m.generate(new int[] {1}, request, p -> { }).text()));
+            awaitLoad(served, 1);
+            Future<String> waiting = pool.submit(() -> served.run(m -> m.generate(new int[] {1}, request, p -> { }).text()));
+            awaitLoad(served, 2);
+            served.close();
+            assertEquals("tick".repeat(10), running.get(), "the running request finished");
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    waiting::get);
+            assertEquals(503, ((ApiException) e.getCause()).status());
+            assertEquals(503, assertThrows(ApiException.class, () -> served.run(m -> "late")).status());
+        }
     }
 
     @Test
