@@ -6,6 +6,7 @@ import dev.jgpt.engine.tensor.MatrixOps;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -59,36 +60,21 @@ final class Q8_KActivations {
     private static final VectorSpecies<Byte> B =
             I == null ? null : VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
     private static final VectorSpecies<Float> F = I == null ? null : I.withLanes(float.class);
+    /** With 16 int lanes: 32 shorts (one Q6_K chunk of 32 values) and their 32 activation bytes. */
+    private static final VectorSpecies<Short> S32 = LANES == 16 ? ShortVector.SPECIES_512 : null;
+    private static final VectorSpecies<Byte> B32 = LANES == 16 ? ByteVector.SPECIES_256 : null;
     /**
-     * Q6_K lane gathering with 16 int lanes: from the two accumulators of a chunk's halves (positions
-     * 0..15 and 16..31), lane m < 8 picks the first and third value of Q6_K lane m's four positions, lane
-     * m >= 8 the second and fourth of lane m - 8 (see {@link #q6Lanes16}).
+     * Chunk c's sub-block scales for its 16 pair sums: {@code sc[2c]} for pairs 0..7 (values 0..15),
+     * {@code sc[2c+1]} for pairs 8..15.
      */
-    private static final int[] GATHER_A = new int[16];
-    private static final int[] GATHER_B = new int[16];
-    /** Offset products {@code bsums[i]*sc[i]}: even i to lanes 0..7, odd i to lanes 8..15. */
-    private static final int[] EVEN_ODD = new int[16];
-    /** Swaps the two 8-lane halves. */
-    private static final int[] SWAP_HALVES = new int[16];
-
-    static {
-        for (int m = 0; m < 16; m++) {
-            int lane = m & 7;
-            int k = m >> 3;
-            GATHER_A[m] = position(lane, k);
-            GATHER_B[m] = position(lane, k + 2);
-            EVEN_ODD[m] = 2 * lane + k;
-            SWAP_HALVES[m] = m ^ 8;
-        }
-    }
-
-    // The same, as vectors and shuffles made once (making them per call costs more than the kernel).
-    private static final IntVector GATHER_A_INDEX = LANES == 16 ? IntVector.fromArray(I, GATHER_A, 0) : null;
-    private static final IntVector GATHER_B_INDEX = LANES == 16 ? IntVector.fromArray(I, GATHER_B, 0) : null;
-    private static final VectorShuffle<Integer> EVEN_ODD_SHUFFLE =
-            LANES == 16 ? VectorShuffle.fromArray(I, EVEN_ODD, 0) : null;
-    private static final VectorShuffle<Integer> SWAP_HALVES_SHUFFLE =
-            LANES == 16 ? VectorShuffle.fromArray(I, SWAP_HALVES, 0) : null;
+    private static final VectorShuffle<Integer>[] CHUNK_SCALES = chunkScales();
+    /** Pair sums {@code 2L} to lane L, {@code 2L+1} to lane L+8, so that one fold adds each Q6_K lane. */
+    private static final VectorShuffle<Integer> EVEN_ODD = shuffle(m -> 2 * (m & 7) + (m >> 3));
+    private static final VectorShuffle<Integer> SWAP_HALVES = shuffle(m -> m ^ 8);
+    /** Lane l takes lane l ^ k: butterfly steps of {@code hsum_float_8}. */
+    private static final VectorShuffle<Float> XOR4 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 4) : null;
+    private static final VectorShuffle<Float> XOR2 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 2) : null;
+    private static final VectorShuffle<Float> XOR1 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 1) : null;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -160,6 +146,14 @@ final class Q8_KActivations {
         // Q4_K: tokens in whole groups of four go through the gemm kernel (when there are more than three),
         // the rest through the gemv kernel
         int gemmTokens = q4 && n > 3 ? n - n % 4 : 0;
+        if (!q4 && n == 1 && LANES == 16) {
+            MatrixOps.shared().forRows(rows, (long) rows * cols, (from, to) -> {
+                for (int r = from; r < to; r++) {
+                    out[r] = rowQ6K(seg, (long) r * blocks * Q6_K_BYTES, blocks);
+                }
+            });
+            return;
+        }
         MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
             Scratch s = SCRATCH.get();
             float[] acc = s.accumulators(n * 16);
@@ -189,6 +183,70 @@ final class Q8_KActivations {
     }
 
     /**
+     * One Q6_K row times the single quantized token (16 int lanes), each chunk decoded straight into its
+     * product: {@link #q6Lanes16}'s arithmetic without the unpacked copy, and the final
+     * {@code hsum_float_8} as vector steps.
+     */
+    private float rowQ6K(MemorySegment w, long rowBase, int blocks) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long base = rowBase + (long) b * Q6_K_BYTES;
+            int qo = b * BLOCK;
+            IntVector scales = Unpacked.bytes(w, base + 192);
+            IntVector sums = IntVector.zero(I);
+            for (int half = 0; half < 2; half++) {
+                // ql[64*half ..+64) holds chunks 4*half+0..3 in its low (0, 1) and high (2, 3) nibbles,
+                // qh[32*half ..+32) their top two bits at bits 0-1, 2-3, 4-5, 6-7
+                ShortVector low0 = Unpacked.shorts(w, base + 64L * half);
+                ShortVector low1 = Unpacked.shorts(w, base + 64L * half + 32);
+                ShortVector high = Unpacked.shorts(w, base + 128 + 32L * half);
+                for (int c = 0; c < 4; c++) {
+                    ShortVector w6 = sixBits((c & 1) == 0 ? low0 : low1, (c >> 1) << 2, high, c << 1);
+                    sums = chunkProducts(sums, w6, qo, scales, 4 * half + c);
+                }
+            }
+            float dd = d[b] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
+            FloatVector lanes = (FloatVector) q6Finish(sums, scales, b).convert(VectorOperators.I2F, 0);
+            acc = lanes.fma(FloatVector.broadcast(F, dd), acc);
+        }
+        // hsum_float_8: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+        acc = acc.add(acc.rearrange(XOR4));
+        acc = acc.add(acc.rearrange(XOR2));
+        return acc.add(acc.rearrange(XOR1)).lane(0);
+    }
+
+    /** The unsigned 6-bit weights of one chunk: a nibble of {@code low}, two bits of {@code high}. */
+    private static ShortVector sixBits(ShortVector low, int lowShift, ShortVector high, int highShift) {
+        ShortVector lo = low.lanewise(VectorOperators.ASHR, lowShift).and((short) 15);
+        ShortVector hi = high.lanewise(VectorOperators.ASHR, highShift).and((short) 3);
+        return lo.or(hi.lanewise(VectorOperators.LSHL, 4));
+    }
+
+    /**
+     * Adds chunk c's 16 scaled pair sums to {@code sums}: the chunk is multiplied in shorts (|63 * -128|
+     * fits), adjacent products are added into ints and scaled by the pair's sub-block scale.
+     */
+    private IntVector chunkProducts(IntVector sums, ShortVector sixBits, int qo, IntVector scales, int c) {
+        ShortVector x = (ShortVector) ByteVector.fromArray(B32, q, qo + 32 * c)
+                .convertShape(VectorOperators.B2S, S32, 0);
+        IntVector p = sixBits.mul(x).reinterpretAsInts();
+        IntVector pairs = p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .add(p.lanewise(VectorOperators.ASHR, 16));
+        return sums.add(pairs.mul(scales.rearrange(CHUNK_SCALES[c])));
+    }
+
+    /**
+     * From the 16 pair sums of a super-block (lane L of llama.cpp's kernel is pairs 2L and 2L+1) to its 8
+     * integer lanes, in lanes 0..7 and again 8..15: the offset term {@code 32 * bsums[i] * sc[i]} has the
+     * same pairing, so one fold finishes all lanes.
+     */
+    private IntVector q6Finish(IntVector sums, IntVector scales, int xb) {
+        IntVector offsets = IntVector.fromArray(I, bsums, xb * 16).mul(scales).lanewise(VectorOperators.LSHL, 5);
+        IntVector t = sums.sub(offsets).rearrange(EVEN_ODD);
+        return t.add(t.rearrange(SWAP_HALVES));
+    }
+
+    /**
      * Adds one Q6_K super-block times activation block {@code xb} to the 8 float lanes at
      * {@code acc[a..a+8)}: each integer lane converted to float and fused-multiply-added with
      * {@code d_x * d_w}.
@@ -214,20 +272,15 @@ final class Q8_KActivations {
         }
     }
 
-    /** The 8 integer lanes of {@code ggml_vec_dot_q6_K_q8_K} for one super-block, in lanes 0..7 and 8..15. */
+    /** The 8 integer lanes of {@code ggml_vec_dot_q6_K_q8_K} for one unpacked super-block (16 int lanes). */
     private IntVector q6Lanes16(Unpacked w, int xb) {
         int qo = xb * BLOCK;
-        IntVector lo = IntVector.zero(I);
-        IntVector hi = IntVector.zero(I);
-        for (int c = 0; c < BLOCK; c += 32) {
-            lo = lo.add(IntVector.fromArray(I, w.values, c).mul(activations(qo + c)));
-            hi = hi.add(IntVector.fromArray(I, w.values, c + 16).mul(activations(qo + c + 16)));
+        IntVector scales = IntVector.fromArray(I, w.scales, 0);
+        IntVector sums = IntVector.zero(I);
+        for (int c = 0; c < 8; c++) {
+            sums = chunkProducts(sums, ShortVector.fromArray(S32, w.sixBits, 32 * c), qo, scales, c);
         }
-        IntVector gathered = GATHER_A_INDEX.selectFrom(lo, hi).add(GATHER_B_INDEX.selectFrom(lo, hi));
-        IntVector offsets = IntVector.fromArray(I, bsums, xb * 16).mul(IntVector.fromArray(I, w.scales, 0))
-                .rearrange(EVEN_ODD_SHUFFLE).lanewise(VectorOperators.LSHL, 5);
-        IntVector t = gathered.sub(offsets);
-        return t.add(t.rearrange(SWAP_HALVES_SHUFFLE));
+        return q6Finish(sums, scales, xb);
     }
 
     /** {@code pos[i]}: the sum over the 8 chunks of scaled weight times activation at chunk position i. */
@@ -322,9 +375,21 @@ final class Q8_KActivations {
         return (IntVector) ByteVector.fromArray(B, q, i).convertShape(VectorOperators.B2I, I, 0);
     }
 
-    /** Index in the concatenation of a chunk's two 16-position halves of position k of Q6_K lane L. */
-    private static int position(int lane, int k) {
-        return 4 * lane + k;
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Integer>[] chunkScales() {
+        if (LANES != 16) {
+            return null;
+        }
+        VectorShuffle<Integer>[] shuffles = new VectorShuffle[8];
+        for (int c = 0; c < 8; c++) {
+            int chunk = c;
+            shuffles[c] = shuffle(m -> 2 * chunk + (m >> 3));
+        }
+        return shuffles;
+    }
+
+    private static VectorShuffle<Integer> shuffle(java.util.function.IntUnaryOperator lane) {
+        return LANES == 16 ? VectorShuffle.fromOp(I, lane) : null;
     }
 
     private static VectorSpecies<Integer> intSpecies() {
@@ -334,8 +399,13 @@ final class Q8_KActivations {
 
     /** One weight super-block unpacked to integers, with the float scales it carries. */
     static final class Unpacked {
-        /** The 256 weights, each times its sub-block scale (Q6_K: 0..63 unsigned; Q4_K: 0..15). */
+        /**
+         * The 256 weights, each times its sub-block scale (Q6_K: 0..63 unsigned; Q4_K: 0..15); Q6_K with 16
+         * int lanes uses {@link #sixBits} instead.
+         */
         final int[] values = new int[BLOCK];
+        /** Q6_K with 16 int lanes: the unsigned 6-bit weights, unscaled. */
+        final short[] sixBits = new short[BLOCK];
         /**
          * Q6_K: the 16 signed sub-block scales. Q4_K: each 32-value sub-block's min, twice (aligned with the
          * activations' 16-value sums).
@@ -346,31 +416,42 @@ final class Q8_KActivations {
 
         void unpackQ6K(MemorySegment w, long base) {
             // block_q6_K: ql[128], qh[64], scales[16] (int8), d (f16)
-            for (int i = 0; i < 16; i++) {
-                scales[i] = w.get(ValueLayout.JAVA_BYTE, base + 192 + i);
+            if (LANES == 16) {
+                bytes(w, base + 192).intoArray(scales, 0);
+            } else {
+                for (int i = 0; i < 16; i++) {
+                    scales[i] = w.get(ValueLayout.JAVA_BYTE, base + 192 + i);
+                }
             }
             d = Float.float16ToFloat(w.get(SHORT_LE, base + 208));
-            for (int g = 0; g < 16; g++) {
-                int chunk = g >> 1;
+            for (int chunk = 0; chunk < 8; chunk++) {
                 int j = chunk >> 2;
                 int c = chunk & 3;
-                long lBase = base + 64L * j + ((c & 1) << 5) + 16 * (g & 1);
-                long hBase = base + 128 + 32L * j + 16 * (g & 1);
+                long lBase = base + 64L * j + ((c & 1) << 5);
+                long hBase = base + 128 + 32L * j;
                 int lowShift = (c >> 1) << 2;   // chunks 2, 3 of each half take the high nibbles
                 int highShift = c << 1;         // bits 2c..2c+1 of qh
-                int scale = scales[g];
-                int o = 16 * g;
-                if (LANES > 0) {
-                    for (int i = 0; i < 16; i += LANES) {
-                        IntVector lo = bytes(w, lBase + i).lanewise(VectorOperators.ASHR, lowShift).and(15);
-                        IntVector hi = bytes(w, hBase + i).lanewise(VectorOperators.ASHR, highShift).and(3);
-                        lo.or(hi.lanewise(VectorOperators.LSHL, 4)).mul(scale).intoArray(values, o + i);
-                    }
-                } else {
-                    for (int i = 0; i < 16; i++) {
-                        int lo = (w.get(ValueLayout.JAVA_BYTE, lBase + i) >> lowShift) & 15;
-                        int hi = (w.get(ValueLayout.JAVA_BYTE, hBase + i) >> highShift) & 3;
-                        values[o + i] = (lo | (hi << 4)) * scale;
+                if (LANES == 16) {
+                    ShortVector lo = shorts(w, lBase).lanewise(VectorOperators.ASHR, lowShift).and((short) 15);
+                    ShortVector hi = shorts(w, hBase).lanewise(VectorOperators.ASHR, highShift).and((short) 3);
+                    lo.or(hi.lanewise(VectorOperators.LSHL, 4)).intoArray(sixBits, 32 * chunk);
+                    continue;
+                }
+                for (int h = 0; h < 32; h += 16) {
+                    int scale = scales[2 * chunk + h / 16];
+                    int o = 32 * chunk + h;
+                    if (LANES > 0) {
+                        for (int i = h; i < h + 16; i += LANES) {
+                            IntVector lo = bytes(w, lBase + i).lanewise(VectorOperators.ASHR, lowShift).and(15);
+                            IntVector hi = bytes(w, hBase + i).lanewise(VectorOperators.ASHR, highShift).and(3);
+                            lo.or(hi.lanewise(VectorOperators.LSHL, 4)).mul(scale).intoArray(values, o + i - h);
+                        }
+                    } else {
+                        for (int i = h; i < h + 16; i++) {
+                            int lo = (w.get(ValueLayout.JAVA_BYTE, lBase + i) >> lowShift) & 15;
+                            int hi = (w.get(ValueLayout.JAVA_BYTE, hBase + i) >> highShift) & 3;
+                            values[o + i - h] = (lo | (hi << 4)) * scale;
+                        }
                     }
                 }
             }
@@ -411,7 +492,12 @@ final class Q8_KActivations {
             }
         }
 
-        private static IntVector bytes(MemorySegment w, long offset) {
+        static ShortVector shorts(MemorySegment w, long offset) {
+            return (ShortVector) ByteVector.fromMemorySegment(B32, w, offset, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2S, S32, 0);
+        }
+
+        static IntVector bytes(MemorySegment w, long offset) {
             return (IntVector) ByteVector.fromMemorySegment(B, w, offset, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.B2I, I, 0);
         }
