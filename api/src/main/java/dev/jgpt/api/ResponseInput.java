@@ -1,6 +1,8 @@
 package dev.jgpt.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.jgpt.api.OpenAiProtocol.ChatMessage;
 
@@ -11,7 +13,9 @@ import java.util.Set;
 /**
  * Turns a Responses API {@code input} into chat messages: a string is one user message; an array holds
  * message items ({@code {"role", "content"}}, optionally {@code "type": "message"}) whose content is a string
- * or text parts ({@code input_text}, or {@code output_text} in earlier assistant turns).
+ * or text parts ({@code input_text}, or {@code output_text} in earlier assistant turns), {@code function_call}
+ * items (the assistant's earlier calls, joined to the assistant message before them) and
+ * {@code function_call_output} items (tool results).
  */
 final class ResponseInput {
     private static final Set<String> ROLES = Set.of("user", "system", "developer", "assistant");
@@ -36,20 +40,38 @@ final class ResponseInput {
         }
         List<ChatMessage> out = new ArrayList<>(input.size());
         for (int i = 0; i < input.size(); i++) {
-            out.add(item(input.get(i), "input[" + i + "]"));
+            String at = "input[" + i + "]";
+            JsonNode item = input.get(i);
+            if (!item.isObject()) {
+                throw ApiException.invalidRequest(at, "'" + at + "' must be an object with 'role' and 'content'.");
+            }
+            String type = item.path("type").asText("message");
+            switch (type) {
+                case "message" -> out.add(message(item, at));
+                case "function_call" -> addCall(out, ResponseTools.chatToolCall(item, at));
+                case "function_call_output" -> out.add(new ChatMessage("tool",
+                        TextNode.valueOf(text(item.get("output"), at + ".output")), null,
+                        item.path("call_id").asText(null), null));
+                default -> throw ApiException.unsupported(at + ".type", "Input items of type '" + type + "' are not"
+                        + " supported; this server accepts 'message', 'function_call' and 'function_call_output'.");
+            }
         }
         return out;
     }
 
-    private static ChatMessage item(JsonNode item, String at) {
-        if (!item.isObject()) {
-            throw ApiException.invalidRequest(at, "'" + at + "' must be an object with 'role' and 'content'.");
+    /** Joins a call to the assistant message just before it (one turn may make several), else starts one. */
+    private static void addCall(List<ChatMessage> out, ObjectNode call) {
+        ChatMessage last = out.isEmpty() ? null : out.getLast();
+        if (last != null && last.role().equals("assistant")) {
+            ArrayNode calls = last.toolCalls() instanceof ArrayNode a ? a.deepCopy() : Json.MAPPER.createArrayNode();
+            calls.add(call);
+            out.set(out.size() - 1, new ChatMessage("assistant", last.content(), last.name(), null, calls));
+        } else {
+            out.add(new ChatMessage("assistant", null, null, null, Json.MAPPER.createArrayNode().add(call)));
         }
-        JsonNode type = item.get("type");
-        if (type != null && !type.isNull() && !"message".equals(type.asText())) {
-            throw ApiException.unsupported(at + ".type", "Input items of type '" + type.asText()
-                    + "' are not supported; this server accepts only 'message' items.");
-        }
+    }
+
+    private static ChatMessage message(JsonNode item, String at) {
         JsonNode role = item.get("role");
         if (role == null || !role.isTextual()) {
             throw ApiException.invalidRequest(at + ".role", "Missing required parameter: '" + at + ".role'.");

@@ -1,8 +1,14 @@
 package dev.jgpt.api;
 
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.jgpt.api.OpenAiProtocol.AssistantMessage;
 import dev.jgpt.api.OpenAiProtocol.ChatMessage;
+import dev.jgpt.api.OpenAiProtocol.ToolCall;
+import dev.jgpt.api.ResponsesProtocol.ArgumentsDeltaEvent;
+import dev.jgpt.api.ResponsesProtocol.ArgumentsDoneEvent;
 import dev.jgpt.api.ResponsesProtocol.ContentPartEvent;
 import dev.jgpt.api.ResponsesProtocol.ErrorEvent;
+import dev.jgpt.api.ResponsesProtocol.FunctionCallItem;
 import dev.jgpt.api.ResponsesProtocol.IncompleteDetails;
 import dev.jgpt.api.ResponsesProtocol.OutputItemEvent;
 import dev.jgpt.api.ResponsesProtocol.OutputMessage;
@@ -29,8 +35,9 @@ import java.util.Map;
 
 /**
  * OpenAI's Responses API: {@code POST /v1/responses} answers an input (a string or message items) under
- * optional {@code instructions}, as one response object or as a stream of typed events; stored responses
- * continue a conversation through {@code previous_response_id} and can be read back or deleted by id.
+ * optional {@code instructions}, as one response object or as a stream of typed events, with function tools
+ * and structured output (the chat endpoint's implementation); stored responses continue a conversation
+ * through {@code previous_response_id} and can be read back or deleted by id.
  */
 final class ResponsesHandler {
     private static final Logger log = LoggerFactory.getLogger(ResponsesHandler.class);
@@ -51,8 +58,8 @@ final class ResponsesHandler {
         if (req.model() == null) {
             throw ApiException.invalidRequest("model", "Missing required parameter: 'model'.");
         }
-        rejectUnsupported(req);
         ResponseTextFormat format = ResponseTextFormat.of(req.text());
+        ChatTools tools = ResponseTools.parse(req.tools(), req.toolChoice());
         List<ChatMessage> conversation = new ArrayList<>();
         if (req.previousResponseId() != null) {
             ResponseStore.Stored previous = store.get(req.previousResponseId());
@@ -78,15 +85,17 @@ final class ResponsesHandler {
 
         served.run(model -> {
             GenerationOptions opts = options.withLogitBias(req.logitBias(), t -> t >= 0 && t < model.vocabularySize());
-            int[] prompt = model.chatPrompt(messages);
+            StructuredOutput structured = new StructuredOutput(model, tools, format.grammar());
+            int[] prompt = structured.prompt(messages);
             int maxTokens = ContextBudget.maxTokens(prompt.length, opts.maxTokens(), model.contextSize(), "input");
-            GenerationRequest request = new GenerationRequest(opts.sampling(), maxTokens, opts.stop(),
-                    format.grammar() == null ? null : model.jsonConstraint(format.grammar(), maxTokens), -1);
+            GenerationRequest request = structured.constrain(
+                    List.of(new GenerationRequest(opts.sampling(), maxTokens, opts.stop()))).getFirst();
+            Answer answer = new Answer(draft, conversation, structured, store);
             if (Boolean.TRUE.equals(req.stream())) {
-                stream(new ResponseEventStream(ctx), draft, conversation, model, prompt, request);
+                stream(new ResponseEventStream(ctx), answer, model, prompt, request);
             } else {
                 GenerationResult r = model.generate(prompt, request, piece -> { });
-                ctx.contentType("application/json").result(Json.write(finish(draft, conversation, r)));
+                ctx.contentType("application/json").result(Json.write(answer.finish(r)));
             }
             return null;
         });
@@ -110,22 +119,35 @@ final class ResponsesHandler {
         ctx.contentType("application/json").result(Json.write(Map.of("id", id, "object", "response", "deleted", true)));
     }
 
-    private void stream(ResponseEventStream events, Draft draft, List<ChatMessage> conversation, TextModel model,
-                        int[] prompt, GenerationRequest request) {
+    /**
+     * Streams a response. Free text is streamed as it is generated; an answer read for tool calls is held
+     * back and sent item by item once complete (its text may turn out to be a call).
+     */
+    private static void stream(ResponseEventStream events, Answer answer, TextModel model, int[] prompt,
+                               GenerationRequest request) {
+        Draft draft = answer.draft();
         String itemId = draft.itemId();
         try {
             Response started = draft.response("in_progress", List.of(), null, null);
             events.send("response.created", new ResponseEvent(started));
             events.send("response.in_progress", new ResponseEvent(started));
-            events.send("response.output_item.added", new OutputItemEvent(0,
-                    new OutputMessage("message", itemId, "in_progress", "assistant", List.of())));
-            events.send("response.content_part.added", new ContentPartEvent(itemId, 0, 0, OutputText.of("")));
-            GenerationResult r = model.generate(prompt, request, piece ->
-                    events.send("response.output_text.delta", new TextDeltaEvent(itemId, 0, 0, piece, List.of())));
-            events.send("response.output_text.done", new TextDoneEvent(itemId, 0, 0, r.text(), List.of()));
-            events.send("response.content_part.done", new ContentPartEvent(itemId, 0, 0, OutputText.of(r.text())));
-            Response done = finish(draft, conversation, r);
-            events.send("response.output_item.done", new OutputItemEvent(0, done.output().getFirst()));
+            Response done;
+            if (answer.structured().readsToolCalls()) {
+                done = answer.finish(model.generate(prompt, request, piece -> { }));
+                for (int i = 0; i < done.output().size(); i++) {
+                    sendWhole(events, i, done.output().get(i));
+                }
+            } else {
+                events.send("response.output_item.added", new OutputItemEvent(0,
+                        new OutputMessage("message", itemId, "in_progress", "assistant", List.of())));
+                events.send("response.content_part.added", new ContentPartEvent(itemId, 0, 0, OutputText.of("")));
+                GenerationResult r = model.generate(prompt, request, piece ->
+                        events.send("response.output_text.delta", new TextDeltaEvent(itemId, 0, 0, piece, List.of())));
+                events.send("response.output_text.done", new TextDoneEvent(itemId, 0, 0, r.text(), List.of()));
+                events.send("response.content_part.done", new ContentPartEvent(itemId, 0, 0, OutputText.of(r.text())));
+                done = answer.finish(r);
+                events.send("response.output_item.done", new OutputItemEvent(0, done.output().getFirst()));
+            }
             events.send(done.status().equals("completed") ? "response.completed" : "response.incomplete",
                     new ResponseEvent(done));
         } catch (SseStream.ClientGoneException e) {
@@ -141,42 +163,84 @@ final class ResponsesHandler {
         }
     }
 
-    /** The finished response, stored (with its conversation) unless the request said {@code store: false}. */
-    private Response finish(Draft draft, List<ChatMessage> conversation, GenerationResult r) {
-        boolean complete = r.finishReason() == FinishReason.STOP;
-        String status = complete ? "completed" : "incomplete";
-        OutputMessage message = new OutputMessage("message", draft.itemId(), status, "assistant",
-                List.of(OutputText.of(r.text())));
-        Response response = draft.response(status, List.of(message),
-                ResponseUsage.of(r.promptTokens(), r.cachedTokens(), r.completionTokens()),
-                complete ? null : new IncompleteDetails("max_output_tokens"));
-        if (draft.store()) {
-            List<ChatMessage> next = new ArrayList<>(conversation);
-            next.add(ResponseInput.message("assistant", r.text()));
-            store.put(new ResponseStore.Stored(response, List.copyOf(next)));
+    /** The events of one finished output item, from {@code output_item.added} to {@code output_item.done}. */
+    private static void sendWhole(ResponseEventStream events, int index, Object item) {
+        switch (item) {
+            case OutputMessage m -> {
+                String text = m.content().getFirst().text();
+                events.send("response.output_item.added", new OutputItemEvent(index,
+                        new OutputMessage("message", m.id(), "in_progress", "assistant", List.of())));
+                events.send("response.content_part.added", new ContentPartEvent(m.id(), index, 0, OutputText.of("")));
+                if (!text.isEmpty()) {
+                    events.send("response.output_text.delta", new TextDeltaEvent(m.id(), index, 0, text, List.of()));
+                }
+                events.send("response.output_text.done", new TextDoneEvent(m.id(), index, 0, text, List.of()));
+                events.send("response.content_part.done", new ContentPartEvent(m.id(), index, 0, OutputText.of(text)));
+            }
+            case FunctionCallItem f -> {
+                events.send("response.output_item.added", new OutputItemEvent(index, new FunctionCallItem(
+                        "function_call", f.id(), f.callId(), f.name(), "", "in_progress")));
+                events.send("response.function_call_arguments.delta",
+                        new ArgumentsDeltaEvent(f.id(), index, f.arguments()));
+                events.send("response.function_call_arguments.done",
+                        new ArgumentsDoneEvent(f.id(), index, f.name(), f.arguments()));
+            }
+            default -> throw new IllegalStateException("unknown output item " + item);
         }
-        return response;
+        events.send("response.output_item.done", new OutputItemEvent(index, item));
+    }
+
+    /** One request's answer in the making: how the generation becomes the response, and where it is kept. */
+    private record Answer(Draft draft, List<ChatMessage> conversation, StructuredOutput structured,
+                          ResponseStore store) {
+        /**
+         * The finished response: a message (unless the answer is only tool calls) and one function_call item
+         * per call; stored with its conversation unless the request said {@code store: false}.
+         */
+        Response finish(GenerationResult r) {
+            AssistantMessage message = structured.message(r);
+            List<ToolCall> calls = message.toolCalls() == null ? List.of() : message.toolCalls();
+            boolean complete = r.finishReason() == FinishReason.STOP || !calls.isEmpty();
+            String status = complete ? "completed" : "incomplete";
+            String text = message.content() == null ? "" : message.content();
+            List<Object> output = new ArrayList<>();
+            if (calls.isEmpty() || !text.isBlank()) {
+                output.add(new OutputMessage("message", draft.itemId(), status, "assistant",
+                        List.of(OutputText.of(text))));
+            }
+            for (ToolCall call : calls) {
+                output.add(new FunctionCallItem("function_call", RequestIds.next("fc_"), call.id(),
+                        call.function().name(), call.function().arguments(), "completed"));
+            }
+            Response response = draft.response(status, output,
+                    ResponseUsage.of(r.promptTokens(), r.cachedTokens(), r.completionTokens()),
+                    complete ? null : new IncompleteDetails("max_output_tokens"));
+            if (draft.store()) {
+                List<ChatMessage> next = new ArrayList<>(conversation);
+                next.add(new ChatMessage("assistant", TextNode.valueOf(text), null, null,
+                        calls.isEmpty() ? null : Json.MAPPER.valueToTree(calls)));
+                store.put(new ResponseStore.Stored(response, List.copyOf(next)));
+            }
+            return response;
+        }
     }
 
     private static ApiException notFound(String id) {
         return ApiException.notFound("No response found with id '" + id + "'.");
     }
 
-    private static void rejectUnsupported(ResponseRequest req) {
-        if (req.tools() != null && !req.tools().isNull() && !req.tools().isEmpty()) {
-            throw ApiException.unsupported("tools", "'tools' are not supported by /v1/responses yet.");
-        }
-    }
-
     /** What every response object of one request shares. */
     private record Draft(String id, String itemId, long createdAt, String model, ResponseRequest req,
                          GenerationOptions options, ResponseTextFormat format, boolean store) {
-        Response response(String status, List<OutputMessage> output, ResponseUsage usage, IncompleteDetails incomplete) {
+        Response response(String status, List<Object> output, ResponseUsage usage, IncompleteDetails incomplete) {
             double temperature = req.temperature() != null ? req.temperature() : options.sampling().temperature();
             double topP = req.topP() != null ? req.topP() : options.sampling().topP();
+            boolean hasTools = req.tools() != null && !req.tools().isNull();
             return new Response(id, "response", createdAt, status, null, incomplete, req.instructions(),
-                    req.maxOutputTokens(), model, output, false, req.previousResponseId(), store, temperature,
-                    new TextConfig(format.echo()), "auto", List.of(), topP, "disabled", usage, req.user(),
+                    req.maxOutputTokens(), model, output, !Boolean.FALSE.equals(req.parallelToolCalls()),
+                    req.previousResponseId(), store, temperature, new TextConfig(format.echo()),
+                    req.toolChoice() != null && !req.toolChoice().isNull() ? req.toolChoice() : "auto",
+                    hasTools ? req.tools() : List.of(), topP, "disabled", usage, req.user(),
                     req.metadata() == null ? Map.of() : req.metadata());
         }
     }

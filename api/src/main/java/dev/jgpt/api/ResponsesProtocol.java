@@ -31,6 +31,8 @@ final class ResponsesProtocol {
             Boolean store,
             Map<String, String> metadata,
             JsonNode tools,
+            JsonNode toolChoice,
+            Boolean parallelToolCalls,
             JsonNode text,
             String user,
             Long seed,
@@ -44,11 +46,14 @@ final class ResponsesProtocol {
             Double repeatPenalty) implements SamplingFields {
     }
 
-    /** A response object: {@code status} is in_progress, completed, incomplete or failed. */
+    /**
+     * A response object: {@code status} is in_progress, completed, incomplete or failed; {@code output} holds
+     * {@link OutputMessage}s and {@link FunctionCallItem}s.
+     */
     record Response(String id, String object, long createdAt, String status, ResponseError error,
                     IncompleteDetails incompleteDetails, String instructions, Integer maxOutputTokens, String model,
-                    List<OutputMessage> output, boolean parallelToolCalls, String previousResponseId, boolean store,
-                    double temperature, TextConfig text, String toolChoice, List<Object> tools, double topP,
+                    List<Object> output, boolean parallelToolCalls, String previousResponseId, boolean store,
+                    double temperature, TextConfig text, Object toolChoice, Object tools, double topP,
                     String truncation, ResponseUsage usage, String user, Map<String, String> metadata) {
     }
 
@@ -63,6 +68,10 @@ final class ResponsesProtocol {
     }
 
     record OutputMessage(String type, String id, String status, String role, List<OutputText> content) {
+    }
+
+    /** A call of one of the request's function tools; {@code arguments} is a JSON text. */
+    record FunctionCallItem(String type, String id, String callId, String name, String arguments, String status) {
     }
 
     record OutputText(String type, String text, List<Object> annotations, List<Object> logprobs) {
@@ -91,7 +100,7 @@ final class ResponsesProtocol {
     record ResponseEvent(Response response) {
     }
 
-    record OutputItemEvent(int outputIndex, OutputMessage item) {
+    record OutputItemEvent(int outputIndex, Object item) {
     }
 
     record ContentPartEvent(String itemId, int outputIndex, int contentIndex, OutputText part) {
@@ -101,6 +110,12 @@ final class ResponsesProtocol {
     }
 
     record TextDoneEvent(String itemId, int outputIndex, int contentIndex, String text, List<Object> logprobs) {
+    }
+
+    record ArgumentsDeltaEvent(String itemId, int outputIndex, String delta) {
+    }
+
+    record ArgumentsDoneEvent(String itemId, int outputIndex, String name, String arguments) {
     }
 
     record ErrorEvent(String code, String message, String param) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.ObjectMappers;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.models.responses.Response;
@@ -202,6 +203,74 @@ class ResponsesTest {
                 .formatted(MODEL));
         assertEquals(400, bad.statusCode());
         assertEquals("text.format.schema", JSON.readTree(bad.body()).at("/error/param").asText());
+    }
+
+    static final String WEATHER_TOOL = """
+            {"type": "function", "name": "get_weather", "description": "Weather in a city",
+             "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12}},
+                            "required": ["city"], "additionalProperties": false}, "strict": true}""";
+
+    @Test
+    void aRequiredToolCallBecomesAFunctionCallItemAndItsResultContinuesTheConversation() throws Exception {
+        HttpResponse<String> r = post("""
+                {"model": "%s", "input": "Weather in Paris?", "max_output_tokens": 60, "seed": 1,
+                 "tools": [%s], "tool_choice": "required"}""".formatted(MODEL, WEATHER_TOOL));
+        assertEquals(200, r.statusCode(), r.body());
+        Response sdk = ObjectMappers.jsonMapper().readValue(r.body(), Response.class);
+        sdk.validate(); // the SDK accepts the function_call item
+        var call = sdk.output().getLast().asFunctionCall();
+        assertEquals("get_weather", call.name());
+        assertTrue(JSON.readTree(call.arguments()).get("city").isTextual(), call.arguments());
+        assertEquals("completed", sdk.status().orElseThrow().asString());
+        assertEquals("required", JSON.readTree(r.body()).get("tool_choice").asText());
+
+        HttpResponse<String> next = post("""
+                {"model": "%s", "previous_response_id": "%s", "max_output_tokens": 4, "tools": [%s],
+                 "input": [{"type": "function_call_output", "call_id": "%s", "output": "{\\"celsius\\": 21}"}]}"""
+                .formatted(MODEL, sdk.id(), WEATHER_TOOL, call.callId()));
+        assertEquals(200, next.statusCode(), next.body());
+        JsonNode answer = JSON.readTree(next.body());
+        assertTrue(answer.at("/usage/input_tokens").asInt() > sdk.usage().orElseThrow().inputTokens(),
+                "the call and its result are in the prompt: " + next.body());
+
+        // The same history sent explicitly, without a stored response.
+        HttpResponse<String> explicit = post("""
+                {"model": "%s", "max_output_tokens": 4, "tools": [%s], "input": [
+                  {"role": "user", "content": "Weather in Paris?"},
+                  {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{\\"city\\": \\"Paris\\"}"},
+                  {"type": "function_call_output", "call_id": "call_1", "output": "21 C"}]}"""
+                .formatted(MODEL, WEATHER_TOOL));
+        assertEquals(200, explicit.statusCode(), explicit.body());
+    }
+
+    @Test
+    void aStreamedToolCallArrivesAsArgumentEvents() throws Exception {
+        HttpResponse<String> r = post("""
+                {"model": "%s", "input": "Weather in Oslo?", "max_output_tokens": 60, "seed": 2, "stream": true,
+                 "tools": [%s], "tool_choice": {"type": "function", "name": "get_weather"}}"""
+                .formatted(MODEL, WEATHER_TOOL));
+        assertEquals(200, r.statusCode(), r.body());
+        List<String> types = new ArrayList<>();
+        JsonNode argumentsDone = null;
+        JsonNode completed = null;
+        String[] events = r.body().split("\n\n");
+        for (int i = 0; i < events.length; i++) {
+            JsonNode data = JSON.readTree(events[i].split("\n")[1].substring("data: ".length()));
+            assertEquals(i, data.get("sequence_number").asInt());
+            types.add(data.get("type").asText());
+            if (data.get("type").asText().equals("response.function_call_arguments.done")) {
+                argumentsDone = data;
+            } else if (data.get("type").asText().equals("response.completed")) {
+                completed = data.get("response");
+            }
+        }
+        assertTrue(types.contains("response.function_call_arguments.delta"), types.toString());
+        assertTrue(argumentsDone != null, types.toString());
+        assertEquals("get_weather", argumentsDone.get("name").asText());
+        assertTrue(JSON.readTree(argumentsDone.get("arguments").asText()).has("city"));
+        assertTrue(completed != null, types.toString());
+        assertEquals("function_call", completed.at("/output/0/type").asText());
+        assertEquals(argumentsDone.get("item_id").asText(), completed.at("/output/0/id").asText());
     }
 
     @Test
