@@ -9,17 +9,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * Matrix-vector and batched matrix products over weight tensors, split by rows across a persistent pool
  * of threads. A token of a small model makes hundreds of products, so dispatch must cost microseconds:
  * the {@code threads - 1} workers spin for a while after each job and only then park, the calling thread
- * takes a share of every job, rows are handed out in chunks from one counter (a busy core just takes fewer
- * chunks), and nothing is allocated per call. Products below {@link #SERIAL_WORK} multiply-adds run on the
- * calling thread alone, as do calls made while another thread is using the pool.
+ * takes a share of every job, rows are handed out in chunks of similar work from one counter (a busy core
+ * just takes fewer chunks), and nothing is allocated per call. Products below {@link #SERIAL_WORK}
+ * multiply-adds run on the calling thread alone, as do calls made while another thread is using the pool.
  *
  * <p>Weight matrices are row-major: row r is elements {@code [r * cols, (r + 1) * cols)} of the tensor.
  */
 public final class MatrixOps implements AutoCloseable {
     /** Below this many multiply-adds, waking workers costs more than it saves. */
     static final long SERIAL_WORK = 1 << 15;
-    /** The least work worth a chunk of its own (a few microseconds). */
-    static final long CHUNK_WORK = 1 << 15;
+    /** The work of one chunk of rows: a few microseconds, against tens of nanoseconds to claim it. */
+    static final long CHUNK_WORK = 1 << 16;
+    private static final long MAX_CHUNKS_PER_THREAD = 64;
     /** From this batch size on, matmul dequantizes each weight row once and runs float dots over the batch. */
     static final int DEQUANTIZE_BATCH = 4;
     /** How long idle workers spin before parking: covers the gaps between the products of one token. */
@@ -172,12 +173,13 @@ public final class MatrixOps implements AutoCloseable {
     }
 
     /**
-     * Splits {@code rows} into chunks for the dynamic hand-out: at least one per thread, at most eight per
-     * thread (enough to even out a core that gets interrupted), and none smaller than {@link #CHUNK_WORK}
-     * multiply-adds, because every chunk costs a hit on the shared counter.
+     * Splits {@code rows} into chunks of about {@link #CHUNK_WORK} multiply-adds for the dynamic hand-out,
+     * but at least one per thread. Every chunk costs a hit on the shared counter, so small products get few
+     * chunks; large ones get many small chunks, so the threads finish close together (the last chunk is
+     * what the others wait for) and a core that gets interrupted just takes fewer.
      */
     private void planChunks(int rows, long work) {
-        long chunks = Math.clamp(work / CHUNK_WORK, threads, threads * 8L);
+        long chunks = Math.clamp(work / CHUNK_WORK, threads, threads * MAX_CHUNKS_PER_THREAD);
         jobChunkRows = (int) Math.max(1, (rows + chunks - 1) / chunks);
         jobChunks = (rows + jobChunkRows - 1) / jobChunkRows;
     }
