@@ -1,6 +1,8 @@
 package dev.jgpt.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.jgpt.api.OllamaProtocol.ChatLine;
 import dev.jgpt.api.OllamaProtocol.ChatRequest;
@@ -13,7 +15,9 @@ import dev.jgpt.api.OllamaProtocol.ModelList;
 import dev.jgpt.api.OllamaProtocol.ShowRequest;
 import dev.jgpt.api.OllamaProtocol.ShowResponse;
 import dev.jgpt.api.OllamaProtocol.Version;
+import dev.jgpt.api.OpenAiProtocol.AssistantMessage;
 import dev.jgpt.api.OpenAiProtocol.ChatMessage;
+import dev.jgpt.api.OpenAiProtocol.ToolCall;
 import dev.jgpt.engine.constrain.JsonGrammar;
 import dev.jgpt.engine.constrain.JsonLimits;
 import dev.jgpt.engine.generate.GenerationRequest;
@@ -28,14 +32,15 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
+import java.util.function.BiFunction;
+import java.util.function.Supplier;
 
 /**
  * The Ollama API over the same models: {@code /api/chat} and {@code /api/generate} (streamed as NDJSON by
  * default, the last line {@code done: true} with token counts and durations in nanoseconds), {@code /api/tags},
  * {@code /api/show} and {@code /api/version}. Models are named as in {@code /v1/models}; Ollama's {@code :latest}
- * tag is accepted; {@code format} ("json" or a JSON schema) constrains the answer. Errors are
- * {@code {"error": "..."}} as Ollama sends them.
+ * tag is accepted; {@code format} ("json" or a JSON schema) constrains the answer and {@code tools} work as on
+ * the chat endpoint. Errors are {@code {"error": "..."}} as Ollama sends them.
  */
 final class OllamaHandlers {
     /** The Ollama version reported to clients that check it; jgpt implements the API of this release. */
@@ -94,18 +99,16 @@ final class OllamaHandlers {
                 details(facts), facts.metadata(), List.of("completion"), facts.modified().toString())));
     }
 
-    /** {@code POST /api/chat}. */
+    /** {@code POST /api/chat}, with function tools as the chat endpoint runs them. */
     void chat(Context ctx) throws IOException {
         ChatRequest req = Json.read(ctx.bodyAsBytes(), ChatRequest.class);
         String name = modelName(ctx, req.model());
-        if (hasItems(req.tools())) {
-            throw ApiException.unsupported("tools", "'tools' are not supported by /api/chat yet.");
-        }
+        ChatTools tools = ChatTools.parse(req.tools(), null);
         JsonGrammar grammar = grammar(req.format());
         ServedModel served = catalog.find(name);
         String shownName = req.model();
         if (req.messages() == null || req.messages().isEmpty()) {
-            loadOnly(ctx, served, () -> new ChatLine(shownName, now(), new Message("assistant", "", null, null), true,
+            loadOnly(ctx, served, () -> new ChatLine(shownName, now(), Message.assistant("", null), true,
                     "load", null, null, null, null, null, null));
             return;
         }
@@ -116,20 +119,20 @@ final class OllamaHandlers {
                 throw ApiException.unsupported("messages[" + i + "].images", "images are not supported by this server.");
             }
             messages.add(m == null ? null : new ChatMessage(m.role(), m.content() == null ? null
-                    : TextNode.valueOf(m.content()), null, null, null));
+                    : TextNode.valueOf(m.content()), m.toolName(), null, m.toolCalls()));
         }
         List<Map<String, Object>> templateMessages = ChatMessages.toTemplateMessages(messages);
-        run(ctx, served, req.options(), req.stream(), grammar, model -> model.chatPrompt(templateMessages), "messages",
-                new Lines() {
+        run(ctx, served, req.options(), req.stream(), tools, grammar,
+                (model, structured) -> structured.prompt(templateMessages), "messages", new Lines() {
                     @Override
-                    public Object piece(String text) {
-                        return new ChatLine(shownName, now(), new Message("assistant", text, null, null), false,
+                    public Object piece(String text, JsonNode toolCalls) {
+                        return new ChatLine(shownName, now(), Message.assistant(text, toolCalls), false,
                                 null, null, null, null, null, null, null);
                     }
 
                     @Override
-                    public Object last(String text, Stats s) {
-                        return new ChatLine(shownName, now(), new Message("assistant", text, null, null), true,
+                    public Object last(String text, JsonNode toolCalls, Stats s) {
+                        return new ChatLine(shownName, now(), Message.assistant(text, toolCalls), true,
                                 s.doneReason, s.total, s.load, s.promptCount, s.promptDuration, s.evalCount, s.evalDuration);
                     }
                 });
@@ -153,9 +156,9 @@ final class OllamaHandlers {
                     null, null));
             return;
         }
-        Function<TextModel, int[]> prompt;
+        BiFunction<TextModel, StructuredOutput, int[]> prompt;
         if (Boolean.TRUE.equals(req.raw())) {
-            prompt = model -> model.textPrompt(req.prompt());
+            prompt = (model, structured) -> model.textPrompt(req.prompt());
         } else {
             List<ChatMessage> messages = new ArrayList<>();
             if (req.system() != null && !req.system().isEmpty()) {
@@ -163,16 +166,16 @@ final class OllamaHandlers {
             }
             messages.add(new ChatMessage("user", TextNode.valueOf(req.prompt()), null, null, null));
             List<Map<String, Object>> templateMessages = ChatMessages.toTemplateMessages(messages);
-            prompt = model -> model.chatPrompt(templateMessages);
+            prompt = (model, structured) -> model.chatPrompt(templateMessages);
         }
-        run(ctx, served, req.options(), req.stream(), grammar, prompt, "prompt", new Lines() {
+        run(ctx, served, req.options(), req.stream(), ChatTools.NO_TOOLS, grammar, prompt, "prompt", new Lines() {
             @Override
-            public Object piece(String text) {
+            public Object piece(String text, JsonNode toolCalls) {
                 return new GenerateLine(shownName, now(), text, false, null, null, null, null, null, null, null);
             }
 
             @Override
-            public Object last(String text, Stats s) {
+            public Object last(String text, JsonNode toolCalls, Stats s) {
                 return new GenerateLine(shownName, now(), text, true, s.doneReason, s.total, s.load, s.promptCount,
                         s.promptDuration, s.evalCount, s.evalDuration);
             }
@@ -181,9 +184,9 @@ final class OllamaHandlers {
 
     /** The lines of one endpoint: a piece of a stream, and the last line (or the whole answer). */
     private interface Lines {
-        Object piece(String text);
+        Object piece(String text, JsonNode toolCalls);
 
-        Object last(String text, Stats stats);
+        Object last(String text, JsonNode toolCalls, Stats stats);
     }
 
     /** Ollama's closing statistics; durations in nanoseconds. */
@@ -191,16 +194,23 @@ final class OllamaHandlers {
                          int evalCount, long evalDuration) {
     }
 
-    private void run(Context ctx, ServedModel served, OllamaProtocol.Options options, Boolean stream,
-                     JsonGrammar grammar, Function<TextModel, int[]> promptOf, String promptParam, Lines lines) {
+    /**
+     * Runs one generation into NDJSON lines or one JSON answer. An answer read for tool calls is not streamed
+     * piece by piece: its text may turn out to be a call, so it is sent whole, calls included, once complete.
+     */
+    private void run(Context ctx, ServedModel served, OllamaProtocol.Options options, Boolean stream, ChatTools tools,
+                     JsonGrammar grammar, BiFunction<TextModel, StructuredOutput, int[]> promptOf, String promptParam,
+                     Lines lines) {
         GenerationOptions opts = OllamaOptions.toGeneration(options);
         long arrived = System.nanoTime();
         served.run(model -> {
             long started = System.nanoTime();
-            int[] prompt = promptOf.apply(model);
+            StructuredOutput structured = new StructuredOutput(model, tools, grammar);
+            int[] prompt = promptOf.apply(model, structured);
             int maxTokens = ContextBudget.maxTokens(prompt.length, opts.maxTokens(), model.contextSize(), promptParam);
-            GenerationRequest request = new GenerationRequest(opts.sampling(), maxTokens, opts.stop(),
-                    grammar == null ? null : model.jsonConstraint(grammar, maxTokens), -1);
+            GenerationRequest request = structured.constrain(
+                    List.of(new GenerationRequest(opts.sampling(), maxTokens, opts.stop()))).getFirst();
+            boolean holdBack = structured.readsToolCalls();
             long[] firstPiece = {0};
             if (!Boolean.FALSE.equals(stream)) {
                 NdjsonStream out = new NdjsonStream(ctx);
@@ -209,9 +219,15 @@ final class OllamaHandlers {
                         if (firstPiece[0] == 0) {
                             firstPiece[0] = System.nanoTime();
                         }
-                        out.send(lines.piece(piece));
+                        if (!holdBack) {
+                            out.send(lines.piece(piece, null));
+                        }
                     });
-                    out.send(lines.last("", stats(r, arrived, started, firstPiece[0])));
+                    AssistantMessage m = structured.message(r);
+                    if (holdBack) {
+                        out.send(lines.piece(m.content() == null ? "" : m.content(), toolCalls(m)));
+                    }
+                    out.send(lines.last("", null, stats(m, r, arrived, started, firstPiece[0])));
                 } catch (SseStream.ClientGoneException e) {
                     log.debug("client disconnected mid-stream; generation stopped");
                 } catch (RuntimeException e) {
@@ -228,22 +244,42 @@ final class OllamaHandlers {
                         firstPiece[0] = System.nanoTime();
                     }
                 });
-                ctx.contentType("application/json")
-                        .result(Json.write(lines.last(r.text(), stats(r, arrived, started, firstPiece[0]))));
+                AssistantMessage m = structured.message(r);
+                ctx.contentType("application/json").result(Json.write(lines.last(m.content() == null ? ""
+                        : m.content(), toolCalls(m), stats(m, r, arrived, started, firstPiece[0]))));
             }
             return null;
         });
     }
 
-    private static Stats stats(GenerationResult r, long arrived, long started, long firstPiece) {
+    /** The message's calls in Ollama's shape (arguments as an object), or null when it makes none. */
+    private static JsonNode toolCalls(AssistantMessage m) {
+        if (m.toolCalls() == null || m.toolCalls().isEmpty()) {
+            return null;
+        }
+        ArrayNode calls = Json.MAPPER.createArrayNode();
+        for (ToolCall call : m.toolCalls()) {
+            ObjectNode function = calls.addObject().putObject("function").put("name", call.function().name());
+            try {
+                function.set("arguments", Json.MAPPER.readTree(call.function().arguments()));
+            } catch (IOException e) {
+                function.put("arguments", call.function().arguments()); // not JSON: passed on as the model wrote it
+            }
+        }
+        return calls;
+    }
+
+    /** Closing statistics; an answer that calls tools is done with reason "stop", as in Ollama. */
+    private static Stats stats(AssistantMessage m, GenerationResult r, long arrived, long started, long firstPiece) {
         long end = System.nanoTime();
         long first = firstPiece == 0 ? end : firstPiece;
-        return new Stats(FinishReasons.of(r), end - arrived, started - arrived, r.promptTokens(), first - started,
+        String reason = m.toolCalls() != null ? "stop" : FinishReasons.of(r);
+        return new Stats(reason, end - arrived, started - arrived, r.promptTokens(), first - started,
                 r.completionTokens(), end - first);
     }
 
     /** Ollama answers a request without input by loading the model and saying so. */
-    private static void loadOnly(Context ctx, ServedModel served, java.util.function.Supplier<Object> line) {
+    private static void loadOnly(Context ctx, ServedModel served, Supplier<Object> line) {
         served.run(model -> model.contextSize());
         ctx.contentType("application/json").result(Json.write(line.get()));
     }

@@ -22,7 +22,15 @@ final class OllamaProtocol {
                        JsonNode tools, JsonNode keepAlive, JsonNode think) {
     }
 
-    record Message(String role, String content, JsonNode images, JsonNode toolCalls) {
+    /**
+     * A chat message; {@code tool_calls} are {@code [{"function": {"name", "arguments": {...}}}]} (arguments as an
+     * object), {@code tool_name} names the tool whose result a {@code tool} message holds.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Message(String role, String content, JsonNode images, JsonNode toolCalls, String toolName) {
+        static Message assistant(String content, JsonNode toolCalls) {
+            return new Message("assistant", content, null, toolCalls, null);
+        }
     }
 
     /** {@code raw} sends {@code prompt} to the model as is; otherwise it is a user turn in the chat template. */

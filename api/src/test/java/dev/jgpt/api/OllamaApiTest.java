@@ -15,6 +15,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -184,6 +185,43 @@ class OllamaApiTest {
         JsonNode bad = json(post("/api/chat", """
                 {"model": "%s", "messages": [{"role": "user", "content": "x"}], "format": 3}""".formatted(MODEL)), 400);
         assertTrue(bad.get("error").asText().contains("format"), bad.toString());
+    }
+
+    @Test
+    void toolCallsComeBackWithArgumentsAsObjects() throws Exception {
+        // A random-weight model never calls a tool of its own accord: a scripted one answers with a call.
+        Path directory = Files.createDirectories(modelDirectory.resolve("scripted"));
+        Files.writeString(directory.resolve("caller.gguf"), "not read: the loader is scripted");
+        TextModel caller = new ToolCallingTextModel(
+                "Let me check.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>");
+        String request = """
+                {"model": "caller", "stream": %s, "tools": [{"type": "function", "function": {"name": "get_weather",
+                  "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
+                 "messages": [{"role": "user", "content": "Weather in Rome?"},
+                   {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather",
+                     "arguments": {"city": "Rome"}}}]},
+                   {"role": "tool", "tool_name": "get_weather", "content": "24 C"},
+                   {"role": "user", "content": "And in Oslo?"}]}""";
+        try (ApiServer scripted = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), directory, 4096, 4),
+                file -> caller, Clock.systemUTC()).start()) {
+            URI chat = URI.create("http://127.0.0.1:" + scripted.port() + "/api/chat");
+            HttpResponse<String> whole = http.send(HttpRequest.newBuilder(chat)
+                    .POST(HttpRequest.BodyPublishers.ofString(request.formatted("false"))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            JsonNode answer = json(whole, 200);
+            assertEquals("Let me check.", answer.at("/message/content").asText());
+            assertEquals("get_weather", answer.at("/message/tool_calls/0/function/name").asText());
+            assertEquals("Oslo", answer.at("/message/tool_calls/0/function/arguments/city").asText(), answer.toString());
+            assertEquals("stop", answer.get("done_reason").asText());
+
+            List<JsonNode> lines = lines(http.send(HttpRequest.newBuilder(chat)
+                    .POST(HttpRequest.BodyPublishers.ofString(request.formatted("true"))).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+            assertEquals(2, lines.size(), "the answer is held back and sent whole, then the done line: " + lines);
+            assertEquals("Oslo", lines.getFirst().at("/message/tool_calls/0/function/arguments/city").asText());
+            assertFalse(lines.getFirst().at("/message").has("images"), "absent fields are left out");
+            assertTrue(lines.getLast().get("done").asBoolean());
+        }
     }
 
     @Test
