@@ -2,10 +2,14 @@ package dev.jgpt.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jgpt.api.ApiServer;
+import dev.jgpt.api.ServerConfig;
 import dev.jgpt.engine.SharedData;
 import org.junit.jupiter.api.Test;
 
 import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,6 +36,18 @@ class LoadTestCommandTest {
         JsonNode single = report.get("single_stream");
         assertEquals(3, single.get("completed").asInt());
         assertTrue(single.get("itl_p50_ms").isNumber() || single.get("itl_p50_ms").isNull());
+    }
+
+    @Test
+    void aRunningServerCanBeMeasuredByUrl() throws Exception {
+        Path model = SharedData.model("tiny-llama-q8_0.gguf");
+        try (ApiServer server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(model), null, 512, 8)).start()) {
+            CommandsTest.Outcome o = CommandsTest.jgpt("loadtest", "--url", "http://127.0.0.1:" + server.port(),
+                    "--model", "tiny-llama-q8_0", "--clients", "3", "--max-tokens", "3");
+            assertEquals(0, o.exitCode(), o.err());
+            assertTrue(o.out().contains("at http://127.0.0.1:" + server.port()), o.out());
+            assertTrue(o.out().contains("concurrent:    completed 3, rejected 0, lost 0"), o.out());
+        }
     }
 
     @Test
