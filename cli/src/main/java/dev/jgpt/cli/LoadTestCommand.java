@@ -45,6 +45,9 @@ final class LoadTestCommand implements Callable<Integer> {
             + "starting one")
     String url;
 
+    @Option(names = "--api-key", description = "With --url: the key the server requires (sent as a bearer token)")
+    String apiKey;
+
     @Option(names = "--queue", defaultValue = "16", description = "In-process server: requests that may wait per "
             + "model before 429, as serve's --queue (default: ${DEFAULT-VALUE})")
     int queue;
@@ -90,7 +93,7 @@ final class LoadTestCommand implements Callable<Integer> {
     private int run(String base, String name, int total) throws InterruptedException {
         try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .executor(Executors.newVirtualThreadPerTaskExecutor()).build()) {
-            StreamingChatClient client = new StreamingChatClient(http, base, name);
+            StreamingChatClient client = new StreamingChatClient(http, base, name, apiKey);
             // Warm-up (model load, JIT) is not measured.
             StreamingChatClient.Result warmUp = client.send(prompt(-1), maxTokens, 0);
             if (warmUp.outcome() != StreamingChatClient.Outcome.COMPLETED) {

@@ -39,11 +39,14 @@ final class StreamingChatClient {
     private final HttpClient http;
     private final URI endpoint;
     private final String model;
+    private final String apiKey;
 
-    StreamingChatClient(HttpClient http, String baseUrl, String model) {
+    /** @param apiKey sent as a bearer token, or null for a server without keys */
+    StreamingChatClient(HttpClient http, String baseUrl, String model, String apiKey) {
         this.http = http;
         this.endpoint = URI.create(baseUrl.replaceAll("/+$", "") + "/v1/chat/completions");
         this.model = model;
+        this.apiKey = apiKey;
     }
 
     Result send(String userMessage, int maxTokens, long seed) {
@@ -54,12 +57,15 @@ final class StreamingChatClient {
         body.put("seed", seed);
         body.putObject("stream_options").put("include_usage", true);
         body.putArray("messages").addObject().put("role", "user").put("content", userMessage);
-        HttpRequest request = HttpRequest.newBuilder(endpoint).timeout(Duration.ofMinutes(30))
+        HttpRequest.Builder request = HttpRequest.newBuilder(endpoint).timeout(Duration.ofMinutes(30))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
+        if (apiKey != null) {
+            request.header("Authorization", "Bearer " + apiKey);
+        }
         long start = System.nanoTime();
         try {
-            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
             try (InputStream in = response.body()) {
                 int status = response.statusCode();
                 if (status == 429 || status == 503) {

@@ -41,12 +41,19 @@ class LoadTestCommandTest {
     @Test
     void aRunningServerCanBeMeasuredByUrl() throws Exception {
         Path model = SharedData.model("tiny-llama-q8_0.gguf");
-        try (ApiServer server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(model), null, 512, 8)).start()) {
-            CommandsTest.Outcome o = CommandsTest.jgpt("loadtest", "--url", "http://127.0.0.1:" + server.port(),
-                    "--model", "tiny-llama-q8_0", "--clients", "3", "--max-tokens", "3");
+        try (ApiServer server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(model), null, 512, 8,
+                List.of("secret-key"))).start()) {
+            String url = "http://127.0.0.1:" + server.port();
+            CommandsTest.Outcome o = CommandsTest.jgpt("loadtest", "--url", url, "--model", "tiny-llama-q8_0",
+                    "--api-key", "secret-key", "--clients", "3", "--max-tokens", "3");
             assertEquals(0, o.exitCode(), o.err());
-            assertTrue(o.out().contains("at http://127.0.0.1:" + server.port()), o.out());
+            assertTrue(o.out().contains("at " + url), o.out());
             assertTrue(o.out().contains("concurrent:    completed 3, rejected 0, lost 0"), o.out());
+
+            CommandsTest.Outcome refused = CommandsTest.jgpt("loadtest", "--url", url, "--model", "tiny-llama-q8_0",
+                    "--clients", "1");
+            assertEquals(1, refused.exitCode());
+            assertTrue(refused.err().contains("HTTP 401"), refused.err());
         }
     }
 
