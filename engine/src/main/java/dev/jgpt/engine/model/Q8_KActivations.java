@@ -43,8 +43,11 @@ import java.nio.ByteOrder;
  * </ul>
  *
  * <p>Only the float steps are order-sensitive; the integer sums are exact in any order, so they run on
- * the Vector API. Each weight super-block is unpacked once into scaled integers ({@link Unpacked}) and
- * then multiplied with every token of the batch.
+ * the Vector API. Each weight super-block is unpacked once ({@link Unpacked}) and then multiplied with
+ * every token of the batch. With 512-bit vectors, one token takes a fused Q6_K path ({@code rowQ6K}), and
+ * batches put 16 tokens in the lanes of a vector ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}):
+ * there the integer sums are formed by float fused multiply-adds, exact because every partial sum is an
+ * integer below 2^24, and each lane then takes the one-token kernel's float steps.
  */
 final class Q8_KActivations {
     private static final int BLOCK = 256;
@@ -76,6 +79,11 @@ final class Q8_KActivations {
     private static final VectorShuffle<Float> XOR2 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 2) : null;
     private static final VectorShuffle<Float> XOR1 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 1) : null;
 
+    /** Rows whose super-blocks are unpacked together and multiplied with each group of tokens in turn. */
+    private static final int TILE_ROWS = 8;
+    /** Accumulator floats per group of 16 tokens in the prompt kernels (Q6_K: 8 lanes of 16 tokens). */
+    private static final int GROUP_ACC = 128;
+
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Quantized values, in order. */
@@ -84,6 +92,17 @@ final class Q8_KActivations {
     private float[] d = new float[0];
     /** Sums of each 16 quantized values. */
     private int[] bsums = new int[0];
+    /**
+     * The prompt kernel's copy of the activations, 16 tokens to a vector ({@link #transpose}): per group of
+     * 16 tokens, per column, the 16 tokens' quantized values as floats.
+     */
+    private float[] lanesX = new float[0];
+    /** Per group of 16 tokens and block: the 16 tokens' scales. */
+    private float[] lanesD = new float[0];
+    /** Per group of 16 tokens, block and 32-value sub-block: the 16 tokens' sums of quantized values. */
+    private float[] lanesSums = new float[0];
+    /** Per group of 16 tokens, block and 16-value sub-block: the 16 tokens' sums of quantized values. */
+    private int[] lanesBsums = new int[0];
 
     /**
      * True if llama.cpp multiplies a matrix of this type and row count with Q8_K activations through the
@@ -154,32 +173,97 @@ final class Q8_KActivations {
             });
             return;
         }
+        // Tokens in whole groups of 16 (for Q4_K: gemm tokens) take the prompt kernels, 16 tokens to a vector
+        int groups = LANES == 16 ? (q4 ? gemmTokens : n) / 16 : 0;
+        int firstToken = groups * 16;
+        if (groups > 0) {
+            transpose(groups, cols);
+        }
+        // accumulators: GROUP_ACC floats per group, then 16 per remaining token
+        int tokenAcc = groups * GROUP_ACC - firstToken * 16;
+        int accSize = tokenAcc + n * 16;
         MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
             Scratch s = SCRATCH.get();
-            float[] acc = s.accumulators(n * 16);
-            for (int r = from; r < to; r++) {
-                java.util.Arrays.fill(acc, 0, n * 16, 0f);
+            // rows go in tiles, so that a group's activations (16 KB per 256 columns) are read from the
+            // nearest cache for every row of the tile
+            for (int r0 = from; r0 < to; r0 += TILE_ROWS) {
+                int tile = Math.min(TILE_ROWS, to - r0);
+                float[] acc = s.accumulators(tile * accSize);
+                java.util.Arrays.fill(acc, 0, tile * accSize, 0f);
                 for (int b = 0; b < blocks; b++) {
-                    if (q4) {
-                        s.w.unpackQ4K(seg, ((long) r * blocks + b) * Q4_K_BYTES);
-                        for (int t = 0; t < n; t++) {
-                            accumulateQ4K(s, t * blocks + b, t < gemmTokens, acc, t * 16);
+                    for (int i = 0; i < tile; i++) {
+                        Unpacked u = s.tile[i];
+                        long block = (long) (r0 + i) * blocks + b;
+                        if (q4) {
+                            u.unpackQ4K(seg, block * Q4_K_BYTES);
+                            if (groups > 0) {
+                                u.valuesAsFloats();
+                            }
+                        } else {
+                            u.unpackQ6K(seg, block * Q6_K_BYTES);
+                            if (groups > 0) {
+                                u.scaledSixBitsAsFloats();
+                            }
                         }
-                    } else {
-                        s.w.unpackQ6K(seg, ((long) r * blocks + b) * Q6_K_BYTES);
-                        for (int t = 0; t < n; t++) {
-                            accumulateQ6K(s, t * blocks + b, acc, t * 16);
+                    }
+                    for (int g = 0; g < groups; g++) {
+                        for (int i = 0; i < tile; i++) {
+                            int a = i * accSize + g * GROUP_ACC;
+                            if (q4) {
+                                accumulateQ4KLanes(s.tile[i], g, b, blocks, cols, acc, a);
+                            } else {
+                                accumulateQ6KLanes(s.tile[i], g, b, blocks, cols, acc, a);
+                            }
+                        }
+                    }
+                    for (int i = 0; i < tile; i++) {
+                        for (int t = firstToken; t < n; t++) {
+                            int a = i * accSize + tokenAcc + t * 16;
+                            if (q4) {
+                                accumulateQ4K(s, s.tile[i], t * blocks + b, t < gemmTokens, acc, a);
+                            } else {
+                                accumulateQ6K(s, s.tile[i], t * blocks + b, acc, a);
+                            }
                         }
                     }
                 }
-                for (int t = 0; t < n; t++) {
-                    int a = t * 16;
-                    out[t * rows + r] = q4 ? acc[a] - acc[a + 1]
-                            : LlamaCppMath.hsum8(acc[a], acc[a + 1], acc[a + 2], acc[a + 3], acc[a + 4], acc[a + 5],
-                                    acc[a + 6], acc[a + 7]);
+                for (int i = 0; i < tile; i++) {
+                    int r = r0 + i;
+                    for (int g = 0; g < groups; g++) {
+                        finishLanes(q4, acc, i * accSize + g * GROUP_ACC, s.lanes);
+                        for (int l = 0; l < 16; l++) {
+                            out[(16 * g + l) * rows + r] = s.lanes[l];
+                        }
+                    }
+                    for (int t = firstToken; t < n; t++) {
+                        int a = i * accSize + tokenAcc + t * 16;
+                        out[t * rows + r] = q4 ? acc[a] - acc[a + 1]
+                                : LlamaCppMath.hsum8(acc[a], acc[a + 1], acc[a + 2], acc[a + 3], acc[a + 4],
+                                        acc[a + 5], acc[a + 6], acc[a + 7]);
+                    }
                 }
             }
         });
+    }
+
+    /**
+     * The 16 tokens' results from a group's accumulators: Q4_K's difference of its two sums, Q6_K's
+     * {@code hsum_float_8} of its 8 lanes, lane by lane.
+     */
+    private static void finishLanes(boolean q4, float[] acc, int a, float[] result) {
+        if (q4) {
+            FloatVector.fromArray(F, acc, a).sub(FloatVector.fromArray(F, acc, a + 16)).intoArray(result, 0);
+            return;
+        }
+        FloatVector l0 = FloatVector.fromArray(F, acc, a);
+        FloatVector l1 = FloatVector.fromArray(F, acc, a + 16);
+        FloatVector l2 = FloatVector.fromArray(F, acc, a + 32);
+        FloatVector l3 = FloatVector.fromArray(F, acc, a + 48);
+        FloatVector l4 = FloatVector.fromArray(F, acc, a + 64);
+        FloatVector l5 = FloatVector.fromArray(F, acc, a + 80);
+        FloatVector l6 = FloatVector.fromArray(F, acc, a + 96);
+        FloatVector l7 = FloatVector.fromArray(F, acc, a + 112);
+        l0.add(l4).add(l2.add(l6)).add(l1.add(l5).add(l3.add(l7))).intoArray(result, 0);
     }
 
     /**
@@ -251,8 +335,7 @@ final class Q8_KActivations {
      * {@code acc[a..a+8)}: each integer lane converted to float and fused-multiply-added with
      * {@code d_x * d_w}.
      */
-    private void accumulateQ6K(Scratch s, int xb, float[] acc, int a) {
-        Unpacked w = s.w;
+    private void accumulateQ6K(Scratch s, Unpacked w, int xb, float[] acc, int a) {
         float dd = d[xb] * w.d;
         if (LANES == 16) {
             IntVector lanes = q6Lanes16(w, xb);
@@ -315,8 +398,7 @@ final class Q8_KActivations {
      * {@code acc[a]} (scaled products) and {@code acc[a+1]} (mins times activation sums), once per
      * super-block (gemv) or once per pair of sub-blocks (gemm).
      */
-    private void accumulateQ4K(Scratch s, int xb, boolean gemm, float[] acc, int a) {
-        Unpacked w = s.w;
+    private void accumulateQ4K(Scratch s, Unpacked w, int xb, boolean gemm, float[] acc, int a) {
         int qo = xb * BLOCK;
         int bs = xb * 16;
         float dx = d[xb];
@@ -370,6 +452,136 @@ final class Q8_KActivations {
         acc[a + 1] = min;
     }
 
+    /**
+     * Fills {@link #lanesX}, {@link #lanesD}, {@link #lanesSums} and {@link #lanesBsums} for the first {@code groups * 16}
+     * tokens of the activations quantized last.
+     */
+    private void transpose(int groups, int cols) {
+        int blocks = cols / BLOCK;
+        if (lanesX.length < groups * 16 * cols) {
+            lanesX = new float[groups * 16 * cols];
+            lanesD = new float[groups * 16 * blocks];
+            lanesSums = new float[groups * 16 * blocks * 8];
+            lanesBsums = new int[groups * 16 * blocks * 16];
+        }
+        for (int g = 0; g < groups; g++) {
+            for (int l = 0; l < 16; l++) {
+                int t = 16 * g + l;
+                for (int c = 0; c < cols; c++) {
+                    lanesX[(g * cols + c) * 16 + l] = q[t * cols + c];
+                }
+                for (int b = 0; b < blocks; b++) {
+                    int xb = t * blocks + b;
+                    lanesD[(g * blocks + b) * 16 + l] = d[xb];
+                    for (int i = 0; i < 16; i++) {
+                        lanesBsums[((g * blocks + b) * 16 + i) * 16 + l] = bsums[xb * 16 + i];
+                    }
+                    for (int sub = 0; sub < 8; sub++) {
+                        lanesSums[((g * blocks + b) * 8 + sub) * 16 + l] =
+                                bsums[xb * 16 + 2 * sub] + bsums[xb * 16 + 2 * sub + 1];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #accumulateQ4K} in gemm order for the 16 tokens of group {@code g}, one token per lane, on
+     * super-block {@code b} of the unpacked row: the integer sums are computed in float, which is exact
+     * (every product and partial sum of a 64-value pair is an integer below 2^24), then fused-multiply-added
+     * per pair exactly as the one-token kernel does, lane by lane.
+     */
+    private void accumulateQ4KLanes(Unpacked w, int g, int b, int blocks, int cols, float[] acc, int a) {
+        int xo = (g * cols + b * BLOCK) * 16;
+        int gb = g * blocks + b;
+        FloatVector dx = FloatVector.fromArray(F, lanesD, gb * 16);
+        FloatVector dScale = dx.mul(w.d);
+        FloatVector minScale = dx.mul(w.dmin);
+        FloatVector sum = FloatVector.fromArray(F, acc, a);
+        FloatVector min = FloatVector.fromArray(F, acc, a + 16);
+        float[] wf = w.floats;
+        for (int p = 0; p < 4; p++) {
+            // eight independent chains, so that fused multiply-adds do not wait for each other
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
+            for (int i = 64 * p; i < 64 * p + 64; i += 8) {
+                int x = xo + 16 * i;
+                s0 = lanesProduct(x, wf[i], s0);
+                s1 = lanesProduct(x + 16, wf[i + 1], s1);
+                s2 = lanesProduct(x + 32, wf[i + 2], s2);
+                s3 = lanesProduct(x + 48, wf[i + 3], s3);
+                s4 = lanesProduct(x + 64, wf[i + 4], s4);
+                s5 = lanesProduct(x + 80, wf[i + 5], s5);
+                s6 = lanesProduct(x + 96, wf[i + 6], s6);
+                s7 = lanesProduct(x + 112, wf[i + 7], s7);
+            }
+            s0 = s0.add(s1).add(s2.add(s3)).add(s4.add(s5).add(s6.add(s7)));
+            int so = (gb * 8 + 2 * p) * 16;
+            FloatVector pairMin = FloatVector.fromArray(F, lanesSums, so).mul((float) w.scales[4 * p])
+                    .add(FloatVector.fromArray(F, lanesSums, so + 16).mul((float) w.scales[4 * p + 2]));
+            sum = s0.fma(dScale, sum);
+            min = pairMin.fma(minScale, min);
+        }
+        sum.intoArray(acc, a);
+        min.intoArray(acc, a + 16);
+    }
+
+    /**
+     * {@link #accumulateQ6K} for the 16 tokens of group {@code g}, one token per lane: each of the 8
+     * integer lanes of llama.cpp's kernel is summed in float over chunks 0..3 and 4..7 separately, which is
+     * exact (16 products of at most 128 * 63 * 127 stay below 2^24), and the two halves are added as ints.
+     */
+    private void accumulateQ6KLanes(Unpacked w, int g, int b, int blocks, int cols, float[] acc, int a) {
+        int xo = (g * cols + b * BLOCK) * 16;
+        int gb = g * blocks + b;
+        FloatVector dd = FloatVector.fromArray(F, lanesD, gb * 16).mul(w.d);
+        float[] wf = w.floats;
+        for (int lane = 0; lane < 8; lane++) {
+            // eight independent chains: the lane's four positions in chunks 0..3 and in chunks 4..7
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
+            for (int c = 0; c < 128; c += 32) {
+                int i = c + 4 * lane;
+                int x = xo + 16 * i;
+                int y = x + 16 * 128;
+                s0 = lanesProduct(x, wf[i], s0);
+                s1 = lanesProduct(x + 16, wf[i + 1], s1);
+                s2 = lanesProduct(x + 32, wf[i + 2], s2);
+                s3 = lanesProduct(x + 48, wf[i + 3], s3);
+                s4 = lanesProduct(y, wf[i + 128], s4);
+                s5 = lanesProduct(y + 16, wf[i + 129], s5);
+                s6 = lanesProduct(y + 32, wf[i + 130], s6);
+                s7 = lanesProduct(y + 48, wf[i + 131], s7);
+            }
+            IntVector sum = ((IntVector) s0.add(s1).add(s2.add(s3)).convert(VectorOperators.F2I, 0))
+                    .add((IntVector) s4.add(s5).add(s6.add(s7)).convert(VectorOperators.F2I, 0));
+            int bo = (gb * 16 + 2 * lane) * 16;
+            IntVector offset = IntVector.fromArray(I, lanesBsums, bo).mul(w.scales[2 * lane])
+                    .add(IntVector.fromArray(I, lanesBsums, bo + 16).mul(w.scales[2 * lane + 1]))
+                    .lanewise(VectorOperators.LSHL, 5);
+            FloatVector l = (FloatVector) sum.sub(offset).convert(VectorOperators.I2F, 0);
+            int o = a + 16 * lane;
+            dd.fma(l, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+        }
+    }
+
+    /** {@code acc + lanesX[x..x+16) * weight}: one position of 16 tokens times one weight. */
+    private FloatVector lanesProduct(int x, float weight, FloatVector acc) {
+        return FloatVector.fromArray(F, lanesX, x).fma(FloatVector.broadcast(F, weight), acc);
+    }
+
     /** Quantized activations {@code q[i..i+LANES)} widened to ints. */
     private IntVector activations(int i) {
         return (IntVector) ByteVector.fromArray(B, q, i).convertShape(VectorOperators.B2I, I, 0);
@@ -406,6 +618,8 @@ final class Q8_KActivations {
         final int[] values = new int[BLOCK];
         /** Q6_K with 16 int lanes: the unsigned 6-bit weights, unscaled. */
         final short[] sixBits = new short[BLOCK];
+        /** {@link #values} as floats (exact), for the prompt kernel. */
+        final float[] floats = new float[BLOCK];
         /**
          * Q6_K: the 16 signed sub-block scales. Q4_K: each 32-value sub-block's min, twice (aligned with the
          * activations' 16-value sums).
@@ -457,6 +671,19 @@ final class Q8_KActivations {
             }
         }
 
+        /** Q6_K with 16 int lanes: {@link #floats} = 6-bit weight times sub-block scale. */
+        void scaledSixBitsAsFloats() {
+            for (int i = 0; i < BLOCK; i++) {
+                floats[i] = sixBits[i] * scales[i >> 4];
+            }
+        }
+
+        void valuesAsFloats() {
+            for (int i = 0; i < BLOCK; i += LANES) {
+                ((FloatVector) IntVector.fromArray(I, values, i).convert(VectorOperators.I2F, 0)).intoArray(floats, i);
+            }
+        }
+
         void unpackQ4K(MemorySegment w, long base) {
             // block_q4_K: d (f16), dmin (f16), scales[12] (6-bit scales and mins), qs[128]
             d = Float.float16ToFloat(w.get(SHORT_LE, base));
@@ -505,11 +732,18 @@ final class Q8_KActivations {
 
     /** Per-thread buffers of {@link #matmul}. */
     private static final class Scratch {
-        final Unpacked w = new Unpacked();
+        final Unpacked[] tile = new Unpacked[TILE_ROWS];
         final int[] positions = new int[32];
         final int[] pairSums = new int[4];
         final int[] minProducts = new int[16];
+        final float[] lanes = new float[16];
         private float[] acc = new float[0];
+
+        Scratch() {
+            for (int i = 0; i < TILE_ROWS; i++) {
+                tile[i] = new Unpacked();
+            }
+        }
 
         float[] accumulators(int size) {
             if (acc.length < size) {

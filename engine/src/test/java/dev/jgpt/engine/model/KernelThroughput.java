@@ -13,8 +13,8 @@ import java.util.Random;
 /**
  * Not a test: microseconds per product of the kernels the forward pass spends its time in, at the tiny test
  * models' shapes (32000 x 256 output matrix, 512 x 256 layer matrices), for one token and a 128-token
- * prompt; plus one flash-attention query over 256 cached cells. Run with the test classpath and
- * {@code -Djgpt.threads=1} for steadier figures: {@code java --add-modules jdk.incubator.vector -cp
+ * prompt; plus one flash-attention query over 256 cached cells; CPU time of the calling thread, so run
+ * with {@code -Djgpt.threads=1}: {@code java --add-modules jdk.incubator.vector -cp
  * target/classes:target/test-classes dev.jgpt.engine.model.KernelThroughput}.
  */
 public final class KernelThroughput {
@@ -54,18 +54,22 @@ public final class KernelThroughput {
         }
     }
 
+    /** Reports CPU time of this thread per call (steadier than wall time on a shared machine). */
     private static void report(String name, Runnable product) {
         for (int i = 0; i < 50; i++) {
             product.run();
         }
+        java.lang.management.ThreadMXBean bean = java.lang.management.ManagementFactory.getThreadMXBean();
         long budget = 300_000_000L;
         long t0 = System.nanoTime();
+        long cpu0 = bean.getCurrentThreadCpuTime();
         int reps = 0;
         while (System.nanoTime() - t0 < budget) {
             product.run();
             reps++;
         }
-        System.out.printf("  %-34s %10.1f us%n", name, (System.nanoTime() - t0) / 1e3 / reps);
+        long cpu = bean.getCurrentThreadCpuTime() - cpu0;
+        System.out.printf("  %-34s %10.1f us cpu%n", name, cpu / 1e3 / reps);
     }
 
     private static float[] gaussian(Random random, int n) {

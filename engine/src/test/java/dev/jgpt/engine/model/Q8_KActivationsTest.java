@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * The Vector API Q4_K and Q6_K kernels give the same bits as the scalar reproduction of llama.cpp's x86
  * kernels they replaced ({@link ScalarReference}, kept here verbatim), for batches of 1..9 tokens (which
- * switch Q4_K between its gemv and gemm accumulation orders) on random blocks.
+ * switch Q4_K between its gemv and gemm accumulation orders) and of 16..36 (the 16-token prompt kernel,
+ * with leftover tokens) on random blocks.
  */
 class Q8_KActivationsTest {
     private static final ValueLayout.OfShort SHORT_LE =
@@ -25,7 +26,8 @@ class Q8_KActivationsTest {
 
     static Stream<Object[]> cases() {
         return Stream.of(GgmlType.Q4_K, GgmlType.Q6_K)
-                .flatMap(type -> IntStream.rangeClosed(1, 9).mapToObj(n -> new Object[] {type, n}));
+                .flatMap(type -> IntStream.concat(IntStream.rangeClosed(1, 9), IntStream.of(16, 19, 33, 36))
+                        .mapToObj(n -> new Object[] {type, n}));
     }
 
     @ParameterizedTest(name = "{0} x {1} tokens")
