@@ -31,7 +31,8 @@ import java.nio.ByteOrder;
  * products are then added inside wider lanes (pairs within each int, then pairs of ints within each long).
  * Integer sums are exact in any order, so this yields the same 8 lane sums with fewer and cheaper
  * instructions than widening bytes to ints and multiplying those (vpmulld). For a prompt batch, each
- * weight row is taken once for all tokens, so it stays in L1 while the tokens pass over it.
+ * weight row is taken once for all tokens: it stays in L1 while the tokens pass over it, and its F16
+ * scales are converted once (per block and token, that conversion costs about as much as the lane sums).
  *
  * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel instead: each
  * 32-bit lane of 4 weight bytes is split into its bytes by shifts and multiplied as ints, against
@@ -68,6 +69,8 @@ final class Q8_0Activations {
     private int jobRows;
     private int jobBlocks;
     private final MatrixOps.RowTask rowTask = this::multiplyRows;
+    /** Per pool thread: the float weight scales of the row it is multiplying with a batch of tokens. */
+    private static final ThreadLocal<float[]> ROW_SCALES = ThreadLocal.withInitial(() -> new float[0]);
 
     /** Activations for the widest kernel this machine supports. */
     Q8_0Activations() {
@@ -151,12 +154,42 @@ final class Q8_0Activations {
         int rows = jobRows;
         int blocks = jobBlocks;
         long rowBytes = (long) blocks * BLOCK_BYTES;
+        if (wide && n > 1) {
+            float[] dw = ROW_SCALES.get();
+            if (dw.length < blocks) {
+                dw = new float[blocks];
+                ROW_SCALES.set(dw);
+            }
+            for (int r = from; r < to; r++) {
+                // the row's scales are converted once for all tokens
+                for (int b = 0; b < blocks; b++) {
+                    dw[b] = Float.float16ToFloat(w.get(SHORT_LE, r * rowBytes + (long) b * BLOCK_BYTES));
+                }
+                for (int t = 0; t < n; t++) {
+                    out[t * rows + r] = dotRowScaled(w, r * rowBytes, dw, t * blocks, blocks);
+                }
+            }
+            return;
+        }
         for (int r = from; r < to; r++) {
             for (int t = 0; t < n; t++) {
                 out[t * rows + r] = wide ? dotRow(w, r * rowBytes, t * blocks, blocks)
                         : dotRowNarrow(w, r * rowBytes, t * blocks, blocks);
             }
         }
+    }
+
+    /** {@link #dotRow} with the row's weight scales already converted to float in {@code dw}. */
+    private float dotRowScaled(MemorySegment w, long base, float[] dw, int firstBlock, int blocks) {
+        FloatVector acc = FloatVector.zero(F8);
+        for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
+            ShortVector x = ShortVector.fromArray(SHORTS, q, (firstBlock + b) * BLOCK);
+            ShortVector wv = (ShortVector) ByteVector.fromMemorySegment(BYTES, w, base + 2, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2S, SHORTS, 0);
+            float scale = dw[b] * d[firstBlock + b];
+            acc = laneSums(wv.mul(x)).fma(FloatVector.broadcast(F8, scale), acc);
+        }
+        return hsum(acc);
     }
 
     private float dotRow(MemorySegment w, long base, int firstBlock, int blocks) {
