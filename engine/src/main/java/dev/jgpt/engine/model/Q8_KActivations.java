@@ -165,10 +165,11 @@ final class Q8_KActivations {
         // Q4_K: tokens in whole groups of four go through the gemm kernel (when there are more than three),
         // the rest through the gemv kernel
         int gemmTokens = q4 && n > 3 ? n - n % 4 : 0;
-        if (!q4 && n == 1 && LANES == 16) {
+        if (n == 1 && LANES == 16) {
             MatrixOps.shared().forRows(rows, (long) rows * cols, (from, to) -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = rowQ6K(seg, (long) r * blocks * Q6_K_BYTES, blocks);
+                    out[r] = q4 ? rowQ4K(seg, (long) r * blocks * Q4_K_BYTES, blocks)
+                            : rowQ6K(seg, (long) r * blocks * Q6_K_BYTES, blocks);
                 }
             });
             return;
@@ -297,6 +298,44 @@ final class Q8_KActivations {
         acc = acc.add(acc.rearrange(XOR4));
         acc = acc.add(acc.rearrange(XOR2));
         return acc.add(acc.rearrange(XOR1)).lane(0);
+    }
+
+    /**
+     * One Q4_K row times the single quantized token in {@code ggml_gemv_q4_K_8x8_q8_K} order (16 int lanes):
+     * each 32-value sub-block multiplied in shorts, adjacent products paired into ints and scaled, the
+     * block's integer sums reduced once.
+     */
+    private float rowQ4K(MemorySegment w, long rowBase, int blocks) {
+        float acc = 0f;
+        float accMin = 0f;
+        for (int b = 0; b < blocks; b++) {
+            long base = rowBase + (long) b * Q4_K_BYTES;
+            int qo = b * BLOCK;
+            IntVector sums = IntVector.zero(I);
+            int blockMin = 0;
+            for (int pair = 0; pair < 4; pair++) {
+                // qs[32*pair ..+32): sub-block 2*pair in the low nibbles, 2*pair+1 in the high ones
+                ShortVector nibbles = Unpacked.shorts(w, base + 16 + 32L * pair);
+                for (int h = 0; h < 2; h++) {
+                    int sub = 2 * pair + h;
+                    ShortVector x = (ShortVector) ByteVector.fromArray(B32, q, qo + 32 * sub)
+                            .convertShape(VectorOperators.B2S, S32, 0);
+                    IntVector p = nibbles.lanewise(VectorOperators.ASHR, 4 * h).and((short) 15).mul(x)
+                            .reinterpretAsInts();
+                    IntVector pairs = p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .add(p.lanewise(VectorOperators.ASHR, 16));
+                    sums = sums.add(pairs.mul(Unpacked.q4Scale(w, base + 4, sub)));
+                    int bs = 16 * b + 2 * sub;
+                    blockMin += Unpacked.q4Min(w, base + 4, sub) * (bsums[bs] + bsums[bs + 1]);
+                }
+            }
+            float dx = d[b];
+            float dScale = Float.float16ToFloat(w.get(SHORT_LE, base)) * dx;
+            float minScale = Float.float16ToFloat(w.get(SHORT_LE, base + 2)) * dx;
+            acc = Math.fma((float) sums.reduceLanes(VectorOperators.ADD), dScale, acc);
+            accMin = Math.fma((float) blockMin, minScale, accMin);
+        }
+        return acc - accMin;
     }
 
     /** The unsigned 6-bit weights of one chunk: a nibble of {@code low}, two bits of {@code high}. */
@@ -453,8 +492,8 @@ final class Q8_KActivations {
     }
 
     /**
-     * Fills {@link #lanesX}, {@link #lanesD}, {@link #lanesSums} and {@link #lanesBsums} for the first {@code groups * 16}
-     * tokens of the activations quantized last.
+     * Fills {@link #lanesX}, {@link #lanesD}, {@link #lanesSums} and {@link #lanesBsums} for the first
+     * {@code groups * 16} tokens of the activations quantized last.
      */
     private void transpose(int groups, int cols) {
         int blocks = cols / BLOCK;
@@ -690,16 +729,8 @@ final class Q8_KActivations {
             dmin = Float.float16ToFloat(w.get(SHORT_LE, base + 2));
             long sc = base + 4;
             for (int sub = 0; sub < 8; sub++) {
-                int scale;
-                int min;
-                if (sub < 4) {
-                    scale = w.get(ValueLayout.JAVA_BYTE, sc + sub) & 63;
-                    min = w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 63;
-                } else {
-                    int qj4 = w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 0xFF;
-                    scale = (qj4 & 0xF) | (((w.get(ValueLayout.JAVA_BYTE, sc + sub - 4) & 0xFF) >> 6) << 4);
-                    min = (qj4 >> 4) | (((w.get(ValueLayout.JAVA_BYTE, sc + sub) & 0xFF) >> 6) << 4);
-                }
+                int scale = q4Scale(w, sc, sub);
+                int min = q4Min(w, sc, sub);
                 scales[2 * sub] = min;
                 scales[2 * sub + 1] = min;
                 // sub-blocks 2p and 2p+1 are the low and high nibbles of qs[32p..32p+32)
@@ -717,6 +748,24 @@ final class Q8_KActivations {
                     }
                 }
             }
+        }
+
+        /** Q4_K sub-block {@code sub}'s 6-bit scale from the 12 packed bytes at {@code sc}. */
+        static int q4Scale(MemorySegment w, long sc, int sub) {
+            if (sub < 4) {
+                return w.get(ValueLayout.JAVA_BYTE, sc + sub) & 63;
+            }
+            return (w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 0xF)
+                    | (((w.get(ValueLayout.JAVA_BYTE, sc + sub - 4) & 0xFF) >> 6) << 4);
+        }
+
+        /** Q4_K sub-block {@code sub}'s 6-bit min from the 12 packed bytes at {@code sc}. */
+        static int q4Min(MemorySegment w, long sc, int sub) {
+            if (sub < 4) {
+                return w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 63;
+            }
+            return ((w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 0xFF) >> 4)
+                    | (((w.get(ValueLayout.JAVA_BYTE, sc + sub) & 0xFF) >> 6) << 4);
         }
 
         static ShortVector shorts(MemorySegment w, long offset) {
