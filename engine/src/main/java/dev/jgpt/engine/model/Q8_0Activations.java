@@ -47,8 +47,8 @@ final class Q8_0Activations {
     private static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_512;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    /** Whether this JVM (and -Djgpt.vectorBits / -Djgpt.simd) allows the 512-bit kernel. */
-    static final boolean WIDE_SUPPORTED = wideSupported();
+    /** Whether the 512-bit kernel may run here ({@link VectorWidth}: CPU, -Djgpt.vectorBits, -Djgpt.simd). */
+    static final boolean WIDE_SUPPORTED = VectorWidth.BITS >= 512;
     private static final int BLOCK = 32;
     private static final int BLOCK_BYTES = 34;
     private static final ValueLayout.OfShort SHORT_LE =
@@ -80,15 +80,6 @@ final class Q8_0Activations {
     /** Activations for the 512-bit kernel ({@code wide}) or the 256-bit one; both give the same bits. */
     Q8_0Activations(boolean wide) {
         this.wide = wide;
-    }
-
-    private static boolean wideSupported() {
-        if ("false".equals(System.getProperty("jgpt.simd"))) {
-            return false;
-        }
-        int bits = IntVector.SPECIES_PREFERRED.vectorBitSize();
-        String limit = System.getProperty("jgpt.vectorBits");
-        return (limit == null ? bits : Math.min(bits, Integer.parseInt(limit))) >= 512;
     }
 
     /** True if llama.cpp multiplies weights of this type with Q8_0 activations through these kernels. */
