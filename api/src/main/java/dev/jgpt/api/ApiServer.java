@@ -69,7 +69,7 @@ public final class ApiServer implements AutoCloseable {
     static ApiServer create(ServerConfig config, Function<Path, TextModel> loader, Clock clock) {
         ServerMetrics metrics = new ServerMetrics();
         ModelCatalog catalog = new ModelCatalog(config.models(), config.modelDirectory(), metrics.metered(loader),
-                config.queueCapacity());
+                config.queueCapacity(), config.keepAlive(), config.maxLoadedModels());
         metrics.watchQueues(name -> catalog.find(name).load());
         return new ApiServer(config, catalog, metrics, clock);
     }

@@ -11,7 +11,8 @@ import java.util.function.Function;
  * One model the server offers, and the queue in front of it: up to {@link TextModel#concurrency()}
  * requests run at once (the engine decodes them together), the rest wait in arrival order, at most
  * {@code queueCapacity} of them, and more are refused with 429 and an estimate of when to retry. The model
- * file is loaded by the first request that needs it (until then one request runs at a time).
+ * file is loaded by the first request that needs it (until then one request runs at a time), and unloaded
+ * again by {@link #unloadIfIdle} when it has not been used for a while or another model needs the memory.
  */
 public final class ServedModel implements AutoCloseable {
     private final String name;
@@ -29,6 +30,8 @@ public final class ServedModel implements AutoCloseable {
     private volatile TextModel loaded;
     /** Moving average of how long a request holds a turn, for Retry-After. */
     private volatile double averageSeconds = 1;
+    /** When the last turn ended (or the model was made), from {@link System#nanoTime()}. */
+    private volatile long lastUsedNanos = System.nanoTime();
 
     ServedModel(String name, Path file, Function<Path, TextModel> loader, int queueCapacity) {
         this.name = name;
@@ -50,6 +53,37 @@ public final class ServedModel implements AutoCloseable {
         synchronized (lock) {
             return running + (exclusive ? 1 : 0) + waiting.size();
         }
+    }
+
+    /** Whether the model file is loaded (a request has used it and it was not unloaded since). */
+    public boolean isLoaded() {
+        return loaded != null;
+    }
+
+    /** When a request last finished on this model, from {@link System#nanoTime()}. */
+    public long lastUsedNanos() {
+        return lastUsedNanos;
+    }
+
+    /**
+     * Unloads the model if it is loaded, no request runs or waits, and none has finished for at least
+     * {@code idleNanos}; the next request loads it again.
+     *
+     * @return whether it was unloaded
+     */
+    public boolean unloadIfIdle(long idleNanos) {
+        TextModel m;
+        synchronized (lock) {
+            m = loaded;
+            if (m == null || closed || running > 0 || exclusive || !waiting.isEmpty()
+                    || System.nanoTime() - lastUsedNanos < idleNanos) {
+                return false;
+            }
+            loaded = null;
+            concurrency = 1;
+        }
+        m.close();
+        return true;
     }
 
     /** The batching scheduler's counters, once the model is loaded and if it batches. */
@@ -99,8 +133,9 @@ public final class ServedModel implements AutoCloseable {
                 return;
             }
             released = true;
-            double seconds = (System.nanoTime() - start) / 1e9;
-            averageSeconds = 0.8 * averageSeconds + 0.2 * seconds;
+            long end = System.nanoTime();
+            averageSeconds = 0.8 * averageSeconds + 0.2 * ((end - start) / 1e9);
+            lastUsedNanos = end;
             synchronized (lock) {
                 if (whole) {
                     exclusive = false;

@@ -20,6 +20,8 @@ final class ScriptedTextModel implements TextModel {
     final AtomicInteger aborted = new AtomicInteger();
     private final long pauseMillis;
     private final int concurrency;
+    /** Runs when the model is closed (unloaded). */
+    Runnable onClose = () -> { };
 
     ScriptedTextModel(long pauseMillis) {
         this(pauseMillis, 1);
@@ -81,5 +83,6 @@ final class ScriptedTextModel implements TextModel {
 
     @Override
     public void close() {
+        onClose.run();
     }
 }

@@ -7,11 +7,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * {@code jgpt serve}: the OpenAI-compatible API over the given models and those in the model directory.
@@ -43,10 +46,34 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Threads for matrix products (default: all cores)")
     Integer threads;
 
+    @Option(names = "--keep-alive", defaultValue = "5m", paramLabel = "DURATION",
+            description = "How long a model stays loaded after its last request, e.g. 30s, 5m, 1h; 0 keeps models"
+                    + " loaded (default: ${DEFAULT-VALUE})")
+    String keepAlive;
+
+    @Option(names = "--max-loaded-models", defaultValue = "3",
+            description = "Models loaded at once; idle ones are unloaded to make room (default: ${DEFAULT-VALUE})")
+    int maxLoadedModels;
+
     @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on /v1 and"
             + " /api requests (repeatable: any of the keys is accepted; default: the JGPT_API_KEY environment"
             + " variable, else an open server)")
     List<String> apiKeys = new ArrayList<>();
+
+    /** {@code 0}, or a number followed by {@code ms}, {@code s}, {@code m} or {@code h}. */
+    static Duration parseDuration(String text) {
+        Matcher m = Pattern.compile("(\\d+)(ms|s|m|h)?").matcher(text.strip());
+        if (!m.matches() || (m.group(2) == null && !m.group(1).equals("0"))) {
+            throw new CliException("--keep-alive '" + text + "' is not a duration such as 30s, 5m or 1h (0 keeps models loaded)");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2) == null ? "s" : m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+    }
 
     /** The environment, read through a field so tests can set it. */
     Map<String, String> environment = System.getenv();
@@ -62,7 +89,8 @@ final class ServeCommand implements Callable<Integer> {
         List<String> keys = apiKeys();
         ServerConfig config;
         try {
-            config = new ServerConfig(host, port, files, directory, contextSize, queue, keys);
+            config = new ServerConfig(host, port, files, directory, contextSize, queue, keys,
+                    parseDuration(keepAlive), maxLoadedModels);
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage());
         }

@@ -41,4 +41,18 @@ class ServeCommandTest {
         assertEquals(1, o.exitCode(), o.err());
         assertEquals("jgpt: error: an API key must be non-empty and without surrounding spaces\n", o.err());
     }
+
+    @Test
+    void keepAliveDurations() {
+        assertEquals(java.time.Duration.ofMinutes(5), ServeCommand.parseDuration("5m"));
+        assertEquals(java.time.Duration.ofSeconds(30), ServeCommand.parseDuration("30s"));
+        assertEquals(java.time.Duration.ofHours(1), ServeCommand.parseDuration("1h"));
+        assertEquals(java.time.Duration.ofMillis(250), ServeCommand.parseDuration("250ms"));
+        assertEquals(java.time.Duration.ZERO, ServeCommand.parseDuration("0"));
+        for (String bad : List.of("5", "five minutes", "-1m", "")) {
+            CliException e = org.junit.jupiter.api.Assertions.assertThrows(CliException.class,
+                    () -> ServeCommand.parseDuration(bad));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("--keep-alive"), e.getMessage());
+        }
+    }
 }
