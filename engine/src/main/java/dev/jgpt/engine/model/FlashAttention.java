@@ -29,6 +29,8 @@ final class FlashAttention {
     static final int TILE_Q = 64;
     /** Key/value tile size of the tiled kernel ({@code GGML_FA_TILE_KV}). */
     static final int TILE_KV = 64;
+    /** Lanes for the tile's exponentials (any width gives the same bits; TILE_KV is a multiple of all). */
+    private static final VectorSpecies<Float> EXP_LANES = FloatVector.SPECIES_PREFERRED;
     /** Cache cells from which a single query is split across threads ({@code use_split_kv_path}). */
     static final int SPLIT_KV_MIN = 512;
     /**
@@ -321,10 +323,11 @@ final class FlashAttention {
             }
             m = mNew;
             double tileSum = 0;
+            FloatVector max = FloatVector.broadcast(EXP_LANES, mNew);
+            for (int i = 0; i < TILE_KV; i += EXP_LANES.length()) {
+                LlamaCppMath.vExpf(FloatVector.fromArray(EXP_LANES, tile, i).sub(max)).intoArray(tile, i);
+            }
             for (int i = 0; i < TILE_KV; i += 16) {
-                for (int l = 0; l < 16; l++) {
-                    tile[i + l] = LlamaCppMath.vExpf(tile[i + l] - mNew);
-                }
                 tileSum += LlamaCppMath.reduceAdd16(tile, i);
             }
             s = (float) (s + tileSum);

@@ -186,9 +186,7 @@ public final class Transformer {
             }
             matmul(b, w.ffnGate(), b.xb, n, b.hb, hidden, dim);
             matmul(b, w.ffnUp(), b.xb, n, b.hb2, hidden, dim);
-            for (int i = 0; i < n * hidden; i++) {
-                b.hb[i] = LlamaCppMath.silu(b.hb[i]) * b.hb2[i];
-            }
+            LlamaCppMath.siluTimes(b.hb, b.hb2, n * hidden);
             matmul(b, w.ffnDown(), b.hb, n, b.xb, dim, hidden);
             for (int i = 0; i < n * dim; i++) {
                 b.x[i] += b.xb[i];
