@@ -3,7 +3,6 @@ package dev.jgpt.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.UnauthorizedException;
 import com.openai.models.models.Model;
 import org.junit.jupiter.api.AfterAll;
@@ -11,12 +10,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,61 +28,44 @@ class ApiKeysTest {
 
     @TempDir
     static Path modelDirectory;
-    static ApiServer server;
-    static HttpClient http;
+    static TestServer server;
 
     @BeforeAll
     static void start() {
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 512, 4,
-                List.of(KEY, OTHER_KEY)), file -> new ScriptedTextModel(0), Clock.systemUTC()).start();
-        http = HttpClient.newHttpClient();
+        server = TestServer.start(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 512, 4,
+                List.of(KEY, OTHER_KEY)), file -> new ScriptedTextModel(0));
     }
 
     @AfterAll
     static void stop() {
-        http.close();
         server.close();
     }
 
-    static OpenAIClient client(String key) {
-        return OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey(key)
-                .maxRetries(0).build();
-    }
-
     static HttpResponse<String> get(String path, String authorization) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).GET();
+        HttpRequest.Builder b = HttpRequest.newBuilder(server.uri(path)).GET();
         if (authorization != null) {
             b.header("Authorization", authorization);
         }
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return server.send(b.build());
     }
 
     @Test
     void theSdkWithAGoodKeyGetsIn() {
         for (String key : List.of(KEY, OTHER_KEY)) {
-            OpenAIClient client = client(key);
-            try {
-                List<Model> models = client.models().list().data();
-                assertTrue(models.isEmpty(), "the directory is empty");
-            } finally {
-                client.close();
-            }
+            List<Model> models = server.openAi(key).models().list().data();
+            assertTrue(models.isEmpty(), "the directory is empty");
         }
     }
 
     @Test
     void theSdkWithAWrongKeyGets401InvalidApiKey() {
-        OpenAIClient client = client("sk-jgpt-wrong-key-9999");
-        try {
-            UnauthorizedException e = assertThrows(UnauthorizedException.class, () -> client.models().list());
-            assertEquals(401, e.statusCode());
-            assertEquals("invalid_api_key", e.code().orElseThrow());
-            assertEquals("invalid_request_error", e.type().orElseThrow());
-            assertTrue(e.getMessage().contains("Incorrect API key provided"), e.getMessage());
-            assertFalse(e.getMessage().contains("sk-jgpt-wrong-key-9999"), "the key is not echoed in full");
-        } finally {
-            client.close();
-        }
+        OpenAIClient client = server.openAi("sk-jgpt-wrong-key-9999");
+        UnauthorizedException e = assertThrows(UnauthorizedException.class, () -> client.models().list());
+        assertEquals(401, e.statusCode());
+        assertEquals("invalid_api_key", e.code().orElseThrow());
+        assertEquals("invalid_request_error", e.type().orElseThrow());
+        assertTrue(e.getMessage().contains("Incorrect API key provided"), e.getMessage());
+        assertFalse(e.getMessage().contains("sk-jgpt-wrong-key-9999"), "the key is not echoed in full");
     }
 
     @Test

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.InputStream;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -29,29 +28,22 @@ class BatchedServingTest {
 
     @TempDir
     static Path modelDirectory;
-    static ApiServer server;
-    static HttpClient http;
+    static TestServer server;
 
     @BeforeAll
     static void start() {
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(SharedData.model(MODEL + ".gguf")),
-                modelDirectory, 512, 4)).start();
-        http = HttpClient.newHttpClient();
+        server = TestServer.start(List.of(SharedData.model(MODEL + ".gguf")), modelDirectory, 512, 4);
     }
 
     @AfterAll
     static void stop() {
-        http.close();
         server.close();
     }
 
     static HttpRequest stream(String content, int maxTokens) {
-        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/chat/completions"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"" + MODEL + "\", \"stream\": true, "
-                        + "\"max_tokens\": " + maxTokens + ", \"messages\": [{\"role\": \"user\", \"content\": \""
-                        + content + "\"}]}"))
-                .build();
+        return server.jsonPost("/v1/chat/completions", "{\"model\": \"" + MODEL + "\", \"stream\": true, "
+                + "\"max_tokens\": " + maxTokens + ", \"messages\": [{\"role\": \"user\", \"content\": \""
+                + content + "\"}]}");
     }
 
     static SchedulerStats stats(ServedModel served) {
@@ -60,16 +52,16 @@ class BatchedServingTest {
 
     @Test
     void concurrentStreamsAreDecodedTogether() throws Exception {
-        ServedModel served = server.models().find(MODEL);
+        ServedModel served = server.server().models().find(MODEL);
         // load the model first, so that every stream below is admitted at once
-        assertEquals(200, http.send(stream("warm up", 1), HttpResponse.BodyHandlers.ofString()).statusCode());
+        assertEquals(200, server.send(stream("warm up", 1)).statusCode());
         int streams = 4;
         List<Future<String>> bodies = new ArrayList<>();
         int mostRunning = 0;
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < streams; i++) {
                 HttpRequest r = stream("story number " + i, 120);
-                bodies.add(pool.submit(() -> http.send(r, HttpResponse.BodyHandlers.ofString()).body()));
+                bodies.add(pool.submit(() -> server.send(r).body()));
             }
             while (bodies.stream().anyMatch(f -> !f.isDone())) {
                 mostRunning = Math.max(mostRunning, stats(served).running());
@@ -85,7 +77,7 @@ class BatchedServingTest {
 
     @Test
     void aClientThatLeavesFreesItsSlot() throws Exception {
-        ServedModel served = server.models().find(MODEL);
+        ServedModel served = server.server().models().find(MODEL);
         HttpClient leaving = HttpClient.newHttpClient();
         HttpResponse<InputStream> r = leaving.send(stream("tell me everything", 480),
                 HttpResponse.BodyHandlers.ofInputStream());

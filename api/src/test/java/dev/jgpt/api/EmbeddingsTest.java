@@ -3,7 +3,6 @@ package dev.jgpt.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.BadRequestException;
 import com.openai.models.embeddings.CreateEmbeddingResponse;
 import com.openai.models.embeddings.EmbeddingCreateParams;
@@ -13,9 +12,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -35,30 +31,22 @@ class EmbeddingsTest {
 
     @TempDir
     static Path modelDirectory;
-    static ApiServer server;
+    static TestServer server;
     static OpenAIClient client;
-    static HttpClient http;
 
     @BeforeAll
     static void start() {
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(SharedData.model(MODEL + ".gguf")),
-                modelDirectory, 64, 4)).start();
-        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1")
-                .apiKey("not-needed").maxRetries(0).build();
-        http = HttpClient.newHttpClient();
+        server = TestServer.start(List.of(SharedData.model(MODEL + ".gguf")), modelDirectory, 64, 4);
+        client = server.openAi();
     }
 
     @AfterAll
     static void stop() {
-        client.close();
-        http.close();
         server.close();
     }
 
     static HttpResponse<String> post(String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/embeddings"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return server.post("/v1/embeddings", body);
     }
 
     @Test
@@ -128,10 +116,8 @@ class EmbeddingsTest {
         }
         List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> together = new ArrayList<>();
         for (String t : texts) {
-            together.add(http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
-                            + "/v1/embeddings")).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"%s\", \"input\": \"%s\"}"
-                            .formatted(MODEL, t))).build(), HttpResponse.BodyHandlers.ofString()));
+            together.add(server.postAsync("/v1/embeddings", "{\"model\": \"%s\", \"input\": \"%s\"}"
+                    .formatted(MODEL, t)));
         }
         for (int i = 0; i < texts.size(); i++) {
             HttpResponse<String> r = together.get(i).get();

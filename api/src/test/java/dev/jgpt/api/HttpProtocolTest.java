@@ -9,9 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,32 +27,26 @@ class HttpProtocolTest {
 
     @TempDir
     static Path modelDirectory;
-    static ApiServer server;
-    static HttpClient http;
+    static TestServer server;
 
     @BeforeAll
     static void start() throws IOException {
         // The model is served from the directory, as `jgpt serve` with no --model does; queue of 0 for the 429 test.
         Files.copy(SharedData.model(MODEL + ".gguf"), modelDirectory.resolve(MODEL + ".gguf"));
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 512, 0)).start();
-        http = HttpClient.newHttpClient();
+        server = TestServer.start(List.of(), modelDirectory, 512, 0);
     }
 
     @AfterAll
     static void stop() {
-        http.close();
         server.close();
     }
 
     static HttpResponse<String> post(String path, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return server.post(path, body);
     }
 
     static HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
+        return server.get(path);
     }
 
     /** Asserts OpenAI's error shape and returns the error object. */
@@ -179,7 +170,7 @@ class HttpProtocolTest {
     @Test
     void fullQueueAnswers429WithRetryAfter() throws Exception {
         // Queue capacity 0: while this test holds the model's only turn, a request is refused, not queued.
-        try (ServedModel.Slot ignored = server.models().find(MODEL).acquire()) {
+        try (ServedModel.Slot ignored = server.server().models().find(MODEL).acquire()) {
             HttpResponse<String> r = post("/v1/completions", "{\"model\": \"" + MODEL + "\", \"prompt\": \"Hi\"}");
             JsonNode e = error(r, 429);
             assertEquals("rate_limit_exceeded", e.get("type").asText());

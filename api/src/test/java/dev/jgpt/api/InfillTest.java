@@ -11,13 +11,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -79,31 +75,25 @@ class InfillTest {
     @TempDir
     static Path modelDirectory;
     static final InfillModel model = new InfillModel();
-    static ApiServer scripted;
-    static ApiServer real;
-    static HttpClient http;
+    static TestServer scripted;
+    static TestServer real;
 
     @BeforeAll
     static void start() throws Exception {
         Files.writeString(modelDirectory.resolve("coder.gguf"), "stand-in");
-        scripted = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 512, 4),
-                file -> model, Clock.systemUTC()).start();
-        real = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(SharedData.model("tiny-llama-q8_0.gguf")),
-                modelDirectory.resolve("none"), 512, 4)).start();
-        http = HttpClient.newHttpClient();
+        scripted = TestServer.start(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 512, 4), file -> model);
+        real = TestServer.start(List.of(SharedData.model("tiny-llama-q8_0.gguf")), modelDirectory.resolve("none"),
+                512, 4);
     }
 
     @AfterAll
     static void stop() {
-        http.close();
         scripted.close();
         real.close();
     }
 
-    static HttpResponse<String> post(ApiServer server, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/completions"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
+    static HttpResponse<String> post(TestServer server, String body) throws Exception {
+        return server.post("/v1/completions", body);
     }
 
     @Test

@@ -3,7 +3,6 @@ package dev.jgpt.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.models.chat.completions.ChatCompletion;
@@ -20,9 +19,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -45,23 +41,17 @@ class LogprobsAndChoicesTest {
 
     @TempDir
     static Path modelDirectory;
-    static ApiServer server;
+    static TestServer server;
     static OpenAIClient client;
-    static HttpClient http;
 
     @BeforeAll
     static void start() {
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(SharedData.model(MODEL + ".gguf")),
-                modelDirectory, 1024, 4)).start();
-        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1")
-                .apiKey("not-needed").maxRetries(0).build();
-        http = HttpClient.newHttpClient();
+        server = TestServer.start(List.of(SharedData.model(MODEL + ".gguf")), modelDirectory, 1024, 4);
+        client = server.openAi();
     }
 
     @AfterAll
     static void stop() {
-        client.close();
-        http.close();
         server.close();
     }
 
@@ -71,9 +61,7 @@ class LogprobsAndChoicesTest {
     }
 
     static JsonNode post(String path, String body) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = server.post(path, body);
         assertEquals(200, r.statusCode(), r.body());
         return JSON.readTree(r.body());
     }
@@ -297,11 +285,8 @@ class LogprobsAndChoicesTest {
                 {"model": "%s", "prompt": [1, 22172], "max_tokens": 1, "echo": true}""".formatted(MODEL));
         assertTrue(echoed.get("choices").get(0).get("text").asText().startsWith("<s> hello"), echoed.toString());
 
-        HttpResponse<String> bad = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
-                        + "/v1/completions")).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("""
-                        {"model": "%s", "prompt": [[1, 2], [1, 99999999]]}""".formatted(MODEL))).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> bad = server.post("/v1/completions", """
+                {"model": "%s", "prompt": [[1, 2], [1, 99999999]]}""".formatted(MODEL));
         assertEquals(400, bad.statusCode(), bad.body());
         assertEquals("prompt[1]", JSON.readTree(bad.body()).get("error").get("param").asText());
     }

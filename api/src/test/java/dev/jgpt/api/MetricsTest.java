@@ -9,14 +9,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.InputStream;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -29,30 +26,21 @@ class MetricsTest {
     @TempDir
     static Path modelDirectory;
     static ScriptedTextModel engine = new ScriptedTextModel(20);
-    static ApiServer server;
-    static HttpClient http;
+    static TestServer server;
 
     @BeforeAll
     static void start() throws Exception {
         Files.writeString(modelDirectory.resolve("scripted.gguf"), "not read: the loader is scripted");
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 4096, 2),
-                file -> engine, Clock.systemUTC()).start();
-        http = HttpClient.newHttpClient();
+        server = TestServer.start(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 4096, 2), file -> engine);
     }
 
     @AfterAll
     static void stop() {
-        http.close();
         server.close();
     }
 
-    static URI uri(String path) {
-        return URI.create("http://127.0.0.1:" + server.port() + path);
-    }
-
     static String metrics() throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = server.get("/metrics");
         assertEquals(200, r.statusCode());
         assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"), r.headers().toString());
         return r.body();
@@ -69,13 +57,11 @@ class MetricsTest {
         String before = metrics();
         String ok = "jgpt_http_requests_total{endpoint=\"/v1/completions\",method=\"POST\",status=\"200\"}";
         String bad = "jgpt_http_requests_total{endpoint=\"/v1/completions\",method=\"POST\",status=\"400\"}";
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/v1/completions")).POST(
-                HttpRequest.BodyPublishers.ofString("{\"model\": \"scripted\", \"prompt\": \"x\", \"max_tokens\": 4}"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = server.post("/v1/completions",
+                "{\"model\": \"scripted\", \"prompt\": \"x\", \"max_tokens\": 4}");
         assertEquals(200, r.statusCode(), r.body());
-        HttpResponse<String> refused = http.send(HttpRequest.newBuilder(uri("/v1/completions")).POST(
-                HttpRequest.BodyPublishers.ofString("{\"model\": \"scripted\", \"prompt\": \"x\", \"max_tokens\": 0}"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> refused = server.post("/v1/completions",
+                "{\"model\": \"scripted\", \"prompt\": \"x\", \"max_tokens\": 0}");
         assertEquals(400, refused.statusCode());
 
         String after = metrics();
@@ -100,17 +86,13 @@ class MetricsTest {
     void aBatchingModelReportsItsSlotsAndCache() throws Exception {
         Path directory = Files.createDirectories(modelDirectory.resolve("real"));
         Files.copy(SharedData.model("tiny-qwen3-q8_0.gguf"), directory.resolve("tiny.gguf"));
-        try (ApiServer real = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), directory, 512, 4)).start()) {
-            URI base = URI.create("http://127.0.0.1:" + real.port());
+        try (TestServer real = TestServer.start(List.of(), directory, 512, 4)) {
             for (int i = 0; i < 2; i++) { // the same prompt twice: the second reuses the first one's cache
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
-                        .POST(HttpRequest.BodyPublishers.ofString("""
-                                {"model": "tiny", "max_tokens": 3, "messages": [{"role": "user", "content": "Hi"}]}"""))
-                        .build(), HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> r = real.post("/v1/chat/completions", """
+                        {"model": "tiny", "max_tokens": 3, "messages": [{"role": "user", "content": "Hi"}]}""");
                 assertEquals(200, r.statusCode(), r.body());
             }
-            String text = http.send(HttpRequest.newBuilder(base.resolve("/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
+            String text = real.get("/metrics").body();
             String model = "{model=\"tiny\"}";
             double slots = sample(text, "jgpt_batch_slots" + model);
             assertTrue(slots >= 1, text);
@@ -125,8 +107,7 @@ class MetricsTest {
     void unknownPathsAreCountedTogether() throws Exception {
         String series = "jgpt_http_requests_total{endpoint=\"unmatched\",method=\"GET\",status=\"404\"}";
         double before = sample(metrics(), series);
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri("/no/such/path")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = server.get("/no/such/path");
         assertEquals(404, r.statusCode());
         assertEquals(before + 1, sample(metrics(), series));
     }
@@ -140,8 +121,8 @@ class MetricsTest {
         String model = "{model=\"scripted\"}";
         double cancelledBefore = sample(metrics(), "jgpt_requests_cancelled_total" + model);
         HttpClient client = HttpClient.newHttpClient();
-        HttpResponse<InputStream> r = client.send(HttpRequest.newBuilder(uri(path))
-                .POST(HttpRequest.BodyPublishers.ofString(request)).build(), HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> r = client.send(server.jsonPost(path, request),
+                HttpResponse.BodyHandlers.ofInputStream());
         assertEquals(200, r.statusCode());
         try (InputStream body = r.body()) {
             // The role chunk, then at least one tick: the generation is running.

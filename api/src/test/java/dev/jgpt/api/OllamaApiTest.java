@@ -8,14 +8,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,30 +26,25 @@ class OllamaApiTest {
 
     @TempDir
     static Path modelDirectory;
-    static ApiServer server;
-    static HttpClient http;
+    static TestServer server;
 
     @BeforeAll
     static void start() throws Exception {
         Files.copy(SharedData.model(MODEL + ".gguf"), modelDirectory.resolve(MODEL + ".gguf"));
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 512, 4)).start();
-        http = HttpClient.newHttpClient();
+        server = TestServer.start(List.of(), modelDirectory, 512, 4);
     }
 
     @AfterAll
     static void stop() {
-        http.close();
         server.close();
     }
 
     static HttpResponse<String> post(String path, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return server.post(path, body);
     }
 
     static HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return server.get(path);
     }
 
     static JsonNode json(HttpResponse<String> r, int status) throws Exception {
@@ -202,21 +193,16 @@ class OllamaApiTest {
                      "arguments": {"city": "Rome"}}}]},
                    {"role": "tool", "tool_name": "get_weather", "content": "24 C"},
                    {"role": "user", "content": "And in Oslo?"}]}""";
-        try (ApiServer scripted = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), directory, 4096, 4),
-                file -> caller, Clock.systemUTC()).start()) {
-            URI chat = URI.create("http://127.0.0.1:" + scripted.port() + "/api/chat");
-            HttpResponse<String> whole = http.send(HttpRequest.newBuilder(chat)
-                    .POST(HttpRequest.BodyPublishers.ofString(request.formatted("false"))).build(),
-                    HttpResponse.BodyHandlers.ofString());
+        ServerConfig config = new ServerConfig("127.0.0.1", 0, List.of(), directory, 4096, 4);
+        try (TestServer scripted = TestServer.start(config, file -> caller)) {
+            HttpResponse<String> whole = scripted.post("/api/chat", request.formatted("false"));
             JsonNode answer = json(whole, 200);
             assertEquals("Let me check.", answer.at("/message/content").asText());
             assertEquals("get_weather", answer.at("/message/tool_calls/0/function/name").asText());
             assertEquals("Oslo", answer.at("/message/tool_calls/0/function/arguments/city").asText(), answer.toString());
             assertEquals("stop", answer.get("done_reason").asText());
 
-            List<JsonNode> lines = lines(http.send(HttpRequest.newBuilder(chat)
-                    .POST(HttpRequest.BodyPublishers.ofString(request.formatted("true"))).build(),
-                    HttpResponse.BodyHandlers.ofString()));
+            List<JsonNode> lines = lines(scripted.post("/api/chat", request.formatted("true")));
             assertEquals(2, lines.size(), "the answer is held back and sent whole, then the done line: " + lines);
             assertEquals("Oslo", lines.getFirst().at("/message/tool_calls/0/function/arguments/city").asText());
             assertFalse(lines.getFirst().at("/message").has("images"), "absent fields are left out");

@@ -1,7 +1,6 @@
 package dev.jgpt.api;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
@@ -34,23 +33,18 @@ class OpenAiClientTest {
 
     @TempDir
     static Path modelDirectory;
-    static ApiServer server;
+    static TestServer server;
     static OpenAIClient client;
 
     @BeforeAll
     static void start() {
         List<Path> models = List.of(SharedData.model(QWEN + ".gguf"), SharedData.model(LLAMA3 + ".gguf"));
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, models, modelDirectory, 4096, 4)).start();
-        client = OpenAIOkHttpClient.builder()
-                .baseUrl("http://127.0.0.1:" + server.port() + "/v1")
-                .apiKey("not-needed")
-                .maxRetries(0)
-                .build();
+        server = TestServer.start(models, modelDirectory, 4096, 4);
+        client = server.openAi();
     }
 
     @AfterAll
     static void stop() {
-        client.close();
         server.close();
     }
 

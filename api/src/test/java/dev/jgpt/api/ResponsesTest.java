@@ -3,7 +3,6 @@ package dev.jgpt.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.ObjectMappers;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
@@ -16,8 +15,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -36,23 +33,17 @@ class ResponsesTest {
 
     @TempDir
     static Path modelDirectory;
-    static ApiServer server;
+    static TestServer server;
     static OpenAIClient client;
-    static HttpClient http;
 
     @BeforeAll
     static void start() {
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(SharedData.model(MODEL + ".gguf")),
-                modelDirectory, 512, 4)).start();
-        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1")
-                .apiKey("not-needed").maxRetries(0).build();
-        http = HttpClient.newHttpClient();
+        server = TestServer.start(List.of(SharedData.model(MODEL + ".gguf")), modelDirectory, 512, 4);
+        client = server.openAi();
     }
 
     @AfterAll
     static void stop() {
-        client.close();
-        http.close();
         server.close();
     }
 
@@ -65,14 +56,12 @@ class ResponsesTest {
     }
 
     static HttpResponse<String> post(String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/responses"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return server.post("/v1/responses", body);
     }
 
     static HttpResponse<String> send(String method, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        return server.send(HttpRequest.newBuilder(server.uri(path)).method(method, HttpRequest.BodyPublishers.noBody())
+                .build());
     }
 
     @Test

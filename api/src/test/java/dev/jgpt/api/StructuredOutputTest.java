@@ -7,7 +7,6 @@ import com.networknt.schema.InputFormat;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.models.FunctionDefinition;
 import com.openai.models.FunctionParameters;
@@ -24,9 +23,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
@@ -85,30 +81,23 @@ class StructuredOutputTest {
 
     @TempDir
     static Path modelDirectory;
-    static ApiServer server;
+    static TestServer server;
     static OpenAIClient client;
-    static HttpClient http;
 
     @BeforeAll
     static void start() {
         List<Path> models = List.of(SharedData.model(QWEN + ".gguf"), SharedData.model(LLAMA3 + ".gguf"));
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, models, modelDirectory, 4096, 4)).start();
-        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1")
-                .apiKey("not-needed").maxRetries(0).build();
-        http = HttpClient.newHttpClient();
+        server = TestServer.start(models, modelDirectory, 4096, 4);
+        client = server.openAi();
     }
 
     @AfterAll
     static void stop() {
-        client.close();
-        http.close();
         server.close();
     }
 
     static HttpResponse<String> post(String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/chat/completions"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return server.post("/v1/chat/completions", body);
     }
 
     static void assertValid(String schema, String output) throws Exception {
@@ -128,14 +117,12 @@ class StructuredOutputTest {
         }
         StringBuilder text = new StringBuilder();
         String finish = null;
-        for (String line : r.body().split("\n")) {
-            if (line.startsWith("data: {")) {
-                JsonNode choices = JSON.readTree(line.substring(6)).get("choices");
-                if (!choices.isEmpty()) {
-                    text.append(choices.get(0).get("delta").path("content").asText(""));
-                    if (!choices.get(0).get("finish_reason").isNull()) {
-                        finish = choices.get(0).get("finish_reason").asText();
-                    }
+        for (JsonNode chunk : TestServer.sseData(r.body())) {
+            JsonNode choices = chunk.get("choices");
+            if (!choices.isEmpty()) {
+                text.append(choices.get(0).get("delta").path("content").asText(""));
+                if (!choices.get(0).get("finish_reason").isNull()) {
+                    finish = choices.get(0).get("finish_reason").asText();
                 }
             }
         }
@@ -256,15 +243,13 @@ class StructuredOutputTest {
         assertEquals(200, r.statusCode(), r.body());
         JsonNode callDelta = null;
         String finish = null;
-        for (String line : r.body().split("\n")) {
-            if (line.startsWith("data: {")) {
-                JsonNode choice = JSON.readTree(line.substring(6)).get("choices").get(0);
-                if (choice.get("delta").has("tool_calls")) {
-                    callDelta = choice.get("delta").get("tool_calls").get(0);
-                }
-                if (!choice.get("finish_reason").isNull()) {
-                    finish = choice.get("finish_reason").asText();
-                }
+        for (JsonNode chunk : TestServer.sseData(r.body())) {
+            JsonNode choice = chunk.get("choices").get(0);
+            if (choice.get("delta").has("tool_calls")) {
+                callDelta = choice.get("delta").get("tool_calls").get(0);
+            }
+            if (!choice.get("finish_reason").isNull()) {
+                finish = choice.get("finish_reason").asText();
             }
         }
         assertEquals("tool_calls", finish, r.body());
