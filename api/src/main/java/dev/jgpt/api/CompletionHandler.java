@@ -1,6 +1,5 @@
 package dev.jgpt.api;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.jgpt.api.OpenAiProtocol.CompletionLogprobs;
 import dev.jgpt.api.OpenAiProtocol.CompletionRequest;
 import dev.jgpt.api.OpenAiProtocol.TextChoice;
@@ -43,7 +42,7 @@ final class CompletionHandler implements Handler {
         if (req.model() == null) {
             throw ApiException.invalidRequest("model", "Missing required parameter: 'model'.");
         }
-        List<Prompt> inputs = prompts(req.prompt());
+        List<TextOrTokens> inputs = TextOrTokens.parseAll(req.prompt(), "prompt", true, Integer.MAX_VALUE);
         rejectUnsupported(req, inputs);
         boolean echo = Boolean.TRUE.equals(req.echo());
         int topLogprobs = topLogprobs(req.logprobs());
@@ -66,7 +65,7 @@ final class CompletionHandler implements Handler {
             List<GenerationRequest> requests = new ArrayList<>();
             List<Echo> echoes = new ArrayList<>();
             for (int p = 0; p < inputs.size(); p++) {
-                Prompt input = inputs.get(p);
+                TextOrTokens input = inputs.get(p);
                 String param = inputs.size() > 1 ? "prompt[" + p + "]" : "prompt";
                 int[] prompt = input.tokens() != null ? checkedTokens(model, input.tokens(), param)
                         : req.suffix() != null ? model.infillPrompt(input.text(), req.suffix())
@@ -142,10 +141,6 @@ final class CompletionHandler implements Handler {
         });
     }
 
-    /** One prompt: text, or token ids as given. */
-    private record Prompt(String text, int[] tokens) {
-    }
-
     /**
      * The prompt as echoed before each choice's text.
      *
@@ -194,56 +189,7 @@ final class CompletionHandler implements Handler {
         return logprobs;
     }
 
-    /**
-     * The prompts: a string, an array of strings, an array of token ids, or an array of token-id arrays.
-     */
-    private static List<Prompt> prompts(JsonNode prompt) {
-        if (prompt == null || prompt.isNull()) {
-            throw ApiException.invalidRequest("prompt", "Missing required parameter: 'prompt'.");
-        }
-        if (prompt.isTextual()) {
-            return List.of(new Prompt(prompt.textValue(), null));
-        }
-        if (!prompt.isArray()) {
-            throw ApiException.invalidRequest("prompt", "Invalid type for 'prompt': expected a string or an array,"
-                    + " but got " + JsonTypes.describe(prompt) + ".");
-        }
-        if (prompt.isEmpty()) {
-            throw ApiException.invalidRequest("prompt", "'prompt' is an empty array; send at least one prompt.");
-        }
-        if (prompt.get(0).isIntegralNumber()) {
-            return List.of(new Prompt(null, tokenIds(prompt, "prompt")));
-        }
-        List<Prompt> out = new ArrayList<>(prompt.size());
-        for (int i = 0; i < prompt.size(); i++) {
-            JsonNode item = prompt.get(i);
-            String param = "prompt[" + i + "]";
-            if (item.isTextual()) {
-                out.add(new Prompt(item.textValue(), null));
-            } else if (item.isArray() && !item.isEmpty()) {
-                out.add(new Prompt(null, tokenIds(item, param)));
-            } else {
-                throw ApiException.invalidRequest(param, "Invalid '" + param + "': expected a string or a non-empty"
-                        + " array of token ids, but got " + JsonTypes.describe(item) + ".");
-            }
-        }
-        return out;
-    }
-
-    private static int[] tokenIds(JsonNode array, String param) {
-        int[] ids = new int[array.size()];
-        for (int i = 0; i < ids.length; i++) {
-            JsonNode id = array.get(i);
-            if (!id.isIntegralNumber() || !id.canConvertToInt()) {
-                throw ApiException.invalidRequest(param, "Invalid '" + param + "[" + i + "]': expected a token id"
-                        + " (an integer), but got " + JsonTypes.describe(id) + ".");
-            }
-            ids[i] = id.intValue();
-        }
-        return ids;
-    }
-
-    private static void rejectUnsupported(CompletionRequest req, List<Prompt> prompts) {
+    private static void rejectUnsupported(CompletionRequest req, List<TextOrTokens> prompts) {
         if (req.suffix() != null && prompts.stream().anyMatch(p -> p.text() == null)) {
             throw ApiException.invalidRequest("suffix", "'suffix' needs the prompt as text, not token ids: the"
                     + " fill-in-the-middle prompt is built from the prefix and suffix texts.");

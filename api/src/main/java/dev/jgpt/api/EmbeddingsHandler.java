@@ -1,6 +1,5 @@
 package dev.jgpt.api;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.jgpt.api.OpenAiProtocol.Embedding;
 import dev.jgpt.api.OpenAiProtocol.EmbeddingList;
 import dev.jgpt.api.OpenAiProtocol.EmbeddingRequest;
@@ -29,17 +28,13 @@ final class EmbeddingsHandler implements Handler {
         this.catalog = catalog;
     }
 
-    /** One input: text to tokenize, or token ids as given. */
-    private record Input(String text, int[] tokens) {
-    }
-
     @Override
     public void handle(Context ctx) throws Exception {
         EmbeddingRequest req = Json.read(ctx.bodyAsBytes(), EmbeddingRequest.class);
         if (req.model() == null) {
             throw ApiException.invalidRequest("model", "Missing required parameter: 'model'.");
         }
-        List<Input> inputs = inputs(req.input());
+        List<TextOrTokens> inputs = TextOrTokens.parseAll(req.input(), "input", false, MAX_INPUTS);
         boolean base64 = base64(req.encodingFormat());
         if (req.dimensions() != null && req.dimensions() < 1) {
             throw ApiException.invalidRequest("dimensions", "Invalid 'dimensions': " + req.dimensions()
@@ -71,7 +66,7 @@ final class EmbeddingsHandler implements Handler {
     }
 
     /** The input's tokens, checked against the vocabulary and the context. */
-    private static int[] tokens(TextModel model, Input input, int index, boolean many) {
+    private static int[] tokens(TextModel model, TextOrTokens input, int index, boolean many) {
         String param = many ? "input[" + index + "]" : "input";
         int[] tokens = input.text() != null ? model.textPrompt(input.text()) : input.tokens();
         for (int t : tokens) {
@@ -86,64 +81,6 @@ final class EmbeddingsHandler implements Handler {
                     + param + "'. Please reduce the length of the input.");
         }
         return tokens;
-    }
-
-    /** A string, an array of strings, an array of token ids, or an array of token-id arrays. */
-    private static List<Input> inputs(JsonNode input) {
-        if (input == null || input.isNull()) {
-            throw ApiException.invalidRequest("input", "Missing required parameter: 'input'.");
-        }
-        if (input.isTextual()) {
-            return List.of(text(input, "input"));
-        }
-        if (!input.isArray()) {
-            throw ApiException.invalidRequest("input", "Invalid type for 'input': expected a string or an array,"
-                    + " but got " + JsonTypes.describe(input) + ".");
-        }
-        if (input.isEmpty()) {
-            throw ApiException.invalidRequest("input", "'input' is an empty array; send at least one string.");
-        }
-        if (input.get(0).isIntegralNumber()) {
-            return List.of(new Input(null, tokenIds(input, "input")));
-        }
-        if (input.size() > MAX_INPUTS) {
-            throw ApiException.invalidRequest("input", "'input' has " + input.size() + " items; at most "
-                    + MAX_INPUTS + " are allowed per request.");
-        }
-        List<Input> out = new ArrayList<>(input.size());
-        for (int i = 0; i < input.size(); i++) {
-            JsonNode item = input.get(i);
-            String param = "input[" + i + "]";
-            if (item.isTextual()) {
-                out.add(text(item, param));
-            } else if (item.isArray() && !item.isEmpty()) {
-                out.add(new Input(null, tokenIds(item, param)));
-            } else {
-                throw ApiException.invalidRequest(param, "Invalid '" + param + "': expected a non-empty string or"
-                        + " array of token ids, but got " + JsonTypes.describe(item) + ".");
-            }
-        }
-        return out;
-    }
-
-    private static Input text(JsonNode node, String param) {
-        if (node.textValue().isEmpty()) {
-            throw ApiException.invalidRequest(param, "'" + param + "' is an empty string; send some text.");
-        }
-        return new Input(node.textValue(), null);
-    }
-
-    private static int[] tokenIds(JsonNode array, String param) {
-        int[] ids = new int[array.size()];
-        for (int i = 0; i < ids.length; i++) {
-            JsonNode id = array.get(i);
-            if (!id.isIntegralNumber() || !id.canConvertToInt()) {
-                throw ApiException.invalidRequest(param, "Invalid '" + param + "[" + i + "]': expected a token id"
-                        + " (an integer), but got " + JsonTypes.describe(id) + ".");
-            }
-            ids[i] = id.intValue();
-        }
-        return ids;
     }
 
     private static boolean base64(String format) {
