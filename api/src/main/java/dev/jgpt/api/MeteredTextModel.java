@@ -141,7 +141,7 @@ final class MeteredTextModel implements TextModel {
                         .observe((result.completionTokens() - 1) / ((pieces.last - pieces.first) / 1e9));
             }
             return result;
-        } catch (SseStream.ClientGoneException e) {
+        } catch (ClientGoneException e) {
             metrics.cancelled.labelValues(name).inc();
             metrics.completionTokens.labelValues(name).inc(pieces.count);
             throw e;

@@ -228,13 +228,13 @@ final class OllamaHandlers {
                         out.send(lines.piece(m.content() == null ? "" : m.content(), toolCalls(m)));
                     }
                     out.send(lines.last("", null, stats(m, r, arrived, started, firstPiece[0])));
-                } catch (SseStream.ClientGoneException e) {
+                } catch (ClientGoneException e) {
                     log.debug("client disconnected mid-stream; generation stopped");
                 } catch (RuntimeException e) {
                     // The status is sent: the failure travels as a line, as Ollama does.
                     try {
                         out.send(new OllamaProtocol.Error(ApiErrors.toApiException(e).getMessage()));
-                    } catch (SseStream.ClientGoneException gone) {
+                    } catch (ClientGoneException gone) {
                         log.debug("client disconnected before the error line could be sent");
                     }
                 }

@@ -3,8 +3,6 @@ package dev.jgpt.api;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
 
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -13,38 +11,25 @@ import java.nio.charset.StandardCharsets;
  * from 0. Unlike chat completions, the stream ends without {@code [DONE]}.
  */
 final class ResponseEventStream {
-    private final OutputStream out;
+    private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final StreamingBody body;
     private int sequenceNumber;
 
     ResponseEventStream(Context ctx) {
-        ctx.status(200);
-        ctx.contentType("text/event-stream; charset=utf-8");
-        ctx.header("Cache-Control", "no-cache");
-        ctx.header("X-Accel-Buffering", "no");
-        try {
-            this.out = ctx.res().getOutputStream();
-        } catch (IOException e) {
-            throw new SseStream.ClientGoneException(e);
-        }
+        this.body = new StreamingBody(ctx, "text/event-stream; charset=utf-8");
     }
 
     /**
-     * Sends one event: {@code body}'s fields after {@code type} and {@code sequence_number}.
+     * Sends one event: {@code fields}' fields after {@code type} and {@code sequence_number}.
      *
-     * @throws SseStream.ClientGoneException when the client has closed the connection
+     * @throws ClientGoneException when the client has closed the connection
      */
-    void send(String type, Object body) {
+    void send(String type, Object fields) {
         ObjectNode json = Json.MAPPER.createObjectNode();
         json.put("type", type);
         json.put("sequence_number", sequenceNumber++);
-        json.setAll((ObjectNode) Json.MAPPER.valueToTree(body));
-        try {
-            out.write(("event: " + type + "\ndata: ").getBytes(StandardCharsets.UTF_8));
-            out.write(Json.write(json));
-            out.write("\n\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-        } catch (IOException e) {
-            throw new SseStream.ClientGoneException(e);
-        }
+        json.setAll((ObjectNode) Json.MAPPER.valueToTree(fields));
+        body.write(("event: " + type + "\ndata: ").getBytes(StandardCharsets.UTF_8), Json.write(json), END);
     }
 }

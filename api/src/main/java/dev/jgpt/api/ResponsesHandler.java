@@ -150,14 +150,14 @@ final class ResponsesHandler {
             }
             events.send(done.status().equals("completed") ? "response.completed" : "response.incomplete",
                     new ResponseEvent(done));
-        } catch (SseStream.ClientGoneException e) {
+        } catch (ClientGoneException e) {
             log.debug("client disconnected mid-stream; generation stopped");
         } catch (RuntimeException e) {
             // Headers are sent: the failure travels as an error event.
             ApiException api = ApiErrors.toApiException(e);
             try {
                 events.send("error", new ErrorEvent(api.code(), api.getMessage(), api.param()));
-            } catch (SseStream.ClientGoneException gone) {
+            } catch (ClientGoneException gone) {
                 log.debug("client disconnected before the error event could be sent");
             }
         }

@@ -57,13 +57,13 @@ final class StreamedGeneration {
                 sse.send(usage);
             }
             sse.done();
-        } catch (SseStream.ClientGoneException e) {
+        } catch (ClientGoneException e) {
             log.debug("client disconnected mid-stream; generation stopped");
         } catch (RuntimeException e) {
             // Headers are sent: the status cannot change any more, so the error travels as an event.
             try {
                 sse.send(ApiErrors.body(ApiErrors.toApiException(e)));
-            } catch (SseStream.ClientGoneException gone) {
+            } catch (ClientGoneException gone) {
                 log.debug("client disconnected before the error event could be sent");
             }
         }
