@@ -46,7 +46,8 @@ public final class ForwardBatch {
     final float[] logitRows;
     final Q8_0Activations q8 = new Q8_0Activations();
     final Q8_KActivations q8k = new Q8_KActivations();
-    final FlashAttention attention;
+    /** Attention scratch per thread (attention is split across the matrix pool's threads). */
+    final ThreadLocal<FlashAttention> attention;
 
     ForwardBatch(ModelConfig c, int maxTokens, int maxSegments) {
         if (maxTokens < 1 || maxSegments < 1 || maxSegments > maxTokens) {
@@ -75,7 +76,7 @@ public final class ForwardBatch {
         ropeSin = new float[maxTokens * (c.ropeDims() / 2)];
         rounded = new float[maxTokens * Math.max(Math.max(c.dim(), c.queryDim()), c.hiddenDim())];
         logitRows = maxSegments > 1 ? new float[maxSegments * c.vocabSize()] : null;
-        attention = new FlashAttention(c.headDim(), c.kvDim());
+        attention = ThreadLocal.withInitial(() -> new FlashAttention(c.headDim(), c.kvDim()));
     }
 
     /** Stacked tokens this batch can hold. */

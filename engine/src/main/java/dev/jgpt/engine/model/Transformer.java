@@ -173,8 +173,8 @@ public final class Transformer {
                     kc[start * kvDim + i] = LlamaCppMath.roundF16(b.k[from + i]);
                     vc[start * kvDim + i] = LlamaCppMath.roundF16(b.v[from + i]);
                 }
-                attention(b, seg, kc, vc);
             }
+            attention(b, l);
 
             matmul(b, w.wo(), b.attOut, n, b.xb, dim, qDim);
             for (int i = 0; i < n * dim; i++) {
@@ -228,20 +228,35 @@ public final class Transformer {
         }
     }
 
-    private void attention(ForwardBatch b, int seg, float[] kc, float[] vc) {
+    /**
+     * Attention of every stacked token and head over its own sequence's cache of {@code layer}, split
+     * across the thread pool by (token, head); each (token, head) is computed as when run alone.
+     */
+    private void attention(ForwardBatch b, int layer) {
         ModelConfig c = config;
+        int heads = c.heads();
         int headDim = c.headDim();
         int qDim = c.queryDim();
-        int group = c.heads() / c.kvHeads();
-        InferenceState s = b.states[seg];
-        int start = s.position();
-        for (int i = 0; i < b.length[seg]; i++) {
-            for (int h = 0; h < c.heads(); h++) {
-                int off = (b.firstRow[seg] + i) * qDim + h * headDim;
-                b.attention.attend(b.q, off, kc, vc, (h / group) * headDim, start + i, b.llamaBatchTokens[seg],
-                        s.capacity, b.attOut, off);
-            }
+        int group = heads / c.kvHeads();
+        long work = 0;
+        for (int seg = 0; seg < b.segments; seg++) {
+            work += (long) b.length[seg] * (b.states[seg].position() + b.length[seg]) * heads * headDim * 2;
         }
+        MatrixOps.shared().forRows(b.tokens * heads, work, (from, to) -> {
+            FlashAttention attention = b.attention.get();
+            int seg = 0;
+            for (int r = from; r < to; r++) {
+                int row = r / heads;
+                int h = r % heads;
+                while (row >= b.firstRow[seg] + b.length[seg]) {
+                    seg++;
+                }
+                InferenceState s = b.states[seg];
+                int off = row * qDim + h * headDim;
+                attention.attend(b.q, off, s.keyCache[layer], s.valueCache[layer], (h / group) * headDim,
+                        s.position() + row - b.firstRow[seg], b.llamaBatchTokens[seg], s.capacity, b.attOut, off);
+            }
+        });
     }
 
     /**
