@@ -59,40 +59,11 @@ final class ChatMessages {
         return out;
     }
 
-    /** A string, or the concatenation of an array's text parts. */
+    /** A string, or the concatenation of an array's text parts; an assistant's may be null (it only made calls). */
     private static String text(JsonNode content, String param, boolean mayBeNull) {
-        if (content == null || content.isNull()) {
-            if (mayBeNull) {
-                return "";
-            }
-            throw ApiException.invalidRequest(param, "Missing required parameter: '" + param + "'.");
+        if (mayBeNull && (content == null || content.isNull())) {
+            return "";
         }
-        if (content.isTextual()) {
-            return content.textValue();
-        }
-        if (!content.isArray()) {
-            throw ApiException.invalidRequest(param, "Invalid type for '" + param
-                    + "': expected a string or an array of content parts, but got " + JsonTypes.describe(content) + ".");
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < content.size(); i++) {
-            String partAt = param + "[" + i + "]";
-            JsonNode part = content.get(i);
-            JsonNode type = part.get("type");
-            if (!part.isObject() || type == null || !type.isTextual()) {
-                throw ApiException.invalidRequest(partAt, "'" + partAt
-                        + "' must be an object with a 'type', e.g. {\"type\": \"text\", \"text\": \"...\"}.");
-            }
-            if (!type.textValue().equals("text")) {
-                throw ApiException.unsupported(partAt + ".type", "Content parts of type '" + type.textValue()
-                        + "' are not supported; this server accepts only 'text' parts.");
-            }
-            JsonNode text = part.get("text");
-            if (text == null || !text.isTextual()) {
-                throw ApiException.invalidRequest(partAt + ".text", "'" + partAt + ".text' must be a string.");
-            }
-            sb.append(text.textValue());
-        }
-        return sb.toString();
+        return ContentParts.text(content, param, List.of("text"));
     }
 }

@@ -19,7 +19,7 @@ import java.util.Set;
  */
 final class ResponseInput {
     private static final Set<String> ROLES = Set.of("user", "system", "developer", "assistant");
-    private static final Set<String> TEXT_PARTS = Set.of("input_text", "output_text", "text");
+    private static final List<String> TEXT_PARTS = List.of("input_text", "output_text", "text");
 
     private ResponseInput() {
     }
@@ -50,7 +50,7 @@ final class ResponseInput {
                 case "message" -> out.add(message(item, at));
                 case "function_call" -> addCall(out, ResponseTools.chatToolCall(item, at));
                 case "function_call_output" -> out.add(new ChatMessage("tool",
-                        TextNode.valueOf(text(item.get("output"), at + ".output")), null,
+                        TextNode.valueOf(ContentParts.text(item.get("output"), at + ".output", TEXT_PARTS)), null,
                         item.path("call_id").asText(null), null));
                 default -> throw ApiException.unsupported(at + ".type", "Input items of type '" + type + "' are not"
                         + " supported; this server accepts 'message', 'function_call' and 'function_call_output'.");
@@ -80,40 +80,7 @@ final class ResponseInput {
             throw ApiException.invalidRequest(at + ".role", "Invalid value for '" + at + ".role': '" + role.textValue()
                     + "'. Supported values are: 'user', 'system', 'developer' and 'assistant'.");
         }
-        return message(role.textValue(), text(item.get("content"), at + ".content"));
-    }
-
-    private static String text(JsonNode content, String param) {
-        if (content == null || content.isNull()) {
-            throw ApiException.invalidRequest(param, "Missing required parameter: '" + param + "'.");
-        }
-        if (content.isTextual()) {
-            return content.textValue();
-        }
-        if (!content.isArray()) {
-            throw ApiException.invalidRequest(param, "Invalid type for '" + param + "': expected a string or an"
-                    + " array of content parts, but got " + JsonTypes.describe(content) + ".");
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < content.size(); i++) {
-            String partAt = param + "[" + i + "]";
-            JsonNode part = content.get(i);
-            JsonNode type = part.get("type");
-            if (!part.isObject() || type == null || !type.isTextual()) {
-                throw ApiException.invalidRequest(partAt, "'" + partAt
-                        + "' must be an object with a 'type', e.g. {\"type\": \"input_text\", \"text\": \"...\"}.");
-            }
-            if (!TEXT_PARTS.contains(type.textValue())) {
-                throw ApiException.unsupported(partAt + ".type", "Content parts of type '" + type.textValue()
-                        + "' are not supported; this server accepts only 'input_text' and 'output_text' parts.");
-            }
-            JsonNode text = part.get("text");
-            if (text == null || !text.isTextual()) {
-                throw ApiException.invalidRequest(partAt + ".text", "'" + partAt + ".text' must be a string.");
-            }
-            sb.append(text.textValue());
-        }
-        return sb.toString();
+        return message(role.textValue(), ContentParts.text(item.get("content"), at + ".content", TEXT_PARTS));
     }
 
     static ChatMessage message(String role, String text) {
