@@ -14,8 +14,9 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The OpenAI-compatible HTTP server: routes are declared here, in one place; handlers run on virtual
- * threads; errors are mapped by {@link ApiErrors}.
+ * The HTTP server with OpenAI-compatible ({@code /v1}), Ollama-compatible ({@code /api}) and Prometheus
+ * ({@code /metrics}) routes, declared here, in one place; handlers run on virtual threads; errors are mapped by
+ * {@link ApiErrors}.
  */
 public final class ApiServer implements AutoCloseable {
     private final ServerConfig config;

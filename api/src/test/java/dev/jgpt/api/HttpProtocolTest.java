@@ -169,7 +169,7 @@ class HttpProtocolTest {
 
     @Test
     void fullQueueAnswers429WithRetryAfter() throws Exception {
-        // Queue capacity 0: while this test holds the model's only turn, a request is refused, not queued.
+        // Queue capacity 0: while this test holds every one of the model's turns, a request is refused, not queued.
         try (ServedModel.Slot ignored = server.server().models().find(MODEL).acquire()) {
             HttpResponse<String> r = post("/v1/completions", "{\"model\": \"" + MODEL + "\", \"prompt\": \"Hi\"}");
             JsonNode e = error(r, 429);
@@ -177,7 +177,7 @@ class HttpProtocolTest {
             assertTrue(Integer.parseInt(r.headers().firstValue("Retry-After").orElseThrow()) >= 1);
         }
         assertEquals(200, post("/v1/completions", "{\"model\": \"" + MODEL + "\", \"prompt\": \"Hi\", \"max_tokens\": 1}")
-                .statusCode(), "the turn is free again");
+                .statusCode(), "the turns are free again");
     }
 
     @Test
