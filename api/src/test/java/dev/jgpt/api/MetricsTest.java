@@ -92,8 +92,13 @@ class MetricsTest {
                         {"model": "tiny", "max_tokens": 3, "messages": [{"role": "user", "content": "Hi"}]}""");
                 assertEquals(200, r.statusCode(), r.body());
             }
-            String text = real.get("/metrics").body();
             String model = "{model=\"tiny\"}";
+            // The answer is sent before the scheduler's next step frees the slot (BatchScheduler's contract).
+            String text = real.get("/metrics").body();
+            for (int i = 0; i < 300 && sample(text, "jgpt_batch_slots_in_use" + model) != 0; i++) {
+                Thread.sleep(10);
+                text = real.get("/metrics").body();
+            }
             double slots = sample(text, "jgpt_batch_slots" + model);
             assertTrue(slots >= 1, text);
             assertEquals(0, sample(text, "jgpt_batch_slots_in_use" + model), text);
