@@ -1,7 +1,6 @@
 package dev.jgpt.api;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.RateLimitException;
 import com.openai.models.completions.CompletionCreateParams;
 import dev.jgpt.engine.generate.GenerationRequest;
@@ -12,14 +11,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.InputStream;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -38,25 +34,20 @@ class SchedulingTest {
     static Path modelDirectory;
     static ScriptedTextModel engine = new ScriptedTextModel(5);
     static AtomicInteger loads = new AtomicInteger();
-    static ApiServer server;
+    static TestServer server;
 
     @BeforeAll
     static void start() throws Exception {
         Files.writeString(modelDirectory.resolve("scripted.gguf"), "not read: the loader is scripted");
-        server = ApiServer.create(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 4096, 2), file -> {
+        server = TestServer.start(new ServerConfig("127.0.0.1", 0, List.of(), modelDirectory, 4096, 2), file -> {
             loads.incrementAndGet();
             return engine;
-        }, Clock.systemUTC()).start();
+        });
     }
 
     @AfterAll
     static void stop() {
         server.close();
-    }
-
-    static OpenAIClient client() {
-        return OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("x")
-                .maxRetries(0).build();
     }
 
     static void awaitLoad(ServedModel model, int expected) throws InterruptedException {
@@ -68,8 +59,8 @@ class SchedulingTest {
 
     @Test
     void requestsTakeTurnsAndAFullQueueIsRefused() throws Exception {
-        ServedModel model = server.models().find("scripted");
-        OpenAIClient client = client();
+        ServedModel model = server.server().models().find("scripted");
+        OpenAIClient client = server.openAi();
         CompletionCreateParams params = CompletionCreateParams.builder().model("scripted").prompt("x").maxTokens(3).build();
         List<Future<String>> answers = new ArrayList<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -87,8 +78,6 @@ class SchedulingTest {
             for (Future<String> a : answers) {
                 assertEquals("tick".repeat(3), a.get());
             }
-        } finally {
-            client.close();
         }
         assertEquals(1, engine.maxRunning.get(), "one generation at a time per model");
         assertEquals(1, loads.get(), "the model is loaded once, by its first use");
@@ -137,14 +126,12 @@ class SchedulingTest {
 
     @Test
     void closingAStreamStopsItsGenerationAndFreesTheModel() throws Exception {
-        ServedModel model = server.models().find("scripted");
+        ServedModel model = server.server().models().find("scripted");
         int abortedBefore = engine.aborted.get();
         HttpClient http = HttpClient.newHttpClient();
-        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + server.port() + "/v1/chat/completions"))
-                .POST(HttpRequest.BodyPublishers.ofString(
-                        "{\"model\": \"scripted\", \"stream\": true, \"messages\": [{\"role\": \"user\", \"content\": \"go\"}]}"))
-                .build(), HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> r = http.send(server.jsonPost("/v1/chat/completions",
+                "{\"model\": \"scripted\", \"stream\": true, \"messages\": [{\"role\": \"user\", \"content\": \"go\"}]}"),
+                HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream body = r.body()) {
             byte[] first = body.readNBytes(200);
             assertTrue(new String(first, StandardCharsets.UTF_8).startsWith("data: "));
