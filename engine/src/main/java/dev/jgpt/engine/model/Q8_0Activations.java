@@ -9,6 +9,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -26,39 +27,57 @@ import java.nio.ByteOrder;
  * float accumulators, which a fixed tree adds up at the end. This class does exactly that, so the results
  * are bit-identical to llama.cpp's.
  *
- * <p>The lane sums are formed without 32-bit multiplies: a block's 32 weight bytes widen to one 512-bit
- * vector of shorts, multiply the activations' shorts (each product fits a short), and neighbouring
- * products are then added inside wider lanes (pairs within each int, then pairs of ints within each long).
- * Integer sums are exact in any order, so this yields the same 8 lane sums with fewer and cheaper
- * instructions than widening bytes to ints and multiplying those (vpmulld). For a prompt batch, each
- * weight row is taken once for all tokens: it stays in L1 while the tokens pass over it, and its F16
- * scales are converted once (per block and token, that conversion costs about as much as the lane sums).
+ * <p>Prompt batches (n &gt; 1) form the lane sums with float multiplies and adds: every product of two
+ * int8 values and every sum of up to 32 of them is an integer below 2^24 in magnitude, so float arithmetic
+ * on them is exact in any order and gives the same lane sums as int32 arithmetic. The activations are also
+ * stored as floats split by byte: block b's value 4j+k sits at {@code x[b*32 + k*8 + j]}, so that "byte k
+ * of every lane" is one 8-float run. A group of weight rows (16 KB of floats) is converted once per batch:
+ * each block's 32 bytes permuted into the split order (one byte shuffle) and widened to floats. Every
+ * token then takes per block two 16-float multiply-adds (bytes k = 0, 1 and k = 2, 3 of the 8 lanes), a
+ * fold of the two 8-lane halves, and one fused multiply-add with the scales, while its activations stay
+ * in L1 across the group's rows.
  *
- * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel instead: each
- * 32-bit lane of 4 weight bytes is split into its bytes by shifts and multiplied as ints, against
- * activations stored so that the k-th byte of every lane loads as one int vector.
+ * <p>A single token (n = 1) reads each weight block once, so nothing is gained by converting it first;
+ * there the integer kernel measured faster: the block's bytes widen to one 512-bit vector of shorts,
+ * multiply the activations' shorts (each product fits a short), and neighbouring products are added
+ * inside wider lanes (pairs within each int, then pairs of ints within each long).
  *
- * <p>Measured alternatives that were slower with C2 (JDK 25): tiles of 2-8 rows or 4 tokens sharing loads
- * (the bigger loop bodies lose more than the shared loads save), and converting a row's scales with vector
- * ops up front.
+ * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel for every n:
+ * byte k of each 32-bit lane of 4 weight bytes is isolated by shifts, converted to float and
+ * fused-multiply-added with the activations' k-th 8-float run (as fast as multiplying as ints, with one
+ * activation layout for both kernels).
+ *
+ * <p>Measured alternatives that were slower with C2 (JDK 25): the float kernel for single tokens (the
+ * byte shuffle and two conversions per block cost ~15% more than the short products); converting one row
+ * at a time for a batch (the activations of 64 tokens then stream from L2 for every row); tiles of 2-8
+ * rows or 4 tokens sharing loads; converting a row's scales with vector ops up front.
  */
 final class Q8_0Activations {
     private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     /** Whether the 512-bit kernel may run here ({@link VectorWidth}: CPU, -Djgpt.vectorBits, -Djgpt.simd). */
     static final boolean WIDE_SUPPORTED = VectorWidth.BITS >= 512;
     private static final int BLOCK = 32;
     private static final int BLOCK_BYTES = 34;
+    /** Floats of converted weight rows a thread keeps for a prompt batch (16 KB: a third of L1d). */
+    private static final int GROUP_FLOATS = 4096;
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Weight byte 4j+k of a block goes to position k*8+j, the activations' split order. */
+    private static final VectorShuffle<Byte> SPLIT = VectorShuffle.fromOp(BYTES, i -> (i & 7) * 4 + (i >> 3));
+    /** Swap the two 8-lane halves of a 16-lane vector, then groups of 4 and of 2 lanes (the sum's folds). */
+    private static final VectorShuffle<Float> SWAP_HALVES = VectorShuffle.fromOp(F16, i -> i ^ 8);
+    private static final VectorShuffle<Float> SWAP_FOURS = VectorShuffle.fromOp(F16, i -> i ^ 4);
+    private static final VectorShuffle<Float> SWAP_TWOS = VectorShuffle.fromOp(F16, i -> i ^ 2);
 
     private final boolean wide;
-    /** Wide kernel: quantized values in their natural order, in [-127, 127]. */
+    /** Wide kernel, single token: the quantized values in their natural order, in [-127, 127]. */
     private short[] q = new short[0];
-    /** Narrow kernel: block b's byte 4j+k sits at {@code qSplit[b*32 + k*8 + j]}. */
-    private int[] qSplit = new int[0];
+    /** Quantized values in [-127, 127] as floats: block b's value 4j+k sits at {@code x[b*32 + k*8 + j]}. */
+    private float[] x = new float[0];
     /** Each block's scale, already rounded to F16 as llama.cpp stores it. */
     private float[] d = new float[0];
 
@@ -69,8 +88,21 @@ final class Q8_0Activations {
     private int jobRows;
     private int jobBlocks;
     private final MatrixOps.RowTask rowTask = this::multiplyRows;
-    /** Per pool thread: the float weight scales of the row it is multiplying with a batch of tokens. */
-    private static final ThreadLocal<float[]> ROW_SCALES = ThreadLocal.withInitial(() -> new float[0]);
+    /** Per pool thread: the weight rows it is multiplying with a batch of tokens, converted to floats. */
+    private static final ThreadLocal<RowScratch> ROW_SCRATCH = ThreadLocal.withInitial(RowScratch::new);
+
+    /** Weight rows as floats: each block's scale, and its 32 values permuted into the split order. */
+    private static final class RowScratch {
+        float[] scales = new float[0];
+        float[] values = new float[0];
+
+        void ensure(int blocks) {
+            if (scales.length < blocks) {
+                scales = new float[blocks];
+                values = new float[blocks * BLOCK];
+            }
+        }
+    }
 
     /** Activations for the widest kernel this machine supports. */
     Q8_0Activations() {
@@ -91,30 +123,28 @@ final class Q8_0Activations {
      * Quantizes {@code len} floats (whole blocks) like the AVX build of {@code quantize_row_q8_0}: the
      * multiplier is {@code 127/amax} (not {@code 1/d}) and rounding is to nearest-even.
      */
-    void quantize(float[] x, int len) {
+    void quantize(float[] src, int len) {
         int blocks = len / BLOCK;
         if (d.length < blocks) {
             d = new float[blocks];
+            x = new float[len];
             if (wide) {
                 q = new short[len];
-            } else {
-                qSplit = new int[len];
             }
         }
         for (int b = 0; b < blocks; b++) {
             int o = b * BLOCK;
             float amax = 0f;
             for (int i = 0; i < BLOCK; i++) {
-                amax = Math.max(amax, Math.abs(x[o + i]));
+                amax = Math.max(amax, Math.abs(src[o + i]));
             }
             d[b] = LlamaCppMath.roundF16(amax / 127f);
             float id = amax != 0f ? 127f / amax : 0f;
             for (int i = 0; i < BLOCK; i++) {
-                int v = (int) Math.rint(x[o + i] * id);
+                float v = (float) Math.rint(src[o + i] * id);
+                x[o + (i & 3) * 8 + (i >> 2)] = v;
                 if (wide) {
                     q[o + i] = (short) v;
-                } else {
-                    qSplit[o + (i & 3) * 8 + (i >> 2)] = v;
                 }
             }
         }
@@ -146,18 +176,20 @@ final class Q8_0Activations {
         int blocks = jobBlocks;
         long rowBytes = (long) blocks * BLOCK_BYTES;
         if (wide && n > 1) {
-            float[] dw = ROW_SCALES.get();
-            if (dw.length < blocks) {
-                dw = new float[blocks];
-                ROW_SCALES.set(dw);
-            }
-            for (int r = from; r < to; r++) {
-                // the row's scales are converted once for all tokens
-                for (int b = 0; b < blocks; b++) {
-                    dw[b] = Float.float16ToFloat(w.get(SHORT_LE, r * rowBytes + (long) b * BLOCK_BYTES));
+            // a group of rows is converted once; each token's activations then stay in L1 across the group
+            int group = Math.max(1, GROUP_FLOATS / (blocks * BLOCK));
+            RowScratch scratch = ROW_SCRATCH.get();
+            scratch.ensure(group * blocks);
+            for (int r0 = from; r0 < to; r0 += group) {
+                int g = Math.min(group, to - r0);
+                for (int i = 0; i < g; i++) {
+                    convertRow(w, (r0 + i) * rowBytes, blocks, scratch.scales, scratch.values, i * blocks);
                 }
                 for (int t = 0; t < n; t++) {
-                    out[t * rows + r] = dotRowScaled(w, r * rowBytes, dw, t * blocks, blocks);
+                    for (int i = 0; i < g; i++) {
+                        out[t * rows + r0 + i] = dotConverted(scratch.scales, scratch.values, i * blocks,
+                                t * blocks, blocks);
+                    }
                 }
             }
             return;
@@ -170,54 +202,89 @@ final class Q8_0Activations {
         }
     }
 
-    /** {@link #dotRow} with the row's weight scales already converted to float in {@code dw}. */
-    private float dotRowScaled(MemorySegment w, long base, float[] dw, int firstBlock, int blocks) {
+    /** A block's 32 weight bytes, permuted into the split order (bytes k*8+j = original 4j+k). */
+    private static ByteVector splitBytes(MemorySegment w, long base) {
+        return ByteVector.fromMemorySegment(BYTES, w, base + 2, ByteOrder.LITTLE_ENDIAN).rearrange(SPLIT);
+    }
+
+    /**
+     * The row's scales and split-order weight values as floats, for {@link #dotConverted}, stored from
+     * block {@code at} of the scratch arrays on.
+     */
+    private static void convertRow(MemorySegment w, long base, int blocks, float[] scales, float[] values,
+                                   int at) {
+        for (int b = at; b < at + blocks; b++, base += BLOCK_BYTES) {
+            scales[b] = Float.float16ToFloat(w.get(SHORT_LE, base));
+            ByteVector wb = splitBytes(w, base);
+            ((FloatVector) wb.convertShape(VectorOperators.B2F, F16, 0)).intoArray(values, b * BLOCK);
+            ((FloatVector) wb.convertShape(VectorOperators.B2F, F16, 1)).intoArray(values, b * BLOCK + 16);
+        }
+    }
+
+    /** {@link #dotRow} over a row converted by {@link #convertRow} to scratch block {@code at}. */
+    private float dotConverted(float[] scales, float[] values, int at, int firstBlock, int blocks) {
+        FloatVector acc = FloatVector.zero(F16);
+        for (int b = 0; b < blocks; b++) {
+            int wo = (at + b) * BLOCK;
+            FloatVector w01 = FloatVector.fromArray(F16, values, wo);
+            FloatVector w23 = FloatVector.fromArray(F16, values, wo + 16);
+            acc = accumulate(w01, w23, (firstBlock + b) * BLOCK, scales[at + b] * d[firstBlock + b], acc);
+        }
+        return hsumWide(acc);
+    }
+
+    /** The single-token wide kernel: the weight row at {@code base} times the activations' short values. */
+    private float dotRow(MemorySegment w, long base, int firstBlock, int blocks) {
         FloatVector acc = FloatVector.zero(F8);
         for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
-            ShortVector x = ShortVector.fromArray(SHORTS, q, (firstBlock + b) * BLOCK);
-            ShortVector wv = (ShortVector) ByteVector.fromMemorySegment(BYTES, w, base + 2, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2S, SHORTS, 0);
-            float scale = dw[b] * d[firstBlock + b];
-            acc = laneSums(wv.mul(x)).fma(FloatVector.broadcast(F8, scale), acc);
+            ShortVector xs = ShortVector.fromArray(SHORTS, q, (firstBlock + b) * BLOCK);
+            acc = accumulateBlock(w, base, xs, d[firstBlock + b], acc);
         }
         return hsum(acc);
     }
 
-    private float dotRow(MemorySegment w, long base, int firstBlock, int blocks) {
-        FloatVector acc = FloatVector.zero(F8);
-        for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
-            ShortVector x = ShortVector.fromArray(SHORTS, q, (firstBlock + b) * BLOCK);
-            acc = accumulateBlock(w, base, x, d[firstBlock + b], acc);
-        }
-        return hsum(acc);
+    /**
+     * {@code acc + laneSums * scale}: {@code w01}/{@code w23} hold the block's weights for bytes k = 0, 1
+     * and k = 2, 3 of the 8 lanes, matching the activations at {@code xo}. Their products summed per lane
+     * are exact integers; the halves' fold leaves the 8 lane sums in both halves, and one fused
+     * multiply-add per lane adds them to the accumulators (lanes 0-7 are the ones summed at the end).
+     */
+    private FloatVector accumulate(FloatVector w01, FloatVector w23, int xo, float scale, FloatVector acc) {
+        FloatVector s = w23.fma(FloatVector.fromArray(F16, x, xo + 16),
+                w01.mul(FloatVector.fromArray(F16, x, xo)));
+        FloatVector lanes = s.add(s.rearrange(SWAP_HALVES));
+        return lanes.fma(FloatVector.broadcast(F16, scale), acc);
     }
 
     private float dotRowNarrow(MemorySegment w, long base, int firstBlock, int blocks) {
         FloatVector acc = FloatVector.zero(F8);
         for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
             IntVector wv = IntVector.fromMemorySegment(I8, w, base + 2, ByteOrder.LITTLE_ENDIAN);
-            int qo = (firstBlock + b) * BLOCK;
+            int xo = (firstBlock + b) * BLOCK;
             // byte k of each little-endian int lane, sign-extended: shift it to the top, then back down
-            IntVector sum = wv.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
-                    .mul(IntVector.fromArray(I8, qSplit, qo));
+            FloatVector sum = byteAsFloat(wv, 0).mul(FloatVector.fromArray(F8, x, xo));
             for (int k = 1; k < 4; k++) {
-                IntVector wk = wv.lanewise(VectorOperators.LSHL, 24 - 8 * k).lanewise(VectorOperators.ASHR, 24);
-                sum = sum.add(wk.mul(IntVector.fromArray(I8, qSplit, qo + k * 8)));
+                sum = byteAsFloat(wv, k).fma(FloatVector.fromArray(F8, x, xo + k * 8), sum);
             }
             float scale = Float.float16ToFloat(w.get(SHORT_LE, base)) * d[firstBlock + b];
-            FloatVector lanes = (FloatVector) sum.convert(VectorOperators.I2F, 0);
-            acc = lanes.fma(FloatVector.broadcast(F8, scale), acc);
+            acc = sum.fma(FloatVector.broadcast(F8, scale), acc);
         }
         return hsum(acc);
     }
 
-    /** {@code acc + laneSums(weight block at base, x) * (d_w * dx)}, one fused multiply-add per lane. */
-    private static FloatVector accumulateBlock(MemorySegment w, long base, ShortVector x, float dx,
+    /** Byte {@code k} of each little-endian int lane, sign-extended and converted to float. */
+    private static FloatVector byteAsFloat(IntVector lanes, int k) {
+        return (FloatVector) lanes.lanewise(VectorOperators.LSHL, 24 - 8 * k).lanewise(VectorOperators.ASHR, 24)
+                .convert(VectorOperators.I2F, 0);
+    }
+
+    /** {@code acc + laneSums(weight block at base, xs) * (d_w * dx)}, one fused multiply-add per lane. */
+    private static FloatVector accumulateBlock(MemorySegment w, long base, ShortVector xs, float dx,
                                                FloatVector acc) {
         ShortVector wv = (ShortVector) ByteVector.fromMemorySegment(BYTES, w, base + 2, ByteOrder.LITTLE_ENDIAN)
                 .convertShape(VectorOperators.B2S, SHORTS, 0);
         float scale = Float.float16ToFloat(w.get(SHORT_LE, base)) * dx;
-        return laneSums(wv.mul(x)).fma(FloatVector.broadcast(F8, scale), acc);
+        return laneSums(wv.mul(xs)).fma(FloatVector.broadcast(F8, scale), acc);
     }
 
     /**
@@ -237,5 +304,16 @@ final class Q8_0Activations {
     private static float hsum(FloatVector acc) {
         return LlamaCppMath.hsum8(acc.lane(0), acc.lane(1), acc.lane(2), acc.lane(3),
                 acc.lane(4), acc.lane(5), acc.lane(6), acc.lane(7));
+    }
+
+    /**
+     * {@link LlamaCppMath#hsum8} of lanes 0-7 of a 16-lane accumulator, in vector form: lane i of the
+     * first fold is l_i + l_(i+4), lane i of the second (l_i + l_(i+4)) + (l_(i+2) + l_(i+6)), and its
+     * lanes 0 and 1 are the tree's two halves (fewer instructions than extracting 8 lanes of 512 bits).
+     */
+    private static float hsumWide(FloatVector acc) {
+        FloatVector fours = acc.add(acc.rearrange(SWAP_FOURS));
+        FloatVector twos = fours.add(fours.rearrange(SWAP_TWOS));
+        return twos.lane(0) + twos.lane(1);
     }
 }

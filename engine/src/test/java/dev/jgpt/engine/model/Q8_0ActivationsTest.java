@@ -129,6 +129,17 @@ class Q8_0ActivationsTest {
     }
 
     @Test
+    void promptBatchesMatchAcrossRowGroupBoundaries() {
+        // the batch kernel converts groups of 4096 / cols rows: 2 rows per group here, then 1 (cols > 4096)
+        Random random = new Random(13);
+        for (int cols : new int[] {1376, 4192}) {
+            for (int n = 2; n <= 3; n++) {
+                assertBitIdentical(random, 5, cols, n);
+            }
+        }
+    }
+
+    @Test
     void reusedInstanceFollowsTheLatestQuantization() {
         Random random = new Random(12);
         for (boolean wide : new boolean[] {true, false}) {
