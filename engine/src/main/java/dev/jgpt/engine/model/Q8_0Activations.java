@@ -185,7 +185,14 @@ final class Q8_0Activations {
                 for (int i = 0; i < g; i++) {
                     convertRow(w, (r0 + i) * rowBytes, blocks, scratch.scales, scratch.values, i * blocks);
                 }
-                for (int t = 0; t < n; t++) {
+                int t = 0;
+                for (; t + 1 < n; t += 2) {
+                    for (int i = 0; i < g; i++) {
+                        dotConvertedPair(scratch.scales, scratch.values, i * blocks, t * blocks, blocks, out,
+                                t * rows + r0 + i, rows);
+                    }
+                }
+                for (; t < n; t++) {
                     for (int i = 0; i < g; i++) {
                         out[t * rows + r0 + i] = dotConverted(scratch.scales, scratch.values, i * blocks,
                                 t * blocks, blocks);
@@ -231,6 +238,23 @@ final class Q8_0Activations {
             acc = accumulate(w01, w23, (firstBlock + b) * BLOCK, scales[at + b] * d[firstBlock + b], acc);
         }
         return hsumWide(acc);
+    }
+
+    /** {@link #dotConverted} for two consecutive tokens sharing the weight loads: out[o] and out[o + rows]. */
+    private void dotConvertedPair(float[] scales, float[] values, int at, int firstBlock, int blocks,
+                                  float[] out, int o, int rows) {
+        FloatVector acc0 = FloatVector.zero(F16);
+        FloatVector acc1 = FloatVector.zero(F16);
+        for (int b = 0; b < blocks; b++) {
+            int wo = (at + b) * BLOCK;
+            FloatVector w01 = FloatVector.fromArray(F16, values, wo);
+            FloatVector w23 = FloatVector.fromArray(F16, values, wo + 16);
+            float dw = scales[at + b];
+            acc0 = accumulate(w01, w23, (firstBlock + b) * BLOCK, dw * d[firstBlock + b], acc0);
+            acc1 = accumulate(w01, w23, (firstBlock + blocks + b) * BLOCK, dw * d[firstBlock + blocks + b], acc1);
+        }
+        out[o] = hsumWide(acc0);
+        out[o + rows] = hsumWide(acc1);
     }
 
     /** The single-token wide kernel: the weight row at {@code base} times the activations' short values. */
