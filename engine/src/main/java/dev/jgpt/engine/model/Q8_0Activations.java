@@ -32,10 +32,10 @@ import java.nio.ByteOrder;
  * on them is exact in any order and gives the same lane sums as int32 arithmetic. The activations are also
  * stored as floats split by byte: block b's value 4j+k sits at {@code x[b*32 + k*8 + j]}, so that "byte k
  * of every lane" is one 8-float run. A group of weight rows (16 KB of floats) is converted once per batch:
- * each block's 32 bytes permuted into the split order (one byte shuffle) and widened to floats. Every
- * token then takes per block two 16-float multiply-adds (bytes k = 0, 1 and k = 2, 3 of the 8 lanes), a
- * fold of the two 8-lane halves, and one fused multiply-add with the scales, while its activations stay
- * in L1 across the group's rows.
+ * each block's 32 bytes permuted into the split order (one byte shuffle) and widened to floats. Tokens
+ * then go in pairs sharing each block's weight loads; per token and block that is two 16-float
+ * multiply-adds (bytes k = 0, 1 and k = 2, 3 of the 8 lanes), a fold of the two 8-lane halves and one
+ * fused multiply-add with the scales, while the tokens' activations stay in L1 across the group's rows.
  *
  * <p>A single token (n = 1) reads each weight block once, so nothing is gained by converting it first;
  * there the integer kernel measured faster: the block's bytes widen to one 512-bit vector of shorts,
