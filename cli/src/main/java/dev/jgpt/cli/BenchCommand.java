@@ -2,6 +2,7 @@ package dev.jgpt.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jgpt.api.ModelCatalog;
 import dev.jgpt.engine.model.ForwardBatch;
 import dev.jgpt.engine.model.InferenceState;
 import dev.jgpt.engine.model.LogProbabilities;
@@ -10,6 +11,7 @@ import dev.jgpt.engine.model.Transformer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -48,7 +50,10 @@ final class BenchCommand implements Callable<Integer> {
         if (promptTokens < 1 || genTokens < 1 || batch < 1 || repetitions < 1) {
             throw new CliException("--prompt-tokens, --gen-tokens, --batch and --repetitions must be at least 1");
         }
-        try (Model m = Model.load(ModelLocator.resolve(model))) {
+        Path file = ModelLocator.resolve(model);
+        // the file's name, as the server names models: general.name often names the unquantized original
+        String name = ModelCatalog.nameOf(file);
+        try (Model m = Model.load(file)) {
             Transformer tf = m.transformer();
             int ctx = promptTokens + genTokens + 1;
             if (ctx > m.config().contextLength()) {
@@ -88,7 +93,7 @@ final class BenchCommand implements Callable<Integer> {
             int usedThreads = Integer.getInteger(EngineThreads.PROPERTY, Runtime.getRuntime().availableProcessors());
             if (json) {
                 ObjectNode out = new ObjectMapper().createObjectNode();
-                out.put("model", m.name());
+                out.put("model", name);
                 out.put("threads", usedThreads);
                 out.put("pp_tps", round(ppMedian));
                 out.put("tg_tps", round(tgMedian));
@@ -96,7 +101,7 @@ final class BenchCommand implements Callable<Integer> {
                 out.put("batch_tg_tps", round(batchRate));
                 System.out.println(out);
             } else {
-                System.out.printf("model %s, %d threads%n", m.name(), usedThreads);
+                System.out.printf("model %s, %d threads%n", name, usedThreads);
                 System.out.printf("pp%-5d %10.1f tokens/s%n", promptTokens, ppMedian);
                 System.out.printf("tg%-5d %10.1f tokens/s%n", genTokens, tgMedian);
                 if (batch > 1) {

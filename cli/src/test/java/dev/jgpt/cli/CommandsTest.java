@@ -136,6 +136,7 @@ class CommandsTest {
         }
         assertTrue(r.get("pp_tps").asDouble() > 0 && r.get("tg_tps").asDouble() > 0);
         assertEquals(2, r.get("batch").asInt());
+        assertEquals("tiny-qwen3-q8_0", r.get("model").asText(), "the file's name, not the metadata's");
     }
 
     @Test
