@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /** The {@code jgpt} command line: one subcommand per verb. */
 @Command(name = "jgpt", mixinStandardHelpOptions = true, version = "jgpt 0.1.0",
         description = "An open, self-hosted ChatGPT in Java.",
-        subcommands = {RunCommand.class, BenchCommand.class, ServeCommand.class, LoadTestCommand.class, TokenizeCommand.class, LogitsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, BenchCommand.class, ServeCommand.class, PullCommand.class, LoadTestCommand.class, TokenizeCommand.class, LogitsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for a problem with the input (bad file, prompt too long, bad option value). */
     static final int EXIT_INPUT_ERROR = 1;

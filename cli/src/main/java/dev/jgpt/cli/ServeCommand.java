@@ -115,7 +115,8 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (entries.isEmpty()) {
             System.err.println("jgpt: no models yet. Add one: copy a GGUF file into " + directory
-                    + " (it is picked up without a restart),\n      or start with --model PATH"
+                    + " (it is picked up without a restart),\n      download one with './jgpt pull OWNER/REPO[:QUANT]'"
+                    + " (e.g. ./jgpt pull Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M),\n      or start with --model PATH"
                     + " (set JGPT_MODELS to use another directory).");
         } else {
             for (ModelCatalog.Entry e : entries) {
