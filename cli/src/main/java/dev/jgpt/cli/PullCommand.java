@@ -66,7 +66,12 @@ final class PullCommand implements Callable<Integer> {
         }
         Path part = dir.resolve(fileName + ".part");
         System.err.println("jgpt: downloading " + source + " to " + target);
-        download(source, part);
+        try {
+            download(source, part);
+        } catch (CliException | IOException | InterruptedException e) {
+            Files.deleteIfExists(part); // a broken download never stays behind
+            throw e;
+        }
         try (GgufFile ignored = GgufReader.read(part)) {
             // readable: header, metadata and tensor table are sound
         } catch (GgufFormatException e) {
