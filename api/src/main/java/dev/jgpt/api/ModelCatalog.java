@@ -7,10 +7,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Comparator;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -91,12 +91,12 @@ public final class ModelCatalog implements AutoCloseable {
 
     /** Before {@code file} loads: unloads idle models, least recently used first, while room is short. */
     private void makeRoom(Path file) {
-        List<ServedModel> idleFirst = served.values().stream()
+        List<ServedModel> leastRecentFirst = served.values().stream()
                 .filter(m -> !m.file().equals(file) && m.isLoaded())
                 .sorted(Comparator.comparingLong(ServedModel::lastUsedNanos))
                 .toList();
-        long loaded = idleFirst.size();
-        for (ServedModel m : idleFirst) {
+        long loaded = leastRecentFirst.size();
+        for (ServedModel m : leastRecentFirst) {
             if (loaded < maxLoaded && !heapShort()) {
                 return;
             }
