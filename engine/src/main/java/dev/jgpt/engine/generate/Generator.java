@@ -2,13 +2,10 @@ package dev.jgpt.engine.generate;
 
 import dev.jgpt.engine.model.ContextOverflowException;
 import dev.jgpt.engine.model.InferenceState;
-import dev.jgpt.engine.model.LogProbabilities;
 import dev.jgpt.engine.model.Transformer;
 import dev.jgpt.engine.tokenizer.Tokenizer;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -97,14 +94,5 @@ public final class Generator {
         }
         long t2 = System.nanoTime();
         return decoder.result(prompt.length, reuse, t1 - t0, t2 - t1);
-    }
-
-    /** The chosen token's log-probability and the {@code top} most likely tokens of one step. */
-    static TokenLogprob logprob(int token, float[] logSoftmax, int top) {
-        List<TokenLogprob.Candidate> candidates = new ArrayList<>(top);
-        for (int id : LogProbabilities.topK(logSoftmax, top)) {
-            candidates.add(new TokenLogprob.Candidate(id, logSoftmax[id]));
-        }
-        return new TokenLogprob(token, logSoftmax[token], candidates);
     }
 }

@@ -35,7 +35,7 @@ public final class PromptLogprobs {
         hiddenStates.forEach(tokens, (position, h) -> {
             if (position + 1 < tokens.length) {
                 hiddenStates.logits(h, logits);
-                out.add(Generator.logprob(tokens[position + 1], LogProbabilities.logSoftmax(logits), top));
+                out.add(TokenLogprob.of(tokens[position + 1], LogProbabilities.logSoftmax(logits), top));
             }
         });
         return out;

@@ -74,7 +74,7 @@ final class SequenceDecoder {
         generated++;
         sampler.accept(token);
         if (logSoftmax != null) {
-            TokenLogprob lp = Generator.logprob(token, logSoftmax, request.topLogprobs());
+            TokenLogprob lp = TokenLogprob.of(token, logSoftmax, request.topLogprobs());
             logprobs.add(lp);
             request.onLogprob().accept(lp);
         }

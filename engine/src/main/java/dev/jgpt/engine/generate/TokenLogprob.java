@@ -1,5 +1,8 @@
 package dev.jgpt.engine.generate;
 
+import dev.jgpt.engine.model.LogProbabilities;
+
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -11,6 +14,18 @@ import java.util.List;
 public record TokenLogprob(int token, float logprob, List<Candidate> top) {
     public TokenLogprob {
         top = List.copyOf(top);
+    }
+
+    /**
+     * The entry for {@code token} at a step whose log-softmax over the vocabulary is {@code logSoftmax}, with
+     * that step's {@code top} most likely tokens.
+     */
+    public static TokenLogprob of(int token, float[] logSoftmax, int top) {
+        List<Candidate> candidates = new ArrayList<>(top);
+        for (int id : LogProbabilities.topK(logSoftmax, top)) {
+            candidates.add(new Candidate(id, logSoftmax[id]));
+        }
+        return new TokenLogprob(token, logSoftmax[token], candidates);
     }
 
     /** One alternative token and its log-probability. */
