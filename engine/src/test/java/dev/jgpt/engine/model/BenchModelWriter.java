@@ -93,28 +93,20 @@ public final class BenchModelWriter {
         matrix(w, random.split(), "token_embd.weight", dim, vocab, main);
         for (int l = 0; l < layers; l++) {
             String b = "blk." + l + ".";
-            norm(w, random.split(), b + "attn_norm.weight", dim);
+            TinyModelWriter.norm(w, random.split(), b + "attn_norm.weight", dim);
             matrix(w, random.split(), b + "attn_q.weight", dim, dim, main);
             matrix(w, random.split(), b + "attn_k.weight", dim, kvDim, main);
             matrix(w, random.split(), b + "attn_v.weight", dim, kvDim, sensitive);
             matrix(w, random.split(), b + "attn_output.weight", dim, dim, main);
-            norm(w, random.split(), b + "ffn_norm.weight", dim);
+            TinyModelWriter.norm(w, random.split(), b + "ffn_norm.weight", dim);
             matrix(w, random.split(), b + "ffn_gate.weight", dim, ffn, main);
             matrix(w, random.split(), b + "ffn_up.weight", dim, ffn, main);
             matrix(w, random.split(), b + "ffn_down.weight", ffn, dim, sensitive);
         }
-        norm(w, random.split(), "output_norm.weight", dim);
+        TinyModelWriter.norm(w, random.split(), "output_norm.weight", dim);
         matrix(w, random.split(), "output.weight", dim, vocab, sensitive);
         w.write(file);
         return file;
-    }
-
-    private static void norm(GgufWriter w, SplittableRandom random, String name, int length) {
-        float[] v = new float[length];
-        for (int i = 0; i < length; i++) {
-            v[i] = (float) (1.0 + 0.1 * random.nextGaussian());
-        }
-        w.addTensor(name, GgmlType.F32, new long[] {length}, Quantizer.quantize(GgmlType.F32, v));
     }
 
     /** A {@code rows x cols} matrix, generated and quantized only when the writer reaches it. */

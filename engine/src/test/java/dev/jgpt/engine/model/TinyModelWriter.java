@@ -99,7 +99,8 @@ public final class TinyModelWriter {
         return file;
     }
 
-    private static void norm(GgufWriter w, SplittableRandom random, String name, int length) {
+    /** A norm weight vector of {@code length} values around 1. */
+    static void norm(GgufWriter w, SplittableRandom random, String name, int length) {
         float[] v = new float[length];
         for (int i = 0; i < length; i++) {
             v[i] = (float) (1.0 + 0.1 * random.nextGaussian());
