@@ -182,7 +182,7 @@ public final class MatrixOps implements AutoCloseable {
 
     /**
      * Splits {@code rows} into chunks of about {@link #CHUNK_WORK} multiply-adds for the dynamic hand-out,
-     * but at least one per thread. Every chunk costs a hit on the shared counter, so small products get few
+     * but at least one per thread. Every chunk costs a hit on a range's counter, so small products get few
      * chunks; large ones get many small chunks, so the threads finish close together (the last chunk is
      * what the others wait for) and a core that gets interrupted just takes fewer.
      */
