@@ -12,6 +12,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -27,15 +28,16 @@ import java.nio.ByteOrder;
  * float accumulators, which a fixed tree adds up at the end. This class does exactly that, so the results
  * are bit-identical to llama.cpp's.
  *
- * <p>Prompt batches (n &gt; 1) form the lane sums with float multiplies and adds: every product of two
- * int8 values and every sum of up to 32 of them is an integer below 2^24 in magnitude, so float arithmetic
- * on them is exact in any order and gives the same lane sums as int32 arithmetic. The activations are also
- * stored as floats split by byte: block b's value 4j+k sits at {@code x[b*32 + k*8 + j]}, so that "byte k
- * of every lane" is one 8-float run. A group of weight rows (16 KB of floats) is converted once per batch:
- * each block's 32 bytes permuted into the split order (one byte shuffle) and widened to floats. Tokens
- * then go in pairs sharing each block's weight loads; per token and block that is two 16-float
- * multiply-adds (bytes k = 0, 1 and k = 2, 3 of the 8 lanes), a fold of the two 8-lane halves and one
- * fused multiply-add with the scales, while the tokens' activations stay in L1 across the group's rows.
+ * <p>Batches (n &gt; 1) form the lane sums with float multiplies and adds: every product of two int8
+ * values and every sum of up to 32 of them is an integer below 2^24 in magnitude, so float arithmetic on
+ * them is exact in any order and gives the same lane sums as int32 arithmetic. The activations are stored
+ * as floats split by byte (block b's value 4j+k at {@code x[b*32 + k*8 + j]}, so that "byte k of every
+ * lane" is one 8-float run) and, for the batch kernel, two tokens side by side in 16-float vectors
+ * ({@link #pairActivations}). A group of weight rows (16 KB of floats) is converted once per batch into
+ * the same order, each 8-float run twice. Per block, four 16-float multiply-adds then give both tokens'
+ * 8 lane sums at once, and one more adds them times both tokens' scales to their accumulators; tiles of
+ * 2 rows x 2 token pairs share every load twice. The buffers are native memory on 64-byte boundaries:
+ * 512-bit loads from Java arrays straddle cache lines.
  *
  * <p>A single token (n = 1) reads each weight block once, so nothing is gained by converting it first;
  * there the integer kernel measured faster: the block's bytes widen to one 512-bit vector of shorts,
@@ -49,8 +51,10 @@ import java.nio.ByteOrder;
  *
  * <p>Measured alternatives that were slower with C2 (JDK 25): the float kernel for single tokens (the
  * byte shuffle and two conversions per block cost ~15% more than the short products); converting one row
- * at a time for a batch (the activations of 64 tokens then stream from L2 for every row); tiles of 2-8
- * rows or 4 tokens sharing loads; converting a row's scales with vector ops up front.
+ * at a time for a batch (the activations of 64 tokens then stream from L2 for every row); converting a
+ * row's scales with vector ops up front; the pair layout in Java arrays (unaligned: slower than the
+ * earlier one-token-per-vector kernel); a loop over the 3 remaining byte runs instead of writing them out
+ * (C2 kept the loop: 1.6x slower).
  */
 final class Q8_0Activations {
     private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_256;
@@ -62,14 +66,22 @@ final class Q8_0Activations {
     static final boolean WIDE_SUPPORTED = VectorWidth.BITS >= 512;
     private static final int BLOCK = 32;
     private static final int BLOCK_BYTES = 34;
-    /** Floats of converted weight rows a thread keeps for a prompt batch (16 KB: a third of L1d). */
+    /** Floats of converted weight rows a thread keeps for a batch (16 KB: a third of L1d). */
     private static final int GROUP_FLOATS = 4096;
+    /** Floats per block of a converted weight row: 4 runs of 8 values, each twice. */
+    private static final int PLANE_FLOATS = 64;
+    /** Floats per block of a token pair's activations: 4 runs of 16 values, then 16 scales. */
+    private static final int PAIR_FLOATS = 80;
+    private static final long PLANE_BYTES = PLANE_FLOATS * Float.BYTES;
+    private static final long PAIR_BYTES = PAIR_FLOATS * Float.BYTES;
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Weight byte 4j+k of a block goes to position k*8+j, the activations' split order. */
     private static final VectorShuffle<Byte> SPLIT = VectorShuffle.fromOp(BYTES, i -> (i & 7) * 4 + (i >> 3));
-    /** Swap the two 8-lane halves of a 16-lane vector, then groups of 4 and of 2 lanes (the sum's folds). */
-    private static final VectorShuffle<Float> SWAP_HALVES = VectorShuffle.fromOp(F16, i -> i ^ 8);
+    /** Lanes 0-7 (or 8-15) of a 16-lane vector, in both halves. */
+    private static final VectorShuffle<Float> LOW_TWICE = VectorShuffle.fromOp(F16, i -> i & 7);
+    private static final VectorShuffle<Float> HIGH_TWICE = VectorShuffle.fromOp(F16, i -> 8 + (i & 7));
+    /** Swap groups of 4 and of 2 lanes within each 8-lane half (the folds of hsum8). */
     private static final VectorShuffle<Float> SWAP_FOURS = VectorShuffle.fromOp(F16, i -> i ^ 4);
     private static final VectorShuffle<Float> SWAP_TWOS = VectorShuffle.fromOp(F16, i -> i ^ 2);
 
@@ -80,6 +92,10 @@ final class Q8_0Activations {
     private float[] x = new float[0];
     /** Each block's scale, already rounded to F16 as llama.cpp stores it. */
     private float[] d = new float[0];
+    /** The batch kernel's layout of {@link #x} and {@link #d} by token pairs ({@link #pairActivations}). */
+    private MemorySegment paired = MemorySegment.NULL;
+    /** {@link #paired} as floats, filled before being copied to the aligned segment. */
+    private float[] pairedFloats = new float[0];
 
     // The product in progress, written before MatrixOps publishes the job to its threads.
     private MemorySegment jobWeights;
@@ -91,17 +107,29 @@ final class Q8_0Activations {
     /** Per pool thread: the weight rows it is multiplying with a batch of tokens, converted to floats. */
     private static final ThreadLocal<RowScratch> ROW_SCRATCH = ThreadLocal.withInitial(RowScratch::new);
 
-    /** Weight rows as floats: each block's scale, and its 32 values permuted into the split order. */
+    /** Weight rows as floats: each block's scale, and its 32 values in the split order, each run twice. */
     private static final class RowScratch {
         float[] scales = new float[0];
-        float[] values = new float[0];
+        MemorySegment values = MemorySegment.NULL;
 
         void ensure(int blocks) {
             if (scales.length < blocks) {
                 scales = new float[blocks];
-                values = new float[blocks * BLOCK];
+                values = alignedFloats((long) blocks * PLANE_FLOATS);
             }
         }
+    }
+
+    /**
+     * Native memory for {@code floats} floats on a 64-byte boundary: a 512-bit load from a Java array
+     * straddles two cache lines (array data is only 16-byte aligned), which measured ~1.5x slower.
+     */
+    private static MemorySegment alignedFloats(long floats) {
+        return Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+    }
+
+    private static FloatVector load(MemorySegment m, long offset) {
+        return FloatVector.fromMemorySegment(F16, m, offset, ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Activations for the widest kernel this machine supports. */
@@ -160,6 +188,9 @@ final class Q8_0Activations {
         jobTokens = n;
         jobRows = rows;
         jobBlocks = cols / BLOCK;
+        if (wide && n > 1) {
+            pairActivations(n, jobBlocks);
+        }
         try {
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, rowTask);
         } finally {
@@ -176,26 +207,29 @@ final class Q8_0Activations {
         int blocks = jobBlocks;
         long rowBytes = (long) blocks * BLOCK_BYTES;
         if (wide && n > 1) {
-            // a group of rows is converted once; each token's activations then stay in L1 across the group
-            int group = Math.max(1, GROUP_FLOATS / (blocks * BLOCK));
+            // a group of rows is converted once; each pair of tokens' activations then stay in L1 across it
+            int group = Math.max(1, GROUP_FLOATS / (blocks * PLANE_FLOATS));
             RowScratch scratch = ROW_SCRATCH.get();
             scratch.ensure(group * blocks);
+            int pairs = (n + 1) / 2;
             for (int r0 = from; r0 < to; r0 += group) {
                 int g = Math.min(group, to - r0);
                 for (int i = 0; i < g; i++) {
                     convertRow(w, (r0 + i) * rowBytes, blocks, scratch.scales, scratch.values, i * blocks);
                 }
-                int t = 0;
-                for (; t + 1 < n; t += 2) {
-                    for (int i = 0; i < g; i++) {
-                        dotConvertedPair(scratch.scales, scratch.values, i * blocks, t * blocks, blocks, out,
-                                t * rows + r0 + i, rows);
+                int p = 0;
+                for (; p + 1 < pairs; p += 2) {
+                    int i = 0;
+                    for (; i + 1 < g; i += 2) {
+                        dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n);
+                    }
+                    for (; i < g; i++) {
+                        dotTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n);
                     }
                 }
-                for (; t < n; t++) {
+                for (; p < pairs; p++) {
                     for (int i = 0; i < g; i++) {
-                        out[t * rows + r0 + i] = dotConverted(scratch.scales, scratch.values, i * blocks,
-                                t * blocks, blocks);
+                        dotPair(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n);
                     }
                 }
             }
@@ -215,46 +249,186 @@ final class Q8_0Activations {
     }
 
     /**
-     * The row's scales and split-order weight values as floats, for {@link #dotConverted}, stored from
-     * block {@code at} of the scratch arrays on.
+     * The row's scales and weight values as floats, for {@link #dotPair}, stored from block {@code at} of
+     * the scratch arrays on: per block, byte k of the 8 lanes for k = 0..3, each run of 8 twice (once for
+     * each token of a pair).
      */
-    private static void convertRow(MemorySegment w, long base, int blocks, float[] scales, float[] values,
+    private static void convertRow(MemorySegment w, long base, int blocks, float[] scales, MemorySegment values,
                                    int at) {
         for (int b = at; b < at + blocks; b++, base += BLOCK_BYTES) {
             scales[b] = Float.float16ToFloat(w.get(SHORT_LE, base));
             ByteVector wb = splitBytes(w, base);
-            ((FloatVector) wb.convertShape(VectorOperators.B2F, F16, 0)).intoArray(values, b * BLOCK);
-            ((FloatVector) wb.convertShape(VectorOperators.B2F, F16, 1)).intoArray(values, b * BLOCK + 16);
+            FloatVector k01 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 0);
+            FloatVector k23 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 1);
+            long o = (long) b * PLANE_FLOATS * Float.BYTES;
+            k01.rearrange(LOW_TWICE).intoMemorySegment(values, o, ByteOrder.LITTLE_ENDIAN);
+            k01.rearrange(HIGH_TWICE).intoMemorySegment(values, o + 64, ByteOrder.LITTLE_ENDIAN);
+            k23.rearrange(LOW_TWICE).intoMemorySegment(values, o + 128, ByteOrder.LITTLE_ENDIAN);
+            k23.rearrange(HIGH_TWICE).intoMemorySegment(values, o + 192, ByteOrder.LITTLE_ENDIAN);
         }
     }
 
-    /** {@link #dotRow} over a row converted by {@link #convertRow} to scratch block {@code at}. */
-    private float dotConverted(float[] scales, float[] values, int at, int firstBlock, int blocks) {
+    /**
+     * The activations of tokens {@code 2p} and {@code 2p + 1} side by side, for the batch kernel: per
+     * block, byte k of the 8 lanes for k = 0..3 (the first token's in lanes 0-7, the second's in 8-15),
+     * then the two tokens' scales, 8 lanes each. A missing second token (odd n) gets zeros.
+     */
+    private void pairActivations(int n, int blocks) {
+        int pairs = (n + 1) / 2;
+        int need = pairs * blocks * PAIR_FLOATS;
+        if (pairedFloats.length < need) {
+            pairedFloats = new float[need];
+            paired = alignedFloats(need);
+        }
+        float[] pf = pairedFloats;
+        for (int p = 0; p < pairs; p++) {
+            for (int h = 0; h < 2; h++) {
+                int t = 2 * p + h;
+                for (int b = 0; b < blocks; b++) {
+                    int o = (p * blocks + b) * PAIR_FLOATS + h * 8;
+                    if (t < n) {
+                        int src = (t * blocks + b) * BLOCK;
+                        for (int k = 0; k < 4; k++) {
+                            System.arraycopy(x, src + k * 8, pf, o + k * 16, 8);
+                        }
+                        java.util.Arrays.fill(pf, o + 64, o + 72, d[t * blocks + b]);
+                    } else {
+                        for (int k = 0; k < 5; k++) {
+                            java.util.Arrays.fill(pf, o + k * 16, o + k * 16 + 8, 0f);
+                        }
+                    }
+                }
+            }
+        }
+        MemorySegment.copy(pf, 0, paired, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, need);
+    }
+
+    /**
+     * Row {@code row} (converted at scratch block {@code at}) times the tokens of pair {@code p}: out of
+     * each block, 16 exact lane sums (both tokens' 8) from four multiply-adds, then one fused multiply-add
+     * with both tokens' scales, as llama.cpp does per token; lanes 0-7 sum to the first token's result.
+     */
+    private void dotPair(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out, int row,
+                         int rows, int n) {
+        MemorySegment a = paired;
         FloatVector acc = FloatVector.zero(F16);
-        for (int b = 0; b < blocks; b++) {
-            int wo = (at + b) * BLOCK;
-            FloatVector w01 = FloatVector.fromArray(F16, values, wo);
-            FloatVector w23 = FloatVector.fromArray(F16, values, wo + 16);
-            acc = accumulate(w01, w23, (firstBlock + b) * BLOCK, scales[at + b] * d[firstBlock + b], acc);
+        long wo = (long) at * PLANE_BYTES;
+        long xo = (long) p * blocks * PAIR_BYTES;
+        for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
+            FloatVector s = load(values, wo).mul(load(a, xo));
+            s = load(values, wo + 64).fma(load(a, xo + 64), s);
+            s = load(values, wo + 128).fma(load(a, xo + 128), s);
+            s = load(values, wo + 192).fma(load(a, xo + 192), s);
+            acc = s.fma(load(a, xo + 256).mul(scales[at + b]), acc);
         }
-        return hsumWide(acc);
+        store(acc, out, p, row, rows, n);
     }
 
-    /** {@link #dotConverted} for two consecutive tokens sharing the weight loads: out[o] and out[o + rows]. */
-    private void dotConvertedPair(float[] scales, float[] values, int at, int firstBlock, int blocks,
-                                  float[] out, int o, int rows) {
+    /** {@link #dotPair} for pairs {@code p} and {@code p + 1} sharing the weight loads. */
+    private void dotTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
+                             int row, int rows, int n) {
+        MemorySegment a = paired;
         FloatVector acc0 = FloatVector.zero(F16);
         FloatVector acc1 = FloatVector.zero(F16);
-        for (int b = 0; b < blocks; b++) {
-            int wo = (at + b) * BLOCK;
-            FloatVector w01 = FloatVector.fromArray(F16, values, wo);
-            FloatVector w23 = FloatVector.fromArray(F16, values, wo + 16);
+        long second = (long) blocks * PAIR_BYTES;
+        long wo = (long) at * PLANE_BYTES;
+        long xo = (long) p * blocks * PAIR_BYTES;
+        for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
+            FloatVector w0 = load(values, wo);
+            FloatVector w1 = load(values, wo + 64);
+            FloatVector w2 = load(values, wo + 128);
+            FloatVector w3 = load(values, wo + 192);
             float dw = scales[at + b];
-            acc0 = accumulate(w01, w23, (firstBlock + b) * BLOCK, dw * d[firstBlock + b], acc0);
-            acc1 = accumulate(w01, w23, (firstBlock + blocks + b) * BLOCK, dw * d[firstBlock + blocks + b], acc1);
+            long yo = xo + second;
+            FloatVector s0 = w0.mul(load(a, xo));
+            FloatVector s1 = w0.mul(load(a, yo));
+            s0 = w1.fma(load(a, xo + 64), s0);
+            s1 = w1.fma(load(a, yo + 64), s1);
+            s0 = w2.fma(load(a, xo + 128), s0);
+            s1 = w2.fma(load(a, yo + 128), s1);
+            s0 = w3.fma(load(a, xo + 192), s0);
+            s1 = w3.fma(load(a, yo + 192), s1);
+            acc0 = s0.fma(load(a, xo + 256).mul(dw), acc0);
+            acc1 = s1.fma(load(a, yo + 256).mul(dw), acc1);
         }
-        out[o] = hsumWide(acc0);
-        out[o + rows] = hsumWide(acc1);
+        store(acc0, out, p, row, rows, n);
+        store(acc1, out, p + 1, row, rows, n);
+    }
+
+    /**
+     * {@link #dotPair} for rows {@code row} and {@code row + 1} (converted at scratch blocks {@code at} and
+     * {@code at + blocks}) and pairs {@code p} and {@code p + 1}: each weight load serves two pairs and
+     * each activation load two rows.
+     */
+    private void dotTwoRowsTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
+                                    int row, int rows, int n) {
+        MemorySegment a = paired;
+        FloatVector acc00 = FloatVector.zero(F16);
+        FloatVector acc01 = FloatVector.zero(F16);
+        FloatVector acc10 = FloatVector.zero(F16);
+        FloatVector acc11 = FloatVector.zero(F16);
+        long second = (long) blocks * PAIR_BYTES;
+        long nextRow = (long) blocks * PLANE_BYTES;
+        long wo = (long) at * PLANE_BYTES;
+        long xo = (long) p * blocks * PAIR_BYTES;
+        for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
+            long vo = wo + nextRow;
+            long yo = xo + second;
+            FloatVector x0 = load(a, xo);
+            FloatVector y0 = load(a, yo);
+            FloatVector w = load(values, wo);
+            FloatVector v = load(values, vo);
+            FloatVector s00 = w.mul(x0);
+            FloatVector s01 = w.mul(y0);
+            FloatVector s10 = v.mul(x0);
+            FloatVector s11 = v.mul(y0);
+            FloatVector x64 = load(a, xo + 64);
+            FloatVector y64 = load(a, yo + 64);
+            FloatVector w64 = load(values, wo + 64);
+            FloatVector v64 = load(values, vo + 64);
+            s00 = w64.fma(x64, s00);
+            s01 = w64.fma(y64, s01);
+            s10 = v64.fma(x64, s10);
+            s11 = v64.fma(y64, s11);
+            FloatVector x128 = load(a, xo + 128);
+            FloatVector y128 = load(a, yo + 128);
+            FloatVector w128 = load(values, wo + 128);
+            FloatVector v128 = load(values, vo + 128);
+            s00 = w128.fma(x128, s00);
+            s01 = w128.fma(y128, s01);
+            s10 = v128.fma(x128, s10);
+            s11 = v128.fma(y128, s11);
+            FloatVector x192 = load(a, xo + 192);
+            FloatVector y192 = load(a, yo + 192);
+            FloatVector w192 = load(values, wo + 192);
+            FloatVector v192 = load(values, vo + 192);
+            s00 = w192.fma(x192, s00);
+            s01 = w192.fma(y192, s01);
+            s10 = v192.fma(x192, s10);
+            s11 = v192.fma(y192, s11);
+            FloatVector dx = load(a, xo + 256);
+            FloatVector dy = load(a, yo + 256);
+            float dw = scales[at + b];
+            float dv = scales[at + blocks + b];
+            acc00 = s00.fma(dx.mul(dw), acc00);
+            acc01 = s01.fma(dy.mul(dw), acc01);
+            acc10 = s10.fma(dx.mul(dv), acc10);
+            acc11 = s11.fma(dy.mul(dv), acc11);
+        }
+        store(acc00, out, p, row, rows, n);
+        store(acc01, out, p + 1, row, rows, n);
+        store(acc10, out, p, row + 1, rows, n);
+        store(acc11, out, p + 1, row + 1, rows, n);
+    }
+
+    /** Each token's {@link LlamaCppMath#hsum8} of its 8 accumulators (lanes 0-7 and 8-15) into out. */
+    private static void store(FloatVector acc, float[] out, int p, int row, int rows, int n) {
+        FloatVector fours = acc.add(acc.rearrange(SWAP_FOURS));
+        FloatVector twos = fours.add(fours.rearrange(SWAP_TWOS));
+        out[2 * p * rows + row] = twos.lane(0) + twos.lane(1);
+        if (2 * p + 1 < n) {
+            out[(2 * p + 1) * rows + row] = twos.lane(8) + twos.lane(9);
+        }
     }
 
     /** The single-token wide kernel: the weight row at {@code base} times the activations' short values. */
@@ -265,19 +439,6 @@ final class Q8_0Activations {
             acc = accumulateBlock(w, base, xs, d[firstBlock + b], acc);
         }
         return hsum(acc);
-    }
-
-    /**
-     * {@code acc + laneSums * scale}: {@code w01}/{@code w23} hold the block's weights for bytes k = 0, 1
-     * and k = 2, 3 of the 8 lanes, matching the activations at {@code xo}. Their products summed per lane
-     * are exact integers; the halves' fold leaves the 8 lane sums in both halves, and one fused
-     * multiply-add per lane adds them to the accumulators (lanes 0-7 are the ones summed at the end).
-     */
-    private FloatVector accumulate(FloatVector w01, FloatVector w23, int xo, float scale, FloatVector acc) {
-        FloatVector s = w23.fma(FloatVector.fromArray(F16, x, xo + 16),
-                w01.mul(FloatVector.fromArray(F16, x, xo)));
-        FloatVector lanes = s.add(s.rearrange(SWAP_HALVES));
-        return lanes.fma(FloatVector.broadcast(F16, scale), acc);
     }
 
     private float dotRowNarrow(MemorySegment w, long base, int firstBlock, int blocks) {
@@ -328,16 +489,5 @@ final class Q8_0Activations {
     private static float hsum(FloatVector acc) {
         return LlamaCppMath.hsum8(acc.lane(0), acc.lane(1), acc.lane(2), acc.lane(3),
                 acc.lane(4), acc.lane(5), acc.lane(6), acc.lane(7));
-    }
-
-    /**
-     * {@link LlamaCppMath#hsum8} of lanes 0-7 of a 16-lane accumulator, in vector form: lane i of the
-     * first fold is l_i + l_(i+4), lane i of the second (l_i + l_(i+4)) + (l_(i+2) + l_(i+6)), and its
-     * lanes 0 and 1 are the tree's two halves (fewer instructions than extracting 8 lanes of 512 bits).
-     */
-    private static float hsumWide(FloatVector acc) {
-        FloatVector fours = acc.add(acc.rearrange(SWAP_FOURS));
-        FloatVector twos = fours.add(fours.rearrange(SWAP_TWOS));
-        return twos.lane(0) + twos.lane(1);
     }
 }

@@ -130,10 +130,11 @@ class Q8_0ActivationsTest {
 
     @Test
     void promptBatchesMatchAcrossRowGroupBoundaries() {
-        // the batch kernel converts groups of 4096 / cols rows: 2 rows per group here, then 1 (cols > 4096)
+        // the batch kernel converts groups of 4096 / (2 * cols) rows: 3 rows per group here (a 2-row tile
+        // and a single row), then 1 (cols > 2048); 2 to 5 tokens take the two-pair tiles and a lone pair
         Random random = new Random(13);
-        for (int cols : new int[] {1376, 4192}) {
-            for (int n = 2; n <= 3; n++) {
+        for (int cols : new int[] {672, 2080}) {
+            for (int n = 2; n <= 5; n++) {
                 assertBitIdentical(random, 5, cols, n);
             }
         }
