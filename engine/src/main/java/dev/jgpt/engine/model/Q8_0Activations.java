@@ -60,6 +60,7 @@ import java.nio.ByteOrder;
 final class Q8_0Activations {
     private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Short> SHORTS_16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
@@ -79,6 +80,16 @@ final class Q8_0Activations {
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Weight byte 4j+k of a block goes to position k*8+j, the activations' split order. */
     private static final VectorShuffle<Byte> SPLIT = VectorShuffle.fromOp(BYTES, i -> (i & 7) * 4 + (i >> 3));
+    /**
+     * Quantized values 0-15 and 16-31 of a block (two vectors) into the split order: byte k of lane j,
+     * value 4j+k, to position k*8+j; positions 0-15 (k = 0, 1) and 16-31 (k = 2, 3). Source indexes of 16
+     * and more pick from the second vector.
+     */
+    private static final VectorShuffle<Float> SPLIT_LOW = VectorShuffle.fromOp(F16, p -> 4 * (p & 7) + (p >> 3));
+    private static final VectorShuffle<Float> SPLIT_HIGH =
+            VectorShuffle.fromOp(F16, p -> 4 * (p & 7) + 2 + (p >> 3));
+    /** 1.5 * 2^23: see {@link #roundToNearestEven}. */
+    private static final float ROUNDING = 12582912f;
     /** Lanes 0-7 (or 8-15) of a 16-lane vector, in both halves. */
     private static final VectorShuffle<Float> LOW_TWICE = VectorShuffle.fromOp(F16, i -> i & 7);
     private static final VectorShuffle<Float> HIGH_TWICE = VectorShuffle.fromOp(F16, i -> 8 + (i & 7));
@@ -87,9 +98,10 @@ final class Q8_0Activations {
     private static final VectorShuffle<Float> SWAP_TWOS = VectorShuffle.fromOp(F16, i -> i ^ 2);
 
     private final boolean wide;
-    /** Wide kernel, single token: the quantized values in their natural order, in [-127, 127]. */
-    private short[] q = new short[0];
-    /** {@link #q} copied to native memory on a 64-byte boundary, where the single-token kernel reads it. */
+    /**
+     * Wide kernel, single token: the quantized values in their natural order, in [-127, 127], as shorts in
+     * native memory on a 64-byte boundary.
+     */
     private MemorySegment qAligned = MemorySegment.NULL;
     /** Quantized values in [-127, 127] as floats: block b's value 4j+k sits at {@code x[b*32 + k*8 + j]}. */
     private float[] x = new float[0];
@@ -160,10 +172,42 @@ final class Q8_0Activations {
             d = new float[blocks];
             x = new float[len];
             if (wide) {
-                q = new short[len];
                 qAligned = Arena.ofAuto().allocate((long) len * Short.BYTES, 64);
             }
         }
+        if (!wide) {
+            quantizeScalar(src, blocks);
+            return;
+        }
+        for (int b = 0; b < blocks; b++) {
+            int o = b * BLOCK;
+            FloatVector v0 = FloatVector.fromArray(F16, src, o);
+            FloatVector v1 = FloatVector.fromArray(F16, src, o + 16);
+            float amax = v0.abs().max(v1.abs()).reduceLanes(VectorOperators.MAX);
+            d[b] = LlamaCppMath.roundF16(amax / 127f);
+            float id = amax != 0f ? 127f / amax : 0f;
+            FloatVector q0 = roundToNearestEven(v0.mul(id));
+            FloatVector q1 = roundToNearestEven(v1.mul(id));
+            q0.rearrange(SPLIT_LOW, q1).intoArray(x, o);
+            q0.rearrange(SPLIT_HIGH, q1).intoArray(x, o + 16);
+            long qo = (long) o * Short.BYTES;
+            q0.convertShape(VectorOperators.F2S, SHORTS_16, 0).intoMemorySegment(qAligned, qo, ByteOrder.LITTLE_ENDIAN);
+            q1.convertShape(VectorOperators.F2S, SHORTS_16, 0)
+                    .intoMemorySegment(qAligned, qo + 32, ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+
+    /**
+     * Rounds to the nearest integer, ties to even, for |v| &lt;= 2^22: adding and subtracting 1.5 * 2^23
+     * leaves no fraction bits, and IEEE addition rounds to nearest even. (Zero comes out as +0, as
+     * llama.cpp's int8 values have no sign of zero.)
+     */
+    private static FloatVector roundToNearestEven(FloatVector v) {
+        return v.add(ROUNDING).sub(ROUNDING);
+    }
+
+    /** {@link #quantize} one value at a time, for the narrow kernel (CPUs without 512-bit vectors). */
+    private void quantizeScalar(float[] src, int blocks) {
         for (int b = 0; b < blocks; b++) {
             int o = b * BLOCK;
             float amax = 0f;
@@ -175,13 +219,7 @@ final class Q8_0Activations {
             for (int i = 0; i < BLOCK; i++) {
                 float v = (float) Math.rint(src[o + i] * id);
                 x[o + (i & 3) * 8 + (i >> 2)] = v;
-                if (wide) {
-                    q[o + i] = (short) v;
-                }
             }
-        }
-        if (wide) {
-            MemorySegment.copy(q, 0, qAligned, ValueLayout.JAVA_SHORT_UNALIGNED, 0, blocks * BLOCK);
         }
     }
 
