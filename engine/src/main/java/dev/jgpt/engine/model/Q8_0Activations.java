@@ -8,6 +8,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -90,6 +91,10 @@ final class Q8_0Activations {
             VectorShuffle.fromOp(F16, p -> 4 * (p & 7) + 2 + (p >> 3));
     /** 1.5 * 2^23: see {@link #roundToNearestEven}. */
     private static final float ROUNDING = 12582912f;
+    /** Lanes 0-7 (or 8-15) of two vectors side by side: the two tokens' runs for byte k = 0 (or 1). */
+    private static final VectorShuffle<Float> LOW_HALVES = VectorShuffle.fromOp(F16, p -> p < 8 ? p : p + 8);
+    private static final VectorShuffle<Float> HIGH_HALVES = VectorShuffle.fromOp(F16, p -> p < 8 ? p + 8 : p + 16);
+    private static final VectorMask<Float> UPPER_HALF = VectorMask.fromLong(F16, 0xFF00L);
     /** Lanes 0-7 (or 8-15) of a 16-lane vector, in both halves. */
     private static final VectorShuffle<Float> LOW_TWICE = VectorShuffle.fromOp(F16, i -> i & 7);
     private static final VectorShuffle<Float> HIGH_TWICE = VectorShuffle.fromOp(F16, i -> 8 + (i & 7));
@@ -109,8 +114,9 @@ final class Q8_0Activations {
     private float[] d = new float[0];
     /** The batch kernel's layout of {@link #x} and {@link #d} by token pairs ({@link #pairActivations}). */
     private MemorySegment paired = MemorySegment.NULL;
-    /** {@link #paired} as floats, filled before being copied to the aligned segment. */
-    private float[] pairedFloats = new float[0];
+    /** The tokens and blocks per token {@link #paired} holds for the latest quantization, or -1 if none. */
+    private int pairedTokens = -1;
+    private int pairedBlocks = -1;
 
     // The product in progress, written before MatrixOps publishes the job to its threads.
     private MemorySegment jobWeights;
@@ -168,6 +174,7 @@ final class Q8_0Activations {
      */
     void quantize(float[] src, int len) {
         int blocks = len / BLOCK;
+        pairedTokens = -1;
         if (d.length < blocks) {
             d = new float[blocks];
             x = new float[len];
@@ -319,33 +326,36 @@ final class Q8_0Activations {
      * then the two tokens' scales, 8 lanes each. A missing second token (odd n) gets zeros.
      */
     private void pairActivations(int n, int blocks) {
-        int pairs = (n + 1) / 2;
-        int need = pairs * blocks * PAIR_FLOATS;
-        if (pairedFloats.length < need) {
-            pairedFloats = new float[need];
-            paired = alignedFloats(need);
+        if (pairedTokens == n && pairedBlocks == blocks) {
+            return; // another product of the same activations (Q, K and V; gate and up)
         }
-        float[] pf = pairedFloats;
+        int pairs = (n + 1) / 2;
+        long need = (long) pairs * blocks * PAIR_BYTES;
+        if (paired.byteSize() < need) {
+            paired = Arena.ofAuto().allocate(need, 64);
+        }
+        FloatVector zero = FloatVector.zero(F16);
+        long o = 0;
         for (int p = 0; p < pairs; p++) {
-            for (int h = 0; h < 2; h++) {
-                int t = 2 * p + h;
-                for (int b = 0; b < blocks; b++) {
-                    int o = (p * blocks + b) * PAIR_FLOATS + h * 8;
-                    if (t < n) {
-                        int src = (t * blocks + b) * BLOCK;
-                        for (int k = 0; k < 4; k++) {
-                            System.arraycopy(x, src + k * 8, pf, o + k * 16, 8);
-                        }
-                        java.util.Arrays.fill(pf, o + 64, o + 72, d[t * blocks + b]);
-                    } else {
-                        for (int k = 0; k < 5; k++) {
-                            java.util.Arrays.fill(pf, o + k * 16, o + k * 16 + 8, 0f);
-                        }
-                    }
-                }
+            int t = 2 * p;
+            boolean second = t + 1 < n;
+            for (int b = 0; b < blocks; b++, o += PAIR_BYTES) {
+                int first = (t * blocks + b) * BLOCK;
+                FloatVector a01 = FloatVector.fromArray(F16, x, first);
+                FloatVector a23 = FloatVector.fromArray(F16, x, first + 16);
+                FloatVector b01 = second ? FloatVector.fromArray(F16, x, first + blocks * BLOCK) : zero;
+                FloatVector b23 = second ? FloatVector.fromArray(F16, x, first + blocks * BLOCK + 16) : zero;
+                a01.rearrange(LOW_HALVES, b01).intoMemorySegment(paired, o, ByteOrder.LITTLE_ENDIAN);
+                a01.rearrange(HIGH_HALVES, b01).intoMemorySegment(paired, o + 64, ByteOrder.LITTLE_ENDIAN);
+                a23.rearrange(LOW_HALVES, b23).intoMemorySegment(paired, o + 128, ByteOrder.LITTLE_ENDIAN);
+                a23.rearrange(HIGH_HALVES, b23).intoMemorySegment(paired, o + 192, ByteOrder.LITTLE_ENDIAN);
+                float d1 = second ? d[(t + 1) * blocks + b] : 0f;
+                FloatVector.broadcast(F16, d[t * blocks + b]).blend(d1, UPPER_HALF)
+                        .intoMemorySegment(paired, o + 256, ByteOrder.LITTLE_ENDIAN);
             }
         }
-        MemorySegment.copy(pf, 0, paired, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, need);
+        pairedTokens = n;
+        pairedBlocks = blocks;
     }
 
     /**
