@@ -55,6 +55,7 @@ final class Q8_KActivations {
     private static final int Q4_K_BYTES = 144;
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** 16 or 8 int lanes, or null where the Vector API kernels do not suit the CPU (scalar path). */
     private static final VectorSpecies<Integer> I = intSpecies();
@@ -92,6 +93,10 @@ final class Q8_KActivations {
     private float[] d = new float[0];
     /** Sums of each 16 quantized values. */
     private int[] bsums = new int[0];
+    /** The one-token kernels' copy of the quantized values as floats (exact). */
+    private float[] tokenFloats = new float[0];
+    /** The one-token kernels' sums of each 32 quantized values. */
+    private int[] tokenSubSums = new int[0];
     /**
      * The prompt kernel's copy of the activations, 16 tokens to a vector ({@link #transpose}): per group of
      * 16 tokens, per column, the 16 tokens' quantized values as floats.
@@ -166,6 +171,18 @@ final class Q8_KActivations {
         // the rest through the gemv kernel
         int gemmTokens = q4 && n > 3 ? n - n % 4 : 0;
         if (n == 1 && LANES == 16) {
+            if (tokenFloats.length < cols) {
+                tokenFloats = new float[cols];
+            }
+            for (int i = 0; i < cols; i++) {
+                tokenFloats[i] = q[i];
+            }
+            if (tokenSubSums.length < cols / 32) {
+                tokenSubSums = new int[cols / 32];
+            }
+            for (int i = 0; i < cols / 32; i++) {
+                tokenSubSums[i] = bsums[2 * i] + bsums[2 * i + 1];
+            }
             MatrixOps.shared().forRows(rows, (long) rows * cols, (from, to) -> {
                 for (int r = from; r < to; r++) {
                     out[r] = q4 ? rowQ4K(seg, (long) r * blocks * Q4_K_BYTES, blocks)
@@ -301,41 +318,61 @@ final class Q8_KActivations {
     }
 
     /**
-     * One Q4_K row times the single quantized token in {@code ggml_gemv_q4_K_8x8_q8_K} order (16 int lanes):
-     * each 32-value sub-block multiplied in shorts, adjacent products paired into ints and scaled, the
-     * block's integer sums reduced once.
+     * One Q4_K row times the single quantized token in {@code ggml_gemv_q4_K_8x8_q8_K} order (16 lanes).
+     * The integer sums are formed by float multiply-adds on {@link #tokenFloats}, exact because every
+     * lane's partial sum is an integer below 2^24 (8 sub-blocks of 2 products of at most 15 * 128 * 63); the
+     * high nibbles are masked in place (16 times the weight) and their scale divided by 16, also exact. The
+     * block's lanes are added as ints, then fused-multiply-added once per super-block as llama.cpp does.
      */
     private float rowQ4K(MemorySegment w, long rowBase, int blocks) {
+        float[] x = tokenFloats;
         float acc = 0f;
         float accMin = 0f;
         for (int b = 0; b < blocks; b++) {
             long base = rowBase + (long) b * Q4_K_BYTES;
             int qo = b * BLOCK;
-            IntVector sums = IntVector.zero(I);
-            int blockMin = 0;
+            // the 12 bytes of 6-bit scales and mins as four words of one byte per sub-block
+            // (llama.cpp's kmask1..3 unpacking)
+            int u0 = w.get(INT_LE, base + 4);
+            int u1 = w.get(INT_LE, base + 8);
+            int u2 = w.get(INT_LE, base + 12);
+            long scales = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | ((u0 >>> 2) & 0x30303030)) << 32;
+            long mins = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | ((u1 >>> 2) & 0x30303030)) << 32;
+            FloatVector lowSums = FloatVector.zero(F);
+            FloatVector highSums = lowSums;
             for (int pair = 0; pair < 4; pair++) {
                 // qs[32*pair ..+32): sub-block 2*pair in the low nibbles, 2*pair+1 in the high ones
-                ShortVector nibbles = Unpacked.shorts(w, base + 16 + 32L * pair);
-                for (int h = 0; h < 2; h++) {
-                    int sub = 2 * pair + h;
-                    ShortVector x = (ShortVector) ByteVector.fromArray(B32, q, qo + 32 * sub)
-                            .convertShape(VectorOperators.B2S, S32, 0);
-                    IntVector p = nibbles.lanewise(VectorOperators.ASHR, 4 * h).and((short) 15).mul(x)
-                            .reinterpretAsInts();
-                    IntVector pairs = p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                            .add(p.lanewise(VectorOperators.ASHR, 16));
-                    sums = sums.add(pairs.mul(Unpacked.q4Scale(w, base + 4, sub)));
-                    int bs = 16 * b + 2 * sub;
-                    blockMin += Unpacked.q4Min(w, base + 4, sub) * (bsums[bs] + bsums[bs + 1]);
-                }
+                IntVector q0 = Unpacked.bytes(w, base + 16 + 32L * pair);
+                IntVector q1 = Unpacked.bytes(w, base + 32 + 32L * pair);
+                int xo = qo + 64 * pair;
+                FloatVector low = floats(q1.and(0x0f)).fma(FloatVector.fromArray(F, x, xo + 16),
+                        floats(q0.and(0x0f)).mul(FloatVector.fromArray(F, x, xo)));
+                FloatVector high = floats(q1.and(0xf0)).fma(FloatVector.fromArray(F, x, xo + 48),
+                        floats(q0.and(0xf0)).mul(FloatVector.fromArray(F, x, xo + 32)));
+                int lowScale = (int) (scales >>> (16 * pair)) & 0xff;
+                int highScale = (int) (scales >>> (16 * pair + 8)) & 0xff;
+                lowSums = low.fma(FloatVector.broadcast(F, lowScale), lowSums);
+                highSums = high.fma(FloatVector.broadcast(F, highScale * 0.0625f), highSums);
             }
+            int[] subSums = tokenSubSums;
+            int blockMin = 0;
+            for (int sub = 0; sub < 8; sub++) {
+                blockMin += ((int) (mins >>> (8 * sub)) & 0xff) * subSums[8 * b + sub];
+            }
+            int blockSum = ((IntVector) lowSums.convert(VectorOperators.F2I, 0))
+                    .add((IntVector) highSums.convert(VectorOperators.F2I, 0)).reduceLanes(VectorOperators.ADD);
             float dx = d[b];
             float dScale = Float.float16ToFloat(w.get(SHORT_LE, base)) * dx;
             float minScale = Float.float16ToFloat(w.get(SHORT_LE, base + 2)) * dx;
-            acc = Math.fma((float) sums.reduceLanes(VectorOperators.ADD), dScale, acc);
+            acc = Math.fma((float) blockSum, dScale, acc);
             accMin = Math.fma((float) blockMin, minScale, accMin);
         }
         return acc - accMin;
+    }
+
+    /** Exact int-to-float lane conversion (the values here are far below 2^24). */
+    private static FloatVector floats(IntVector v) {
+        return (FloatVector) v.convert(VectorOperators.I2F, 0);
     }
 
     /** The unsigned 6-bit weights of one chunk: a nibble of {@code low}, two bits of {@code high}. */

@@ -56,6 +56,11 @@ public final class KernelThroughput {
 
     /** Reports CPU time of this thread per call (steadier than wall time on a shared machine). */
     private static void report(String name, Runnable product) {
+        System.out.printf("  %-34s %10.1f us cpu%n", name, cpuMicrosPerCall(product));
+    }
+
+    /** CPU time of this thread per call, in microseconds, after 50 warm-up calls, over 0.3 s. */
+    static double cpuMicrosPerCall(Runnable product) {
         for (int i = 0; i < 50; i++) {
             product.run();
         }
@@ -69,7 +74,7 @@ public final class KernelThroughput {
             reps++;
         }
         long cpu = bean.getCurrentThreadCpuTime() - cpu0;
-        System.out.printf("  %-34s %10.1f us cpu%n", name, cpu / 1e3 / reps);
+        return cpu / 1e3 / reps;
     }
 
     private static float[] gaussian(Random random, int n) {
@@ -87,7 +92,8 @@ public final class KernelThroughput {
         return v;
     }
 
-    private static FloatTensor kQuant(Random random, GgmlType type, int rows, int cols) {
+    /** Random K-quant blocks with every half-precision scale 0.001, in 64-byte-aligned native memory. */
+    static FloatTensor kQuant(Random random, GgmlType type, int rows, int cols) {
         int blockBytes = type == GgmlType.Q4_K ? 144 : 210;
         byte[] bytes = new byte[rows * cols / 256 * blockBytes];
         random.nextBytes(bytes);

@@ -57,6 +57,48 @@ class Q8_KActivationsTest {
         }
     }
 
+    /**
+     * The largest integer sums the kernels can meet (every weight, scale and min at its extreme, activations
+     * all at ±127): the one-token kernels' float sums of integers must stay exact there too.
+     */
+    @ParameterizedTest(name = "{0} x {1} tokens")
+    @MethodSource("cases")
+    void extremeBlocksMatchScalarReferenceBitForBit(GgmlType type, int n) {
+        int rows = 16;
+        int cols = 512;
+        for (int fill : new int[] {0xFF, 0x80, 0x7F}) {
+            int blockBytes = type == GgmlType.Q4_K ? 144 : 210;
+            byte[] bytes = new byte[rows * cols / 256 * blockBytes];
+            java.util.Arrays.fill(bytes, (byte) fill);
+            MemorySegment seg = MemorySegment.ofArray(bytes);
+            for (long base = 0; base < bytes.length; base += blockBytes) {
+                seg.set(SHORT_LE, type == GgmlType.Q4_K ? base : base + 208, Float.floatToFloat16(0.01f));
+                if (type == GgmlType.Q4_K) {
+                    seg.set(SHORT_LE, base + 2, Float.floatToFloat16(0.003f));
+                }
+            }
+            FloatTensor w = FloatTensor.of(type, seg, (long) rows * cols);
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) {
+                // one sign per block, alternating by block and token
+                x[i] = (i / 256) % 2 == 0 ? 1f : -1f;
+            }
+            Q8_KActivations fast = new Q8_KActivations();
+            fast.quantize(x, n * cols);
+            float[] out = new float[n * rows];
+            fast.matmul(w, n, out, rows, cols);
+            ScalarReference ref = new ScalarReference();
+            ref.quantize(x, n * cols);
+            float[] expected = new float[n * rows];
+            ref.matmul(w, n, expected, rows, cols);
+            for (int i = 0; i < out.length; i++) {
+                assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(out[i]),
+                        type + " fill " + fill + " token " + i / rows + " row " + i % rows + ": expected "
+                                + expected[i] + ", got " + out[i]);
+            }
+        }
+    }
+
     /** Random bytes with finite half-precision scales of realistic size (and some zero blocks). */
     private static FloatTensor randomWeights(Random random, GgmlType type, int rows, int cols) {
         int blockBytes = type == GgmlType.Q4_K ? 144 : 210;
