@@ -67,16 +67,16 @@ final class BenchCommand implements Callable<Integer> {
                 prompt[i] = random.nextInt(vocab);
             }
             InferenceState state = tf.newState(ctx);
-            // One warm-up round lets the JIT compile the kernels before measuring.
-            tf.forward(state, prompt, 0, Math.min(prompt.length, 16));
             double[] pp = new double[repetitions];
             double[] tg = new double[repetitions];
             int[] one = new int[1];
-            for (int r = 0; r < repetitions; r++) {
+            // Round -1 is a warm-up, as in llama-bench: the JIT compiles the prompt and single-token kernels
+            // in it (a few seconds on a busy machine), so no measured round runs half-interpreted code.
+            for (int r = -1; r < repetitions; r++) {
                 state.truncate(0);
                 long t0 = System.nanoTime();
                 tf.forward(state, prompt, 0, prompt.length);
-                pp[r] = prompt.length * 1e9 / (System.nanoTime() - t0);
+                double ppRate = prompt.length * 1e9 / (System.nanoTime() - t0);
 
                 state.truncate(0);
                 one[0] = prompt[0];
@@ -85,7 +85,11 @@ final class BenchCommand implements Callable<Integer> {
                     tf.forward(state, one, 0, 1);
                     one[0] = LogProbabilities.argmax(state.logits());
                 }
-                tg[r] = genTokens * 1e9 / (System.nanoTime() - t1);
+                double tgRate = genTokens * 1e9 / (System.nanoTime() - t1);
+                if (r >= 0) {
+                    pp[r] = ppRate;
+                    tg[r] = tgRate;
+                }
             }
             double ppMedian = median(pp);
             double tgMedian = median(tg);
@@ -123,7 +127,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         ForwardBatch step = tf.newBatch(batch, batch);
         int[] next = new int[batch];
-        decodeTogether(tf, states, step, next, prompt, Math.min(genTokens, 4));
+        decodeTogether(tf, states, step, next, prompt, genTokens);
         double[] rates = new double[repetitions];
         for (int r = 0; r < repetitions; r++) {
             long t0 = System.nanoTime();
