@@ -36,6 +36,12 @@ public final class ApiException extends RuntimeException {
         return new ApiException(401, "invalid_request_error", null, "invalid_api_key", message, null);
     }
 
+    /** 400 for a {@code previous_response_id} that names no stored response, in OpenAI's words. */
+    public static ApiException previousResponseNotFound(String id) {
+        return new ApiException(400, "invalid_request_error", "previous_response_id", "previous_response_not_found",
+                "Previous response with id '" + id + "' not found.", null);
+    }
+
     public static ApiException modelNotFound(String model) {
         return new ApiException(404, "invalid_request_error", "model", "model_not_found",
                 "The model '" + model + "' does not exist. GET /v1/models lists the models this server has;"

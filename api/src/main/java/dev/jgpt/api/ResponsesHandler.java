@@ -64,8 +64,7 @@ final class ResponsesHandler {
         if (req.previousResponseId() != null) {
             ResponseStore.Stored previous = store.get(req.previousResponseId());
             if (previous == null) {
-                throw ApiException.invalidRequest("previous_response_id", "Previous response with id '"
-                        + req.previousResponseId() + "' not found.");
+                throw ApiException.previousResponseNotFound(req.previousResponseId());
             }
             conversation.addAll(previous.conversation());
         }

@@ -121,6 +121,7 @@ class ResponsesTest {
                 params("x").previousResponseId("resp_unknown").build()));
         assertEquals(400, e.statusCode());
         assertEquals("previous_response_id", e.param().orElseThrow());
+        assertEquals("previous_response_not_found", e.code().orElseThrow());
     }
 
     @Test
@@ -135,6 +136,7 @@ class ResponsesTest {
         HttpResponse<String> r = post("""
                 {"model": "%s", "input": "again", "previous_response_id": "%s"}""".formatted(MODEL, unstored.id()));
         assertEquals(400, r.statusCode(), r.body());
+        assertTrue(r.body().contains("\"previous_response_not_found\""), r.body());
     }
 
     @Test
