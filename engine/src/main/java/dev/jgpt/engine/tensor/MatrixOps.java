@@ -22,8 +22,13 @@ public final class MatrixOps implements AutoCloseable {
     /** The work of one chunk of rows: a few microseconds, against tens of nanoseconds to claim it. */
     static final long CHUNK_WORK = 1 << 16;
     private static final long MAX_CHUNKS_PER_THREAD = 64;
-    /** From this batch size on, matmul dequantizes each weight row once and runs float dots over the batch. */
+    /**
+     * From this batch size on, matmul dequantizes weight rows once, {@link #TILE_ROWS} at a time, and
+     * multiplies them with the whole batch in {@link TiledMatmul}.
+     */
     static final int DEQUANTIZE_BATCH = 4;
+    /** Weight rows dequantized together for {@link TiledMatmul}, whose tiles are 4 rows high. */
+    private static final int TILE_ROWS = 4;
     /** How long idle workers spin before parking: covers the gaps between the products of one token. */
     private static final long SPIN_NANOS = 200_000;
     /** Ints between two threads' chunk counters: 128 bytes, two cache lines (the adjacent-line prefetcher). */
@@ -280,16 +285,15 @@ public final class MatrixOps implements AutoCloseable {
                 }
             }
         } else {
-            float[] row = scratch.get();
-            if (row.length < cols) {
-                row = new float[cols];
-                scratch.set(row);
+            float[] tile = scratch.get();
+            if (tile.length < TILE_ROWS * cols) {
+                tile = new float[TILE_ROWS * cols];
+                scratch.set(tile);
             }
-            for (int r = r0; r < r1; r++) {
-                w.dequantize((long) r * cols, row, 0, cols);
-                for (int b = 0; b < batch; b++) {
-                    out[b * rows + r] = Simd.dot(row, 0, x, b * cols, cols);
-                }
+            for (int r = r0; r < r1; r += TILE_ROWS) {
+                int nRows = Math.min(TILE_ROWS, r1 - r);
+                w.dequantize((long) r * cols, tile, 0, nRows * cols);
+                TiledMatmul.multiply(tile, nRows, cols, x, batch, out, rows, r);
             }
         }
     }

@@ -1,0 +1,61 @@
+package dev.jgpt.engine.tensor;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** TiledMatmul against a double-precision scalar loop, for every tile shape and leftover it handles. */
+class TiledMatmulTest {
+
+    @Test
+    void matchesScalarProductsForEveryTileAndLeftover() {
+        Random random = new Random(11);
+        // cols: whole vectors of 8 and 16 lanes, one short of them, and odd leftovers; rows and tokens below,
+        // at and past the 4 x 4 tile.
+        for (int cols : new int[] {16, 64, 256, 37, 100, 5}) {
+            for (int nRows = 1; nRows <= 9; nRows++) {
+                for (int batch : new int[] {1, 3, 4, 5, 8, 11}) {
+                    float[] w = Tensors.gaussian(random, nRows * cols, 1f);
+                    float[] x = Tensors.gaussian(random, batch * cols, 1f);
+                    int outRows = nRows + 7;
+                    int firstRow = 3;
+                    float[] out = new float[batch * outRows];
+                    TiledMatmul.multiply(w, nRows, cols, x, batch, out, outRows, firstRow);
+                    for (int b = 0; b < batch; b++) {
+                        for (int i = 0; i < nRows; i++) {
+                            double sum = 0;
+                            double magnitude = 0;
+                            for (int k = 0; k < cols; k++) {
+                                double p = (double) w[i * cols + k] * x[b * cols + k];
+                                sum += p;
+                                magnitude += Math.abs(p);
+                            }
+                            assertEquals(sum, out[b * outRows + firstRow + i], 1e-6 * magnitude,
+                                    cols + " cols, " + nRows + " rows, " + batch + " tokens: row " + i + " token " + b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void leavesOtherOutputsAlone() {
+        Random random = new Random(12);
+        int cols = 48;
+        float[] w = Tensors.gaussian(random, 5 * cols, 1f);
+        float[] x = Tensors.gaussian(random, 6 * cols, 1f);
+        int outRows = 12;
+        float[] out = new float[6 * outRows];
+        java.util.Arrays.fill(out, Float.NaN);
+        TiledMatmul.multiply(w, 5, cols, x, 6, out, outRows, 4);
+        for (int b = 0; b < 6; b++) {
+            for (int r = 0; r < outRows; r++) {
+                boolean written = r >= 4 && r < 9;
+                assertEquals(written, !Float.isNaN(out[b * outRows + r]), "token " + b + " row " + r);
+            }
+        }
+    }
+}
