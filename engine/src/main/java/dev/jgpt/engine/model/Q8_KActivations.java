@@ -108,7 +108,7 @@ final class Q8_KActivations {
     private float[] d = new float[0];
     /** Sums of each 16 quantized values. */
     private int[] bsums = new int[0];
-    /** The one-token Q4_K kernel's copy of the quantized values as shorts. */
+    /** The one-token kernels' copy of the quantized values as shorts. */
     private short[] tokenShorts = new short[0];
     /** The one-token Q4_K kernel's sums of each 32 quantized values (8 ints longer: vector loads stay in bounds). */
     private int[] tokenSubSums = new int[0];
@@ -303,6 +303,7 @@ final class Q8_KActivations {
      * {@code hsum_float_8} as vector steps.
      */
     private float rowQ6K(MemorySegment w, long rowBase, int blocks) {
+        short[] x = tokenShorts;
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long base = rowBase + (long) b * Q6_K_BYTES;
@@ -317,7 +318,8 @@ final class Q8_KActivations {
                 ShortVector high = Unpacked.shorts(w, base + 128 + 32L * half);
                 for (int c = 0; c < 4; c++) {
                     ShortVector w6 = sixBits((c & 1) == 0 ? low0 : low1, (c >> 1) << 2, high, c << 1);
-                    sums = chunkProducts(sums, w6, qo, scales, 4 * half + c);
+                    int chunk = 4 * half + c;
+                    sums = chunkProducts(sums, w6, ShortVector.fromArray(S32, x, qo + 32 * chunk), scales, chunk);
                 }
             }
             float dd = d[b] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
@@ -332,15 +334,15 @@ final class Q8_KActivations {
 
     /**
      * One Q4_K row times the single quantized token in {@code ggml_gemv_q4_K_8x8_q8_K} order (16 int lanes).
-     * Each 32-value sub-block is multiplied in shorts with {@link #tokenShorts} (|15 * 127| fits; the high
-     * nibbles are masked in place, 16 times the weight, and |240 * 127| still fits), adjacent products are
-     * paired into ints and scaled; the high sums are divided by 16 at the end, exactly. The mins times the
-     * token's 32-value sums are formed in a second vector, and one fold adds both up.
+     * Each 32-value sub-block is multiplied in shorts with {@link #tokenShorts} (the nibbles zero-extended,
+     * |15 * 127| fits, and so does the sum of two), adjacent products are paired into ints and scaled. The
+     * mins times the token's 32-value sums are formed in a second vector, and one fold adds both up.
      *
      * <p>Everything is in this one method on purpose: C2 did not inline a helper returning a vector into it
      * ("already compiled into a big method"), and the boxed vector cost more than the arithmetic. Measured
      * one thread, 2816x1024, ns per super-block: 37 (before), 28 (float multiply-adds, scalar mins), 24
-     * (mins from precomputed 32-value sums), 19 (mins as a vector), 17.7 (products in shorts).
+     * (mins from precomputed 32-value sums), 19 (mins as a vector), 17.7 (products in shorts), 17.0 (high
+     * nibbles shifted down, so that {@link #pairSums} fits).
      */
     private float rowQ4K(MemorySegment w, long rowBase, int blocks) {
         short[] x = tokenShorts;
@@ -363,14 +365,16 @@ final class Q8_KActivations {
             IntVector highSums = lowSums;
             for (int pair = 0; pair < 4; pair++) {
                 // qs[32*pair ..+32): sub-block 2*pair in the low nibbles, 2*pair+1 in the high ones
-                ShortVector nibbles = Unpacked.shorts(w, base + 16 + 32L * pair);
+                ShortVector nibbles = (ShortVector) ByteVector.fromMemorySegment(B32, w, base + 16 + 32L * pair,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
                 int xo = qo + 64 * pair;
                 IntVector low = pairSums(nibbles.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo)));
-                IntVector high = pairSums(nibbles.and((short) 0xf0).mul(ShortVector.fromArray(S32, x, xo + 32)));
+                IntVector high = pairSums(nibbles.lanewise(VectorOperators.LSHR, 4)
+                        .mul(ShortVector.fromArray(S32, x, xo + 32)));
                 lowSums = low.mul((int) (scales >>> (16 * pair)) & 0xff).add(lowSums);
                 highSums = high.mul((int) (scales >>> (16 * pair + 8)) & 0xff).add(highSums);
             }
-            IntVector sums = lowSums.add(highSums.lanewise(VectorOperators.ASHR, 4));
+            IntVector sums = lowSums.add(highSums);
             // lanes 0..7: sub-block k's min times the token's sum of those 32 values; lanes 8..15: zero
             IntVector minProducts = ((IntVector) LongVector.broadcast(LongVector.SPECIES_512, mins).reinterpretAsInts())
                     .rearrange(MIN_WORDS).lanewise(VectorOperators.LSHR, MIN_SHIFTS).and(MIN_MASK)
@@ -387,31 +391,32 @@ final class Q8_KActivations {
         return acc - accMin;
     }
 
-    /** Adjacent short products added into ints (32 shorts to 16 ints). */
+    /**
+     * Adjacent short products added into ints (32 shorts to 16 ints) where each pair's sum fits a short
+     * too: {@code (p + (p << 16)) >> 16} adds them in the upper half, one shift fewer than extending both.
+     */
     private static IntVector pairSums(ShortVector products) {
         IntVector p = products.reinterpretAsInts();
-        return p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                .add(p.lanewise(VectorOperators.ASHR, 16));
+        return p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
     }
 
     /** The unsigned 6-bit weights of one chunk: a nibble of {@code low}, two bits of {@code high}. */
     private static ShortVector sixBits(ShortVector low, int lowShift, ShortVector high, int highShift) {
         ShortVector lo = low.lanewise(VectorOperators.ASHR, lowShift).and((short) 15);
-        ShortVector hi = high.lanewise(VectorOperators.ASHR, highShift).and((short) 3);
-        return lo.or(hi.lanewise(VectorOperators.LSHL, 4));
+        // bits highShift..highShift+1 of qh moved straight to bits 4..5
+        ShortVector hi = highShift <= 4 ? high.lanewise(VectorOperators.LSHL, 4 - highShift)
+                : high.lanewise(VectorOperators.ASHR, highShift - 4);
+        return lo.or(hi.and((short) 0x30));
     }
 
     /**
-     * Adds chunk c's 16 scaled pair sums to {@code sums}: the chunk is multiplied in shorts (|63 * -128|
-     * fits), adjacent products are added into ints and scaled by the pair's sub-block scale.
+     * Adds chunk c's 16 scaled pair sums to {@code sums}: the chunk is multiplied in shorts (|63 * 127|
+     * fits, and so does the sum of two), adjacent products are added into ints and scaled by the pair's
+     * sub-block scale.
      */
-    private IntVector chunkProducts(IntVector sums, ShortVector sixBits, int qo, IntVector scales, int c) {
-        ShortVector x = (ShortVector) ByteVector.fromArray(B32, q, qo + 32 * c)
-                .convertShape(VectorOperators.B2S, S32, 0);
-        IntVector p = sixBits.mul(x).reinterpretAsInts();
-        IntVector pairs = p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                .add(p.lanewise(VectorOperators.ASHR, 16));
-        return sums.add(pairs.mul(scales.rearrange(CHUNK_SCALES[c])));
+    private static IntVector chunkProducts(IntVector sums, ShortVector sixBits, ShortVector x, IntVector scales,
+                                           int c) {
+        return sums.add(pairSums(sixBits.mul(x)).mul(scales.rearrange(CHUNK_SCALES[c])));
     }
 
     /**
@@ -456,7 +461,9 @@ final class Q8_KActivations {
         IntVector scales = IntVector.fromArray(I, w.scales, 0);
         IntVector sums = IntVector.zero(I);
         for (int c = 0; c < 8; c++) {
-            sums = chunkProducts(sums, ShortVector.fromArray(S32, w.sixBits, 32 * c), qo, scales, c);
+            ShortVector x = (ShortVector) ByteVector.fromArray(B32, q, qo + 32 * c)
+                    .convertShape(VectorOperators.B2S, S32, 0);
+            sums = chunkProducts(sums, ShortVector.fromArray(S32, w.sixBits, 32 * c), x, scales, c);
         }
         return q6Finish(sums, scales, xb);
     }
