@@ -313,9 +313,9 @@ final class Q8_KActivations {
             for (int half = 0; half < 2; half++) {
                 // ql[64*half ..+64) holds chunks 4*half+0..3 in its low (0, 1) and high (2, 3) nibbles,
                 // qh[32*half ..+32) their top two bits at bits 0-1, 2-3, 4-5, 6-7
-                ShortVector low0 = Unpacked.shorts(w, base + 64L * half);
-                ShortVector low1 = Unpacked.shorts(w, base + 64L * half + 32);
-                ShortVector high = Unpacked.shorts(w, base + 128 + 32L * half);
+                ShortVector low0 = unsignedShorts(w, base + 64L * half);
+                ShortVector low1 = unsignedShorts(w, base + 64L * half + 32);
+                ShortVector high = unsignedShorts(w, base + 128 + 32L * half);
                 for (int c = 0; c < 4; c++) {
                     ShortVector w6 = sixBits((c & 1) == 0 ? low0 : low1, (c >> 1) << 2, high, c << 1);
                     int chunk = 4 * half + c;
@@ -365,8 +365,7 @@ final class Q8_KActivations {
             IntVector highSums = lowSums;
             for (int pair = 0; pair < 4; pair++) {
                 // qs[32*pair ..+32): sub-block 2*pair in the low nibbles, 2*pair+1 in the high ones
-                ShortVector nibbles = (ShortVector) ByteVector.fromMemorySegment(B32, w, base + 16 + 32L * pair,
-                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
+                ShortVector nibbles = unsignedShorts(w, base + 16 + 32L * pair);
                 int xo = qo + 64 * pair;
                 IntVector low = pairSums(nibbles.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo)));
                 IntVector high = pairSums(nibbles.lanewise(VectorOperators.LSHR, 4)
@@ -400,13 +399,22 @@ final class Q8_KActivations {
         return p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
     }
 
-    /** The unsigned 6-bit weights of one chunk: a nibble of {@code low}, two bits of {@code high}. */
+    /**
+     * The unsigned 6-bit weights of one chunk: a nibble of {@code low}, two bits of {@code high} (both
+     * zero-extended bytes, so the top nibble needs no mask once shifted down).
+     */
     private static ShortVector sixBits(ShortVector low, int lowShift, ShortVector high, int highShift) {
-        ShortVector lo = low.lanewise(VectorOperators.ASHR, lowShift).and((short) 15);
+        ShortVector lo = lowShift == 0 ? low.and((short) 15) : low.lanewise(VectorOperators.LSHR, lowShift);
         // bits highShift..highShift+1 of qh moved straight to bits 4..5
-        ShortVector hi = highShift <= 4 ? high.lanewise(VectorOperators.LSHL, 4 - highShift)
-                : high.lanewise(VectorOperators.ASHR, highShift - 4);
+        ShortVector hi = highShift < 4 ? high.lanewise(VectorOperators.LSHL, 4 - highShift)
+                : highShift == 4 ? high : high.lanewise(VectorOperators.LSHR, highShift - 4);
         return lo.or(hi.and((short) 0x30));
+    }
+
+    /** 32 bytes zero-extended to shorts. */
+    private static ShortVector unsignedShorts(MemorySegment w, long offset) {
+        return (ShortVector) ByteVector.fromMemorySegment(B32, w, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
     }
 
     /**
