@@ -45,7 +45,8 @@ import java.nio.ByteOrder;
  *
  * <p>Only the float steps are order-sensitive; the integer sums are exact in any order, so they run on
  * the Vector API. Each weight super-block is unpacked once ({@link Unpacked}) and then multiplied with
- * every token of the batch. With 512-bit vectors, one token takes a fused Q6_K path ({@code rowQ6K}), and
+ * every token of the batch. With 512-bit vectors, one token takes fused paths ({@code rowQ4K},
+ * {@code rowQ6K}: weights decoded straight into short products with the token, no unpacked copy), and
  * batches put 16 tokens in the lanes of a vector ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}):
  * there the integer sums are formed by float fused multiply-adds, exact because every partial sum is an
  * integer below 2^24, and each lane then takes the one-token kernel's float steps.
