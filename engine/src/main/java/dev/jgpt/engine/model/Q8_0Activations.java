@@ -55,8 +55,10 @@ import java.nio.ByteOrder;
  * at a time for a batch (the activations of 64 tokens then stream from L2 for every row); converting a
  * row's scales with vector ops up front; the pair layout in Java arrays (unaligned: slower than the
  * earlier one-token-per-vector kernel); single tokens on two rows at once sharing the activation loads
- * for rows longer than 256 values (~15% slower; faster on short rows, so those take it); a loop over the 3 remaining byte runs instead of writing them out
- * (C2 kept the loop: 1.6x slower).
+ * for rows longer than 256 values (~15% slower; faster on short rows, so those take it); a loop over the
+ * 3 remaining byte runs instead of writing them out (C2 kept the loop: 1.6x slower); helper methods that
+ * take or return vectors (C2 sometimes declines to inline them in a big kernel and then boxes every
+ * vector: whole decodes ran 2-3x slower in some JVM runs and not in others).
  */
 final class Q8_0Activations {
     private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_256;
@@ -79,8 +81,9 @@ final class Q8_0Activations {
     private static final int PAIR_FLOATS = 80;
     private static final long PLANE_BYTES = PLANE_FLOATS * Float.BYTES;
     private static final long PAIR_BYTES = PAIR_FLOATS * Float.BYTES;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort SHORT_LE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     /** Weight byte 4j+k of a block goes to position k*8+j, the activations' split order. */
     private static final VectorShuffle<Byte> SPLIT = VectorShuffle.fromOp(BYTES, i -> (i & 7) * 4 + (i >> 3));
     /**
@@ -91,7 +94,7 @@ final class Q8_0Activations {
     private static final VectorShuffle<Float> SPLIT_LOW = VectorShuffle.fromOp(F16, p -> 4 * (p & 7) + (p >> 3));
     private static final VectorShuffle<Float> SPLIT_HIGH =
             VectorShuffle.fromOp(F16, p -> 4 * (p & 7) + 2 + (p >> 3));
-    /** 1.5 * 2^23: see {@link #roundToNearestEven}. */
+    /** 1.5 * 2^23: adding and subtracting it rounds |v| &lt;= 2^22 to an integer, ties to even (and 0 to +0). */
     private static final float ROUNDING = 12582912f;
     /** Lanes 0-7 (or 8-15) of two vectors side by side: the two tokens' runs for byte k = 0 (or 1). */
     private static final VectorShuffle<Float> LOW_HALVES = VectorShuffle.fromOp(F16, p -> p < 8 ? p : p + 8);
@@ -100,9 +103,6 @@ final class Q8_0Activations {
     /** Lanes 0-7 (or 8-15) of a 16-lane vector, in both halves. */
     private static final VectorShuffle<Float> LOW_TWICE = VectorShuffle.fromOp(F16, i -> i & 7);
     private static final VectorShuffle<Float> HIGH_TWICE = VectorShuffle.fromOp(F16, i -> 8 + (i & 7));
-    /** Swap groups of 4 and of 2 lanes within each 8-lane half (the folds of hsum8). */
-    private static final VectorShuffle<Float> SWAP_FOURS = VectorShuffle.fromOp(F16, i -> i ^ 4);
-    private static final VectorShuffle<Float> SWAP_TWOS = VectorShuffle.fromOp(F16, i -> i ^ 2);
 
     private final boolean wide;
     /**
@@ -132,6 +132,8 @@ final class Q8_0Activations {
 
     /** Weight rows as floats: each block's scale, and its 32 values in the split order, each run twice. */
     private static final class RowScratch {
+        /** Accumulator lanes on their way to {@link #hsum8}. */
+        final float[] lanes = new float[64];
         float[] scales = new float[0];
         MemorySegment values = MemorySegment.NULL;
 
@@ -149,10 +151,6 @@ final class Q8_0Activations {
      */
     private static MemorySegment alignedFloats(long floats) {
         return Arena.ofAuto().allocate(floats * Float.BYTES, 64);
-    }
-
-    private static FloatVector load(MemorySegment m, long offset) {
-        return FloatVector.fromMemorySegment(F16, m, offset, ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Activations for the widest kernel this machine supports. */
@@ -195,24 +193,16 @@ final class Q8_0Activations {
             float amax = v0.abs().max(v1.abs()).reduceLanes(VectorOperators.MAX);
             d[b] = LlamaCppMath.roundF16(amax / 127f);
             float id = amax != 0f ? 127f / amax : 0f;
-            FloatVector q0 = roundToNearestEven(v0.mul(id));
-            FloatVector q1 = roundToNearestEven(v1.mul(id));
+            // round to nearest, ties to even (|v| <= 127): adding 1.5 * 2^23 leaves no fraction bits
+            FloatVector q0 = v0.mul(id).add(ROUNDING).sub(ROUNDING);
+            FloatVector q1 = v1.mul(id).add(ROUNDING).sub(ROUNDING);
             q0.rearrange(SPLIT_LOW, q1).intoArray(x, o);
             q0.rearrange(SPLIT_HIGH, q1).intoArray(x, o + 16);
             long qo = (long) o * Short.BYTES;
-            q0.convertShape(VectorOperators.F2S, SHORTS_16, 0).intoMemorySegment(qAligned, qo, ByteOrder.LITTLE_ENDIAN);
+            q0.convertShape(VectorOperators.F2S, SHORTS_16, 0).intoMemorySegment(qAligned, qo, LE);
             q1.convertShape(VectorOperators.F2S, SHORTS_16, 0)
-                    .intoMemorySegment(qAligned, qo + 32, ByteOrder.LITTLE_ENDIAN);
+                    .intoMemorySegment(qAligned, qo + 32, LE);
         }
-    }
-
-    /**
-     * Rounds to the nearest integer, ties to even, for |v| &lt;= 2^22: adding and subtracting 1.5 * 2^23
-     * leaves no fraction bits, and IEEE addition rounds to nearest even. (Zero comes out as +0, as
-     * llama.cpp's int8 values have no sign of zero.)
-     */
-    private static FloatVector roundToNearestEven(FloatVector v) {
-        return v.add(ROUNDING).sub(ROUNDING);
     }
 
     /** {@link #quantize} one value at a time, for the narrow kernel (CPUs without 512-bit vectors). */
@@ -270,10 +260,11 @@ final class Q8_0Activations {
         int rows = jobRows;
         int blocks = jobBlocks;
         long rowBytes = (long) blocks * BLOCK_BYTES;
+        RowScratch scratch = ROW_SCRATCH.get();
+        float[] lanes = scratch.lanes;
         if (batchKernel(n, blocks)) {
             // a group of rows is converted once; each pair of tokens' activations then stay in L1 across it
             int group = Math.max(1, GROUP_FLOATS / (blocks * PLANE_FLOATS));
-            RowScratch scratch = ROW_SCRATCH.get();
             scratch.ensure(group * blocks);
             int pairs = (n + 1) / 2;
             for (int r0 = from; r0 < to; r0 += group) {
@@ -285,15 +276,16 @@ final class Q8_0Activations {
                 for (; p + 1 < pairs; p += 2) {
                     int i = 0;
                     for (; i + 1 < g; i += 2) {
-                        dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n);
+                        dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n,
+                                lanes);
                     }
                     for (; i < g; i++) {
-                        dotTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n);
+                        dotTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n, lanes);
                     }
                 }
                 for (; p < pairs; p++) {
                     for (int i = 0; i < g; i++) {
-                        dotPair(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n);
+                        dotPair(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n, lanes);
                     }
                 }
             }
@@ -303,21 +295,16 @@ final class Q8_0Activations {
         if (wide && blocks <= SHORT_ROW_BLOCKS) {
             for (; r + 1 < to; r += 2) {
                 for (int t = 0; t < n; t++) {
-                    dotTwoRows(w, r * rowBytes, rowBytes, t * blocks, blocks, out, t * rows + r);
+                    dotTwoRows(w, r * rowBytes, rowBytes, t * blocks, blocks, out, t * rows + r, lanes);
                 }
             }
         }
         for (; r < to; r++) {
             for (int t = 0; t < n; t++) {
-                out[t * rows + r] = wide ? dotRow(w, r * rowBytes, t * blocks, blocks)
-                        : dotRowNarrow(w, r * rowBytes, t * blocks, blocks);
+                out[t * rows + r] = wide ? dotRow(w, r * rowBytes, t * blocks, blocks, lanes)
+                        : dotRowNarrow(w, r * rowBytes, t * blocks, blocks, lanes);
             }
         }
-    }
-
-    /** A block's 32 weight bytes, permuted into the split order (bytes k*8+j = original 4j+k). */
-    private static ByteVector splitBytes(MemorySegment w, long base) {
-        return ByteVector.fromMemorySegment(BYTES, w, base + 2, ByteOrder.LITTLE_ENDIAN).rearrange(SPLIT);
     }
 
     /**
@@ -329,14 +316,15 @@ final class Q8_0Activations {
                                    int at) {
         for (int b = at; b < at + blocks; b++, base += BLOCK_BYTES) {
             scales[b] = Float.float16ToFloat(w.get(SHORT_LE, base));
-            ByteVector wb = splitBytes(w, base);
+            // the block's 32 weight bytes in the split order (byte k*8+j = original 4j+k)
+            ByteVector wb = ByteVector.fromMemorySegment(BYTES, w, base + 2, LE).rearrange(SPLIT);
             FloatVector k01 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 0);
             FloatVector k23 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 1);
             long o = (long) b * PLANE_FLOATS * Float.BYTES;
-            k01.rearrange(LOW_TWICE).intoMemorySegment(values, o, ByteOrder.LITTLE_ENDIAN);
-            k01.rearrange(HIGH_TWICE).intoMemorySegment(values, o + 64, ByteOrder.LITTLE_ENDIAN);
-            k23.rearrange(LOW_TWICE).intoMemorySegment(values, o + 128, ByteOrder.LITTLE_ENDIAN);
-            k23.rearrange(HIGH_TWICE).intoMemorySegment(values, o + 192, ByteOrder.LITTLE_ENDIAN);
+            k01.rearrange(LOW_TWICE).intoMemorySegment(values, o, LE);
+            k01.rearrange(HIGH_TWICE).intoMemorySegment(values, o + 64, LE);
+            k23.rearrange(LOW_TWICE).intoMemorySegment(values, o + 128, LE);
+            k23.rearrange(HIGH_TWICE).intoMemorySegment(values, o + 192, LE);
         }
     }
 
@@ -365,13 +353,13 @@ final class Q8_0Activations {
                 FloatVector a23 = FloatVector.fromArray(F16, x, first + 16);
                 FloatVector b01 = second ? FloatVector.fromArray(F16, x, first + blocks * BLOCK) : zero;
                 FloatVector b23 = second ? FloatVector.fromArray(F16, x, first + blocks * BLOCK + 16) : zero;
-                a01.rearrange(LOW_HALVES, b01).intoMemorySegment(paired, o, ByteOrder.LITTLE_ENDIAN);
-                a01.rearrange(HIGH_HALVES, b01).intoMemorySegment(paired, o + 64, ByteOrder.LITTLE_ENDIAN);
-                a23.rearrange(LOW_HALVES, b23).intoMemorySegment(paired, o + 128, ByteOrder.LITTLE_ENDIAN);
-                a23.rearrange(HIGH_HALVES, b23).intoMemorySegment(paired, o + 192, ByteOrder.LITTLE_ENDIAN);
+                a01.rearrange(LOW_HALVES, b01).intoMemorySegment(paired, o, LE);
+                a01.rearrange(HIGH_HALVES, b01).intoMemorySegment(paired, o + 64, LE);
+                a23.rearrange(LOW_HALVES, b23).intoMemorySegment(paired, o + 128, LE);
+                a23.rearrange(HIGH_HALVES, b23).intoMemorySegment(paired, o + 192, LE);
                 float d1 = second ? d[(t + 1) * blocks + b] : 0f;
                 FloatVector.broadcast(F16, d[t * blocks + b]).blend(d1, UPPER_HALF)
-                        .intoMemorySegment(paired, o + 256, ByteOrder.LITTLE_ENDIAN);
+                        .intoMemorySegment(paired, o + 256, LE);
             }
         }
         pairedTokens = n;
@@ -384,24 +372,29 @@ final class Q8_0Activations {
      * with both tokens' scales, as llama.cpp does per token; lanes 0-7 sum to the first token's result.
      */
     private void dotPair(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out, int row,
-                         int rows, int n) {
+                         int rows, int n, float[] lanes) {
         MemorySegment a = paired;
         FloatVector acc = FloatVector.zero(F16);
         long wo = (long) at * PLANE_BYTES;
         long xo = (long) p * blocks * PAIR_BYTES;
         for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
-            FloatVector s = load(values, wo).mul(load(a, xo));
-            s = load(values, wo + 64).fma(load(a, xo + 64), s);
-            s = load(values, wo + 128).fma(load(a, xo + 128), s);
-            s = load(values, wo + 192).fma(load(a, xo + 192), s);
-            acc = s.fma(load(a, xo + 256).mul(scales[at + b]), acc);
+            FloatVector s = FloatVector.fromMemorySegment(F16, values, wo, LE)
+                    .mul(FloatVector.fromMemorySegment(F16, a, xo, LE));
+            s = FloatVector.fromMemorySegment(F16, values, wo + 64, LE)
+                    .fma(FloatVector.fromMemorySegment(F16, a, xo + 64, LE), s);
+            s = FloatVector.fromMemorySegment(F16, values, wo + 128, LE)
+                    .fma(FloatVector.fromMemorySegment(F16, a, xo + 128, LE), s);
+            s = FloatVector.fromMemorySegment(F16, values, wo + 192, LE)
+                    .fma(FloatVector.fromMemorySegment(F16, a, xo + 192, LE), s);
+            acc = s.fma(FloatVector.fromMemorySegment(F16, a, xo + 256, LE).mul(scales[at + b]), acc);
         }
-        store(acc, out, p, row, rows, n);
+        acc.intoArray(lanes, 0);
+        store(lanes, 0, out, p, row, rows, n);
     }
 
     /** {@link #dotPair} for pairs {@code p} and {@code p + 1} sharing the weight loads. */
     private void dotTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
-                             int row, int rows, int n) {
+                             int row, int rows, int n, float[] lanes) {
         MemorySegment a = paired;
         FloatVector acc0 = FloatVector.zero(F16);
         FloatVector acc1 = FloatVector.zero(F16);
@@ -409,25 +402,27 @@ final class Q8_0Activations {
         long wo = (long) at * PLANE_BYTES;
         long xo = (long) p * blocks * PAIR_BYTES;
         for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
-            FloatVector w0 = load(values, wo);
-            FloatVector w1 = load(values, wo + 64);
-            FloatVector w2 = load(values, wo + 128);
-            FloatVector w3 = load(values, wo + 192);
+            FloatVector w0 = FloatVector.fromMemorySegment(F16, values, wo, LE);
+            FloatVector w1 = FloatVector.fromMemorySegment(F16, values, wo + 64, LE);
+            FloatVector w2 = FloatVector.fromMemorySegment(F16, values, wo + 128, LE);
+            FloatVector w3 = FloatVector.fromMemorySegment(F16, values, wo + 192, LE);
             float dw = scales[at + b];
             long yo = xo + second;
-            FloatVector s0 = w0.mul(load(a, xo));
-            FloatVector s1 = w0.mul(load(a, yo));
-            s0 = w1.fma(load(a, xo + 64), s0);
-            s1 = w1.fma(load(a, yo + 64), s1);
-            s0 = w2.fma(load(a, xo + 128), s0);
-            s1 = w2.fma(load(a, yo + 128), s1);
-            s0 = w3.fma(load(a, xo + 192), s0);
-            s1 = w3.fma(load(a, yo + 192), s1);
-            acc0 = s0.fma(load(a, xo + 256).mul(dw), acc0);
-            acc1 = s1.fma(load(a, yo + 256).mul(dw), acc1);
+            FloatVector s0 = w0.mul(FloatVector.fromMemorySegment(F16, a, xo, LE));
+            FloatVector s1 = w0.mul(FloatVector.fromMemorySegment(F16, a, yo, LE));
+            s0 = w1.fma(FloatVector.fromMemorySegment(F16, a, xo + 64, LE), s0);
+            s1 = w1.fma(FloatVector.fromMemorySegment(F16, a, yo + 64, LE), s1);
+            s0 = w2.fma(FloatVector.fromMemorySegment(F16, a, xo + 128, LE), s0);
+            s1 = w2.fma(FloatVector.fromMemorySegment(F16, a, yo + 128, LE), s1);
+            s0 = w3.fma(FloatVector.fromMemorySegment(F16, a, xo + 192, LE), s0);
+            s1 = w3.fma(FloatVector.fromMemorySegment(F16, a, yo + 192, LE), s1);
+            acc0 = s0.fma(FloatVector.fromMemorySegment(F16, a, xo + 256, LE).mul(dw), acc0);
+            acc1 = s1.fma(FloatVector.fromMemorySegment(F16, a, yo + 256, LE).mul(dw), acc1);
         }
-        store(acc0, out, p, row, rows, n);
-        store(acc1, out, p + 1, row, rows, n);
+        acc0.intoArray(lanes, 0);
+        acc1.intoArray(lanes, 16);
+        store(lanes, 0, out, p, row, rows, n);
+        store(lanes, 16, out, p + 1, row, rows, n);
     }
 
     /**
@@ -436,7 +431,7 @@ final class Q8_0Activations {
      * each activation load two rows.
      */
     private void dotTwoRowsTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
-                                    int row, int rows, int n) {
+                                    int row, int rows, int n, float[] lanes) {
         MemorySegment a = paired;
         FloatVector acc00 = FloatVector.zero(F16);
         FloatVector acc01 = FloatVector.zero(F16);
@@ -449,40 +444,40 @@ final class Q8_0Activations {
         for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
             long vo = wo + nextRow;
             long yo = xo + second;
-            FloatVector x0 = load(a, xo);
-            FloatVector y0 = load(a, yo);
-            FloatVector w = load(values, wo);
-            FloatVector v = load(values, vo);
+            FloatVector x0 = FloatVector.fromMemorySegment(F16, a, xo, LE);
+            FloatVector y0 = FloatVector.fromMemorySegment(F16, a, yo, LE);
+            FloatVector w = FloatVector.fromMemorySegment(F16, values, wo, LE);
+            FloatVector v = FloatVector.fromMemorySegment(F16, values, vo, LE);
             FloatVector s00 = w.mul(x0);
             FloatVector s01 = w.mul(y0);
             FloatVector s10 = v.mul(x0);
             FloatVector s11 = v.mul(y0);
-            FloatVector x64 = load(a, xo + 64);
-            FloatVector y64 = load(a, yo + 64);
-            FloatVector w64 = load(values, wo + 64);
-            FloatVector v64 = load(values, vo + 64);
+            FloatVector x64 = FloatVector.fromMemorySegment(F16, a, xo + 64, LE);
+            FloatVector y64 = FloatVector.fromMemorySegment(F16, a, yo + 64, LE);
+            FloatVector w64 = FloatVector.fromMemorySegment(F16, values, wo + 64, LE);
+            FloatVector v64 = FloatVector.fromMemorySegment(F16, values, vo + 64, LE);
             s00 = w64.fma(x64, s00);
             s01 = w64.fma(y64, s01);
             s10 = v64.fma(x64, s10);
             s11 = v64.fma(y64, s11);
-            FloatVector x128 = load(a, xo + 128);
-            FloatVector y128 = load(a, yo + 128);
-            FloatVector w128 = load(values, wo + 128);
-            FloatVector v128 = load(values, vo + 128);
+            FloatVector x128 = FloatVector.fromMemorySegment(F16, a, xo + 128, LE);
+            FloatVector y128 = FloatVector.fromMemorySegment(F16, a, yo + 128, LE);
+            FloatVector w128 = FloatVector.fromMemorySegment(F16, values, wo + 128, LE);
+            FloatVector v128 = FloatVector.fromMemorySegment(F16, values, vo + 128, LE);
             s00 = w128.fma(x128, s00);
             s01 = w128.fma(y128, s01);
             s10 = v128.fma(x128, s10);
             s11 = v128.fma(y128, s11);
-            FloatVector x192 = load(a, xo + 192);
-            FloatVector y192 = load(a, yo + 192);
-            FloatVector w192 = load(values, wo + 192);
-            FloatVector v192 = load(values, vo + 192);
+            FloatVector x192 = FloatVector.fromMemorySegment(F16, a, xo + 192, LE);
+            FloatVector y192 = FloatVector.fromMemorySegment(F16, a, yo + 192, LE);
+            FloatVector w192 = FloatVector.fromMemorySegment(F16, values, wo + 192, LE);
+            FloatVector v192 = FloatVector.fromMemorySegment(F16, values, vo + 192, LE);
             s00 = w192.fma(x192, s00);
             s01 = w192.fma(y192, s01);
             s10 = v192.fma(x192, s10);
             s11 = v192.fma(y192, s11);
-            FloatVector dx = load(a, xo + 256);
-            FloatVector dy = load(a, yo + 256);
+            FloatVector dx = FloatVector.fromMemorySegment(F16, a, xo + 256, LE);
+            FloatVector dy = FloatVector.fromMemorySegment(F16, a, yo + 256, LE);
             float dw = scales[at + b];
             float dv = scales[at + blocks + b];
             acc00 = s00.fma(dx.mul(dw), acc00);
@@ -490,99 +485,122 @@ final class Q8_0Activations {
             acc10 = s10.fma(dx.mul(dv), acc10);
             acc11 = s11.fma(dy.mul(dv), acc11);
         }
-        store(acc00, out, p, row, rows, n);
-        store(acc01, out, p + 1, row, rows, n);
-        store(acc10, out, p, row + 1, rows, n);
-        store(acc11, out, p + 1, row + 1, rows, n);
+        acc00.intoArray(lanes, 0);
+        acc01.intoArray(lanes, 16);
+        acc10.intoArray(lanes, 32);
+        acc11.intoArray(lanes, 48);
+        store(lanes, 0, out, p, row, rows, n);
+        store(lanes, 16, out, p + 1, row, rows, n);
+        store(lanes, 32, out, p, row + 1, rows, n);
+        store(lanes, 48, out, p + 1, row + 1, rows, n);
     }
 
-    /** Each token's {@link LlamaCppMath#hsum8} of its 8 accumulators (lanes 0-7 and 8-15) into out. */
-    private static void store(FloatVector acc, float[] out, int p, int row, int rows, int n) {
-        FloatVector fours = acc.add(acc.rearrange(SWAP_FOURS));
-        FloatVector twos = fours.add(fours.rearrange(SWAP_TWOS));
-        out[2 * p * rows + row] = twos.lane(0) + twos.lane(1);
+    /**
+     * Each token's {@link LlamaCppMath#hsum8} of its 8 accumulators, {@code lanes[at..at+8)} and
+     * {@code lanes[at+8..at+16)}, into out.
+     */
+    private static void store(float[] lanes, int at, float[] out, int p, int row, int rows, int n) {
+        out[2 * p * rows + row] = hsum8(lanes, at);
         if (2 * p + 1 < n) {
-            out[(2 * p + 1) * rows + row] = twos.lane(8) + twos.lane(9);
+            out[(2 * p + 1) * rows + row] = hsum8(lanes, at + 8);
         }
     }
 
-    /** The single-token wide kernel: the weight row at {@code base} times the activations' short values. */
-    private float dotRow(MemorySegment w, long base, int firstBlock, int blocks) {
+    private static float hsum8(float[] l, int at) {
+        return LlamaCppMath.hsum8(l[at], l[at + 1], l[at + 2], l[at + 3], l[at + 4], l[at + 5], l[at + 6], l[at + 7]);
+    }
+
+    /**
+     * The single-token wide kernel: the weight row at {@code base} times the activations' short values.
+     * Per block: the 32 weight bytes widened to shorts times the activations' shorts (each product fits a
+     * short), then lane j = the sum of products 4j..4j+3, exactly: adding a lane to itself shifted left by
+     * half its width puts the sum of its two halves in the upper half (nothing carries out of the zeroed
+     * lower half) and an arithmetic shift brings it down sign-extended, first pairs within each int (pair
+     * sums of int8 x int8 products with one factor in [-127, 127] stay within a short), then pairs of ints
+     * within each long. All of it is written out in the loop: C2 boxes a vector that a helper method it
+     * declines to inline returns or takes, which made whole decodes several times slower.
+     */
+    private float dotRow(MemorySegment w, long base, int firstBlock, int blocks, float[] lanes) {
         FloatVector acc = FloatVector.zero(F8);
         long xo = (long) firstBlock * BLOCK * Short.BYTES;
         for (int b = 0; b < blocks; b++, base += BLOCK_BYTES, xo += BLOCK * Short.BYTES) {
-            ShortVector xs = ShortVector.fromMemorySegment(SHORTS, qAligned, xo, ByteOrder.LITTLE_ENDIAN);
-            acc = accumulateBlock(w, base, xs, d[firstBlock + b], acc);
+            ShortVector xs = ShortVector.fromMemorySegment(SHORTS, qAligned, xo, LE);
+            ShortVector wv = (ShortVector) ByteVector.fromMemorySegment(BYTES, w, base + 2, LE)
+                    .convertShape(VectorOperators.B2S, SHORTS, 0);
+            IntVector p = wv.mul(xs).reinterpretAsInts();
+            LongVector l = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .reinterpretAsLongs();
+            FloatVector sums = (FloatVector) l.add(l.lanewise(VectorOperators.LSHL, 32))
+                    .lanewise(VectorOperators.ASHR, 32).convertShape(VectorOperators.L2F, F8, 0);
+            float scale = Float.float16ToFloat(w.get(SHORT_LE, base)) * d[firstBlock + b];
+            acc = sums.fma(FloatVector.broadcast(F8, scale), acc);
         }
-        return hsum(acc);
+        acc.intoArray(lanes, 0);
+        return hsum8(lanes, 0);
     }
 
     /**
      * {@link #dotRow} for the rows at {@code base} and {@code base + next} at once, sharing each block's
      * activation load; each row's arithmetic is {@link #dotRow}'s. Pays on short rows (one thread,
-     * 32000 x 256: 830 -> 590 us), not on long ones (2816 x 1024: ~15% slower).
+     * 32000 x 256: 800 -> 675 us), not on long ones (2816 x 1024: ~15% slower).
      */
-    private void dotTwoRows(MemorySegment w, long base, long next, int firstBlock, int blocks, float[] out, int o) {
+    private void dotTwoRows(MemorySegment w, long base, long next, int firstBlock, int blocks, float[] out, int o,
+                            float[] lanes) {
         FloatVector acc0 = FloatVector.zero(F8);
         FloatVector acc1 = FloatVector.zero(F8);
         long xo = (long) firstBlock * BLOCK * Short.BYTES;
         for (int b = 0; b < blocks; b++, base += BLOCK_BYTES, xo += BLOCK * Short.BYTES) {
-            ShortVector xs = ShortVector.fromMemorySegment(SHORTS, qAligned, xo, ByteOrder.LITTLE_ENDIAN);
+            ShortVector xs = ShortVector.fromMemorySegment(SHORTS, qAligned, xo, LE);
             float dx = d[firstBlock + b];
-            acc0 = accumulateBlock(w, base, xs, dx, acc0);
-            acc1 = accumulateBlock(w, base + next, xs, dx, acc1);
+            ShortVector wv = (ShortVector) ByteVector.fromMemorySegment(BYTES, w, base + 2, LE)
+                    .convertShape(VectorOperators.B2S, SHORTS, 0);
+            IntVector p = wv.mul(xs).reinterpretAsInts();
+            LongVector l = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .reinterpretAsLongs();
+            FloatVector sums = (FloatVector) l.add(l.lanewise(VectorOperators.LSHL, 32))
+                    .lanewise(VectorOperators.ASHR, 32).convertShape(VectorOperators.L2F, F8, 0);
+            acc0 = sums.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT_LE, base)) * dx), acc0);
+            long base1 = base + next;
+            ShortVector vv = (ShortVector) ByteVector.fromMemorySegment(BYTES, w, base1 + 2, LE)
+                    .convertShape(VectorOperators.B2S, SHORTS, 0);
+            IntVector q = vv.mul(xs).reinterpretAsInts();
+            LongVector m = q.add(q.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .reinterpretAsLongs();
+            FloatVector sums1 = (FloatVector) m.add(m.lanewise(VectorOperators.LSHL, 32))
+                    .lanewise(VectorOperators.ASHR, 32).convertShape(VectorOperators.L2F, F8, 0);
+            acc1 = sums1.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT_LE, base1)) * dx), acc1);
         }
-        out[o] = hsum(acc0);
-        out[o + 1] = hsum(acc1);
-    }
-
-    private float dotRowNarrow(MemorySegment w, long base, int firstBlock, int blocks) {
-        FloatVector acc = FloatVector.zero(F8);
-        for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
-            IntVector wv = IntVector.fromMemorySegment(I8, w, base + 2, ByteOrder.LITTLE_ENDIAN);
-            int xo = (firstBlock + b) * BLOCK;
-            // byte k of each little-endian int lane, sign-extended: shift it to the top, then back down
-            FloatVector sum = byteAsFloat(wv, 0).mul(FloatVector.fromArray(F8, x, xo));
-            for (int k = 1; k < 4; k++) {
-                sum = byteAsFloat(wv, k).fma(FloatVector.fromArray(F8, x, xo + k * 8), sum);
-            }
-            float scale = Float.float16ToFloat(w.get(SHORT_LE, base)) * d[firstBlock + b];
-            acc = sum.fma(FloatVector.broadcast(F8, scale), acc);
-        }
-        return hsum(acc);
-    }
-
-    /** Byte {@code k} of each little-endian int lane, sign-extended and converted to float. */
-    private static FloatVector byteAsFloat(IntVector lanes, int k) {
-        return (FloatVector) lanes.lanewise(VectorOperators.LSHL, 24 - 8 * k).lanewise(VectorOperators.ASHR, 24)
-                .convert(VectorOperators.I2F, 0);
-    }
-
-    /** {@code acc + laneSums(weight block at base, xs) * (d_w * dx)}, one fused multiply-add per lane. */
-    private static FloatVector accumulateBlock(MemorySegment w, long base, ShortVector xs, float dx,
-                                               FloatVector acc) {
-        ShortVector wv = (ShortVector) ByteVector.fromMemorySegment(BYTES, w, base + 2, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.B2S, SHORTS, 0);
-        float scale = Float.float16ToFloat(w.get(SHORT_LE, base)) * dx;
-        return laneSums(wv.mul(xs)).fma(FloatVector.broadcast(F8, scale), acc);
+        acc0.intoArray(lanes, 0);
+        acc1.intoArray(lanes, 8);
+        out[o] = hsum8(lanes, 0);
+        out[o + 1] = hsum8(lanes, 8);
     }
 
     /**
-     * Lane j = sum of the 32 products' elements 4j..4j+3, exactly. Adding a lane to itself shifted left by
-     * half its width puts the sum of its two halves in the upper half (nothing carries out of the zeroed
-     * lower half); an arithmetic shift brings it down sign-extended. Pair sums of int8 x int8 products
-     * with one factor in [-127, 127] stay within a short, so this is exact.
+     * The narrow kernel: byte k of each little-endian 32-bit lane of 4 weight bytes, isolated by shifting
+     * it to the top and back down (sign-extended), converted to float and multiplied with the
+     * activations' k-th 8-float run.
      */
-    private static FloatVector laneSums(ShortVector products) {
-        IntVector p = products.reinterpretAsInts();
-        IntVector pairs = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-        LongVector l = pairs.reinterpretAsLongs();
-        LongVector quads = l.add(l.lanewise(VectorOperators.LSHL, 32)).lanewise(VectorOperators.ASHR, 32);
-        return (FloatVector) quads.convertShape(VectorOperators.L2F, F8, 0);
-    }
-
-    private static float hsum(FloatVector acc) {
-        return LlamaCppMath.hsum8(acc.lane(0), acc.lane(1), acc.lane(2), acc.lane(3),
-                acc.lane(4), acc.lane(5), acc.lane(6), acc.lane(7));
+    private float dotRowNarrow(MemorySegment w, long base, int firstBlock, int blocks, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F8);
+        for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
+            IntVector wv = IntVector.fromMemorySegment(I8, w, base + 2, LE);
+            int xo = (firstBlock + b) * BLOCK;
+            FloatVector k0 = (FloatVector) wv.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector k1 = (FloatVector) wv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector k2 = (FloatVector) wv.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector k3 = (FloatVector) wv.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+            FloatVector sum = k0.mul(FloatVector.fromArray(F8, x, xo));
+            sum = k1.fma(FloatVector.fromArray(F8, x, xo + 8), sum);
+            sum = k2.fma(FloatVector.fromArray(F8, x, xo + 16), sum);
+            sum = k3.fma(FloatVector.fromArray(F8, x, xo + 24), sum);
+            float scale = Float.float16ToFloat(w.get(SHORT_LE, base)) * d[firstBlock + b];
+            acc = sum.fma(FloatVector.broadcast(F8, scale), acc);
+        }
+        acc.intoArray(lanes, 0);
+        return hsum8(lanes, 0);
     }
 }
