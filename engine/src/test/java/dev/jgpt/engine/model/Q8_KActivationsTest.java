@@ -39,21 +39,25 @@ class Q8_KActivationsTest {
             FloatTensor w = randomWeights(random, type, rows, cols);
             float[] x = activations(random, n * cols);
 
-            Q8_KActivations fast = new Q8_KActivations();
-            fast.quantize(x, n * cols);
-            float[] out = new float[n * rows];
-            fast.matmul(w, n, out, rows, cols);
+            assertSameBitsAsReference(w, x, n, rows, cols, type + " cols " + cols);
+        }
+    }
 
-            ScalarReference ref = new ScalarReference();
-            ref.quantize(x, n * cols);
-            float[] expected = new float[n * rows];
-            ref.matmul(w, n, expected, rows, cols);
+    /** The kernels' products of {@code x} ({@code n} tokens) and {@code w} equal the scalar reference's bits. */
+    private static void assertSameBitsAsReference(FloatTensor w, float[] x, int n, int rows, int cols, String what) {
+        Q8_KActivations fast = new Q8_KActivations();
+        fast.quantize(x, n * cols);
+        float[] out = new float[n * rows];
+        fast.matmul(w, n, out, rows, cols);
 
-            for (int i = 0; i < out.length; i++) {
-                assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(out[i]),
-                        type + " cols " + cols + " token " + i / rows + " row " + i % rows + ": expected "
-                                + expected[i] + ", got " + out[i]);
-            }
+        ScalarReference ref = new ScalarReference();
+        ref.quantize(x, n * cols);
+        float[] expected = new float[n * rows];
+        ref.matmul(w, n, expected, rows, cols);
+
+        for (int i = 0; i < out.length; i++) {
+            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(out[i]),
+                    what + " token " + i / rows + " row " + i % rows + ": expected " + expected[i] + ", got " + out[i]);
         }
     }
 
@@ -83,19 +87,7 @@ class Q8_KActivationsTest {
                 // one sign per block, alternating by block and token
                 x[i] = (i / 256) % 2 == 0 ? 1f : -1f;
             }
-            Q8_KActivations fast = new Q8_KActivations();
-            fast.quantize(x, n * cols);
-            float[] out = new float[n * rows];
-            fast.matmul(w, n, out, rows, cols);
-            ScalarReference ref = new ScalarReference();
-            ref.quantize(x, n * cols);
-            float[] expected = new float[n * rows];
-            ref.matmul(w, n, expected, rows, cols);
-            for (int i = 0; i < out.length; i++) {
-                assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(out[i]),
-                        type + " fill " + fill + " token " + i / rows + " row " + i % rows + ": expected "
-                                + expected[i] + ", got " + out[i]);
-            }
+            assertSameBitsAsReference(w, x, n, rows, cols, type + " fill " + fill);
         }
     }
 
