@@ -100,8 +100,8 @@ public final class Transformer {
      * then per-row integer dot products) and Q6_K weights. They may differ in the last float bits where a
      * kernel's rounding depends on how many rows it gets: Q4_K products take llama.cpp's gemm kernel for
      * tokens in whole groups of four and its gemv kernel for the rest (so a decoding token stacked with
-     * others may switch kernel), and float-activation types switch to dequantize-once products from
-     * four rows on. These are the same differences llama.cpp itself shows between batched and single
+     * others may switch kernel), and float-activation types switch to dequantize-once tiled products from
+     * two rows on. These are the same differences llama.cpp itself shows between batched and single
      * decoding.
      */
     public void forward(ForwardBatch b) {
