@@ -31,9 +31,10 @@ import java.nio.ByteOrder;
  * the random-weight test models' log-probabilities by 0.08-0.16, over the 0.05 tolerance, because every
  * rounding difference that reaches the next layer's 8-bit activation quantizer is amplified.)
  *
- * <p>Batches ({@link #batchKernel}: 4 tokens or more, 8 on rows of 256 values) form the lane sums with float multiplies and adds: every product of two int8
- * values and every sum of up to 32 of them is an integer below 2^24 in magnitude, so float arithmetic on
- * them is exact in any order and gives the same lane sums as int32 arithmetic. The activations are stored
+ * <p>Batches ({@link #batchKernel}: 4 tokens or more, 8 on rows of 256 values) form the lane sums with
+ * float multiplies and adds: every product of two int8 values and every sum of up to 32 of them is an
+ * integer below 2^24 in magnitude, so float arithmetic on them is exact in any order and gives the same
+ * lane sums as int32 arithmetic. The activations are stored
  * as floats split by byte (block b's value 4j+k at {@code x[b*32 + k*8 + j]}, so that "byte k of every
  * lane" is one 8-float run) and, for the batch kernel, two tokens side by side in 16-float vectors
  * ({@link #pairActivations}). A group of weight rows (16 KB of floats) is converted once per batch into
@@ -43,9 +44,10 @@ import java.nio.ByteOrder;
  * 512-bit loads from Java arrays straddle cache lines.
  *
  * <p>A single token reads each weight block once, so nothing is gained by converting it first; there
- * (and for each token of a smaller batch) the integer kernel measured faster: the block's bytes widen to one 512-bit vector of shorts,
- * multiply the activations' shorts (each product fits a short), and neighbouring products are added
- * inside wider lanes (pairs within each int, then pairs of ints within each long).
+ * (and for each token of a smaller batch) the integer kernel measured faster: the block's bytes widen to
+ * one 512-bit vector of shorts, multiply the activations' shorts (each product fits a short), and
+ * neighbouring products are added inside wider lanes (pairs within each int, then pairs of ints within
+ * each long).
  *
  * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel for every n:
  * byte k of each 32-bit lane of 4 weight bytes is isolated by shifts, converted to float and
@@ -360,7 +362,7 @@ final class Q8_0Activations {
                 a23.rearrange(LOW_HALVES, b23).intoMemorySegment(paired, o + 128, LE);
                 a23.rearrange(HIGH_HALVES, b23).intoMemorySegment(paired, o + 192, LE);
                 float d1 = second ? d[(t + 1) * blocks + b] : 0f;
-                FloatVector.broadcast(F16, d[t * blocks + b]).blend(d1, UPPER_HALF)
+                FloatVector.broadcast(F16, d[t * blocks + b]).blend(FloatVector.broadcast(F16, d1), UPPER_HALF)
                         .intoMemorySegment(paired, o + 256, LE);
             }
         }
