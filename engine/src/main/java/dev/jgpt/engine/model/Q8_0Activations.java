@@ -136,7 +136,7 @@ final class Q8_0Activations {
 
     /** Weight rows as floats: each block's scale, and its 32 values in the split order, each run twice. */
     private static final class RowScratch {
-        /** Accumulator lanes on their way to {@link #hsum8}. */
+        /** Accumulator lanes on their way to {@link Q8_0Activations#hsum8}. */
         final float[] lanes = new float[64];
         float[] scales = new float[0];
         MemorySegment values = MemorySegment.NULL;
@@ -144,17 +144,18 @@ final class Q8_0Activations {
         void ensure(int blocks) {
             if (scales.length < blocks) {
                 scales = new float[blocks];
-                values = alignedFloats((long) blocks * PLANE_FLOATS);
+                values = aligned((long) blocks * PLANE_BYTES);
             }
         }
     }
 
     /**
-     * Native memory for {@code floats} floats on a 64-byte boundary: a 512-bit load from a Java array
-     * straddles two cache lines (array data is only 16-byte aligned), which measured ~1.5x slower.
+     * {@code bytes} of native memory on a 64-byte boundary, for the buffers the kernels load 512 bits at a
+     * time: such a load from a Java array straddles two cache lines (array data is only 16-byte aligned),
+     * which measured ~1.5x slower.
      */
-    private static MemorySegment alignedFloats(long floats) {
-        return Arena.ofAuto().allocate(floats * Float.BYTES, 64);
+    private static MemorySegment aligned(long bytes) {
+        return Arena.ofAuto().allocate(bytes, 64);
     }
 
     /** Activations for the widest kernel this machine supports. */
@@ -183,7 +184,7 @@ final class Q8_0Activations {
             d = new float[blocks];
             x = new float[len];
             if (wide) {
-                qAligned = Arena.ofAuto().allocate((long) len * Short.BYTES, 64);
+                qAligned = aligned((long) len * Short.BYTES);
             }
         }
         if (!wide) {
@@ -344,7 +345,7 @@ final class Q8_0Activations {
         int pairs = (n + 1) / 2;
         long need = (long) pairs * blocks * PAIR_BYTES;
         if (paired.byteSize() < need) {
-            paired = Arena.ofAuto().allocate(need, 64);
+            paired = aligned(need);
         }
         FloatVector zero = FloatVector.zero(F16);
         long o = 0;
