@@ -40,7 +40,9 @@ public final class LogProbabilities {
         if (n == 0 || Float.isNaN(values[0])) {
             return 0;
         }
-        // the largest value: four lanewise running maxima (a lane takes v only if v > it, so NaNs are skipped)
+        // the largest value: four lanewise running maxima, written out (a helper taking vectors is boxed
+        // where C2 declines to inline it: it then cost as much as the argmax itself). A NaN anywhere makes
+        // the maximum NaN; NaNs never win, so the scalar loop decides then.
         FloatVector m0 = FloatVector.broadcast(F, values[0]);
         FloatVector m1 = m0;
         FloatVector m2 = m0;
@@ -48,16 +50,17 @@ public final class LogProbabilities {
         int step = F.length();
         int i = 0;
         for (; i + 4 * step <= n; i += 4 * step) {
-            m0 = greater(m0, FloatVector.fromArray(F, values, i));
-            m1 = greater(m1, FloatVector.fromArray(F, values, i + step));
-            m2 = greater(m2, FloatVector.fromArray(F, values, i + 2 * step));
-            m3 = greater(m3, FloatVector.fromArray(F, values, i + 3 * step));
+            m0 = m0.max(FloatVector.fromArray(F, values, i));
+            m1 = m1.max(FloatVector.fromArray(F, values, i + step));
+            m2 = m2.max(FloatVector.fromArray(F, values, i + 2 * step));
+            m3 = m3.max(FloatVector.fromArray(F, values, i + 3 * step));
         }
-        float max = greater(greater(m0, m1), greater(m2, m3)).reduceLanes(VectorOperators.MAX);
+        float max = m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) {
-            if (values[i] > max) {
-                max = values[i];
-            }
+            max = Math.max(max, values[i]);
+        }
+        if (Float.isNaN(max)) {
+            return argmaxScalar(values);
         }
         // its first index (== also matches -0 for 0, as the scalar loop's > does not tell them apart)
         i = 0;
@@ -71,10 +74,6 @@ public final class LogProbabilities {
             i++;
         }
         return i;
-    }
-
-    private static FloatVector greater(FloatVector max, FloatVector v) {
-        return max.blend(v, v.compare(VectorOperators.GT, max));
     }
 
     /** The reference {@link #argmax}: the first index whose value is greater than every earlier one's. */
