@@ -129,6 +129,40 @@ class Q8_0ActivationsTest {
     }
 
     @Test
+    void extremeBlocksStayExact() {
+        // the single-token kernel adds two products in a short: -128 x +-127 twice is its largest sum
+        for (int cols : new int[] {256, 2080}) {
+            for (int n = 1; n <= 3; n++) {
+                int rows = 67;
+                MemorySegment seg = Arena.ofAuto().allocate(rows * cols / 32 * 34L, 64);
+                for (long base = 0; base < seg.byteSize(); base += 34) {
+                    seg.set(SHORT_LE, base, Float.floatToFloat16(0.5f));
+                    for (int i = 0; i < 32; i++) {
+                        seg.set(ValueLayout.JAVA_BYTE, base + 2 + i, (byte) (base % 68 == 0 || i % 3 == 0 ? -128 : 127));
+                    }
+                }
+                float[] x = new float[n * cols];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = i % 64 < 32 ? -3f : (i % 5 == 0 ? 2f : -2f);
+                }
+                Q8_0Activations activations = new Q8_0Activations();
+                activations.quantize(x, n * cols);
+                float[] out = new float[n * rows];
+                activations.matmul(FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols), n, out, rows, cols);
+                byte[] qs = new byte[n * cols];
+                float[] ds = new float[n * cols / 32];
+                referenceQuantize(x, n * cols, qs, ds);
+                for (int t = 0; t < n; t++) {
+                    for (int r = 0; r < rows; r++) {
+                        assertEquals(referenceDot(seg, r, cols / 32, qs, ds, t * cols / 32), out[t * rows + r], 0f,
+                                cols + " cols, n=" + n + ", token " + t + ", row " + r);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void promptBatchesMatchAcrossRowGroupBoundaries() {
         // the batch kernel (from 4 tokens on) converts groups of 4096 / (2 * cols) rows: 3 rows per group
         // here (a 2-row tile and a single row), then 1 (cols > 2048); 4 to 7 tokens take two-pair tiles, a
