@@ -31,7 +31,7 @@ import java.util.Arrays;
  * the random-weight test models' log-probabilities by 0.08-0.16, over the 0.05 tolerance, because every
  * rounding difference that reaches the next layer's 8-bit activation quantizer is amplified.)
  *
- * <p>Batches ({@link #batchKernel}: 4 tokens or more, 8 on rows of 256 values) form the lane sums with
+ * <p>Batches ({@link #batchKernel}: 4 tokens or more, 16 on rows of 256 values) form the lane sums with
  * float multiplies and adds: every product of two int8 values and every sum of up to 32 of them is an
  * integer below 2^24 in magnitude, so float arithmetic on them is exact in any order and gives the same
  * lane sums as int32 arithmetic. The activations are stored
@@ -86,7 +86,7 @@ final class Q8_0Activations {
      * a group of rows ({@link #dotShortRows}); longer ones row by row ({@link #dotRow}).
      */
     private static final int SHORT_ROW_BLOCKS = 32;
-    /** The batch kernel starts at 8 tokens on rows of up to this many blocks (256 values), else at 4. */
+    /** The batch kernel starts at 16 tokens on rows of up to this many blocks (256 values), else at 4. */
     private static final int NARROW_ROW_BLOCKS = 8;
     /** Rows {@link #dotShortRows} takes at a time (their weights: 17 KB at 256 values, 70 KB at 1024). */
     private static final int SHORT_ROW_GROUP = 64;
@@ -265,11 +265,12 @@ final class Q8_0Activations {
     /**
      * Whether {@code n} tokens on rows of {@code blocks} blocks go through the batch kernel: converting the
      * weight rows pays from 4 tokens on (one thread, 2816 x 1024, ns per block and token: 2.4 at n = 2,
-     * 1.9 at 3, 1.4 at 4, against 1.8 for single tokens), on rows of 256 values from 8 (2.3 against 2.6).
+     * 1.9 at 3, 1.4 at 4, against 1.8 for single tokens); on rows of 256 values {@link #dotShortRows} is
+     * faster at 8 (one thread on Zen 4, 32000 x 256: 2.1 against 2.8), so the batch kernel starts at 16.
      * Both kernels give the same bits.
      */
     private boolean batchKernel(int n, int blocks) {
-        return wide && n >= (blocks <= NARROW_ROW_BLOCKS ? 8 : 4);
+        return wide && n >= (blocks <= NARROW_ROW_BLOCKS ? 16 : 4);
     }
 
     private void multiplyRows(int from, int to) {

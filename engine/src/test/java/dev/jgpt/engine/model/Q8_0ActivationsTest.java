@@ -178,11 +178,11 @@ class Q8_0ActivationsTest {
     @Test
     void batchesFollowTheLatestQuantizationAndServeSeveralProducts() {
         // the batch kernel's token-pair layout is built once per quantization, for every product made of it
-        // (rows of 2 blocks take the batch kernel from 8 tokens on)
+        // (rows of 2 blocks take the batch kernel from 16 tokens on)
         Random random = new Random(14);
         for (boolean wide : new boolean[] {true, false}) {
             Q8_0Activations activations = new Q8_0Activations(wide);
-            int n = 9;
+            int n = 17;
             int cols = 64;
             MemorySegment first = randomWeights(random, 9, cols);
             MemorySegment second = randomWeights(random, 5, cols);
