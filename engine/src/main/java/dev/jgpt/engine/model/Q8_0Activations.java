@@ -16,7 +16,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 
 /**
  * Activations quantized to Q8_0 and multiplied by Q8_0 weights the way llama.cpp's x86 CPU backend does.
@@ -97,6 +96,7 @@ final class Q8_0Activations {
     private static final long PLANE_BYTES = PLANE_FLOATS * Float.BYTES;
     private static final long PAIR_BYTES = PAIR_FLOATS * Float.BYTES;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     /** Weight byte 4j+k of a block goes to position k*8+j, the activations' split order. */
@@ -152,8 +152,11 @@ final class Q8_0Activations {
     private static final class RowScratch {
         /** Accumulator lanes on their way to {@link Q8_0Activations#hsum8}. */
         final float[] lanes = new float[64];
-        /** {@link #dotShortRows}' 8 accumulator lanes per row. */
-        final float[] accumulators = new float[8 * SHORT_ROW_GROUP];
+        /**
+         * {@link #dotShortRows}' 8 accumulator lanes per row, 32 bytes each on 64-byte boundaries (in a
+         * Java array half of them straddle two cache lines).
+         */
+        final MemorySegment accumulators = aligned(8L * SHORT_ROW_GROUP * Float.BYTES);
         float[] scales = new float[0];
         MemorySegment values = MemorySegment.NULL;
 
@@ -312,13 +315,13 @@ final class Q8_0Activations {
             return;
         }
         if (wide && blocks <= SHORT_ROW_BLOCKS) {
-            float[] acc = scratch.accumulators;
+            MemorySegment acc = scratch.accumulators;
             for (int r0 = from; r0 < to; r0 += SHORT_ROW_GROUP) {
                 int g = Math.min(SHORT_ROW_GROUP, to - r0);
                 for (int t = 0; t < n; t++) {
                     dotShortRows(w, r0 * rowBytes, rowBytes, g, t * blocks, blocks, acc);
                     for (int i = 0; i < g; i++) {
-                        out[t * rows + r0 + i] = hsum8(acc, 8 * i);
+                        out[t * rows + r0 + i] = hsum8(acc, 32L * i);
                     }
                 }
             }
@@ -531,6 +534,12 @@ final class Q8_0Activations {
         }
     }
 
+    private static float hsum8(MemorySegment l, long at) {
+        return LlamaCppMath.hsum8(l.get(FLOAT_LE, at), l.get(FLOAT_LE, at + 4), l.get(FLOAT_LE, at + 8),
+                l.get(FLOAT_LE, at + 12), l.get(FLOAT_LE, at + 16), l.get(FLOAT_LE, at + 20),
+                l.get(FLOAT_LE, at + 24), l.get(FLOAT_LE, at + 28));
+    }
+
     private static float hsum8(float[] l, int at) {
         return LlamaCppMath.hsum8(l[at], l[at + 1], l[at + 2], l[at + 3], l[at + 4], l[at + 5], l[at + 6], l[at + 7]);
     }
@@ -565,22 +574,22 @@ final class Q8_0Activations {
 
     /**
      * {@link #dotRow} for {@code g} short rows from {@code base} on, block by block across the rows: each
-     * block's activations are loaded once for all of them, and the loop over rows is long enough for C2 to
-     * hoist the native-memory bounds checks out of it, where a loop over a short row's blocks paid its
-     * set-up on every row (one thread, ns per block: 32000 x 256 3.5 -> 2.4, 2816 x 1024 3.3 -> 2.7). Each row's accumulator
-     * lanes (in {@code acc}, 8 per row) see the same fused multiply-adds in the same order as in
-     * {@link #dotRow}, starting from zero as there.
+     * block's activations and scale are loaded once for all of them, and a loop's set-up (C2's pre- and
+     * post-loops, the hoisted checks) is paid once per block for 64 rows instead of once per row, which on
+     * rows of a few blocks cost as much as the products (one thread, ns per block: 32000 x 256 3.5 -> 2.4,
+     * 2816 x 1024 3.3 -> 2.7). Each row's 8 accumulator lanes (at {@code 32 * i} in {@code acc}) see the
+     * same fused multiply-adds in the same order as in {@link #dotRow}, starting from zero as there.
      */
     private void dotShortRows(MemorySegment w, long base, long rowBytes, int g, int firstBlock, int blocks,
-                              float[] acc) {
-        Arrays.fill(acc, 0, 8 * g, 0f);
+                              MemorySegment acc) {
+        acc.asSlice(0, 32L * g).fill((byte) 0);
         for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
             int xo = (firstBlock + b) * BLOCK;
             ShortVector xe = ShortVector.fromArray(SHORTS_16, q, xo);
             ShortVector xd = ShortVector.fromArray(SHORTS_16, q, xo + 16);
             float dx = d[firstBlock + b];
             long wo = base;
-            for (int i = 0; i < 8 * g; i += 8, wo += rowBytes) {
+            for (int i = 0; i < g; i++, wo += rowBytes) {
                 ShortVector ws = ShortVector.fromMemorySegment(SHORTS_16, w, wo + 2, LE);
                 IntVector p = ws.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xe)
                         .add(ws.lanewise(VectorOperators.ASHR, 8).mul(xd)).reinterpretAsInts();
@@ -588,7 +597,7 @@ final class Q8_0Activations {
                         .lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
                         .convert(VectorOperators.I2F, 0);
                 sums.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT_LE, wo)) * dx),
-                        FloatVector.fromArray(F8, acc, i)).intoArray(acc, i);
+                        FloatVector.fromMemorySegment(F8, acc, 32L * i, LE)).intoMemorySegment(acc, 32L * i, LE);
             }
         }
     }

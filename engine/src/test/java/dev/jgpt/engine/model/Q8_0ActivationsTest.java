@@ -138,7 +138,8 @@ class Q8_0ActivationsTest {
                 for (long base = 0; base < seg.byteSize(); base += 34) {
                     seg.set(SHORT_LE, base, Float.floatToFloat16(0.5f));
                     for (int i = 0; i < 32; i++) {
-                        seg.set(ValueLayout.JAVA_BYTE, base + 2 + i, (byte) (base % 68 == 0 || i % 3 == 0 ? -128 : 127));
+                        byte v = (byte) (base % 68 == 0 || i % 3 == 0 ? -128 : 127);
+                        seg.set(ValueLayout.JAVA_BYTE, base + 2 + i, v);
                     }
                 }
                 float[] x = new float[n * cols];
