@@ -11,6 +11,8 @@ import dev.jgpt.engine.model.Transformer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -23,6 +25,9 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure prompt processing (pp) and generation (tg) speed in tokens per second.")
 final class BenchCommand implements Callable<Integer> {
+    private static final int MAX_WARM_UP_ROUNDS = 8;
+    private static final long QUIET_JIT_MILLIS = 20;
+
     @Option(names = "--model", description = "GGUF model file or name")
     String model;
 
@@ -70,26 +75,13 @@ final class BenchCommand implements Callable<Integer> {
             double[] pp = new double[repetitions];
             double[] tg = new double[repetitions];
             int[] one = new int[1];
-            // Round -1 is a warm-up, as in llama-bench: the JIT compiles the prompt and single-token kernels
-            // in it (a few seconds on a busy machine), so no measured round runs half-interpreted code.
-            for (int r = -1; r < repetitions; r++) {
-                state.truncate(0);
-                long t0 = System.nanoTime();
-                tf.forward(state, prompt, 0, prompt.length);
-                double ppRate = prompt.length * 1e9 / (System.nanoTime() - t0);
-
-                state.truncate(0);
-                one[0] = prompt[0];
-                long t1 = System.nanoTime();
-                for (int g = 0; g < genTokens; g++) {
-                    tf.forward(state, one, 0, 1);
-                    one[0] = LogProbabilities.argmax(state.logits());
-                }
-                double tgRate = genTokens * 1e9 / (System.nanoTime() - t1);
-                if (r >= 0) {
-                    pp[r] = ppRate;
-                    tg[r] = tgRate;
-                }
+            // Warm-up rounds first, as in llama-bench, but until the JIT has settled: C2 compiles the Vector API
+            // kernels in the background for seconds, on one of the cores the measured rounds need.
+            warmUp(() -> round(tf, state, prompt, one));
+            for (int r = 0; r < repetitions; r++) {
+                double[] rates = round(tf, state, prompt, one);
+                pp[r] = rates[0];
+                tg[r] = rates[1];
             }
             double ppMedian = median(pp);
             double tgMedian = median(tg);
@@ -116,6 +108,40 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** One prompt of {@code prompt.length} tokens, then {@link #genTokens} single-token steps: both rates. */
+    private double[] round(Transformer tf, InferenceState state, int[] prompt, int[] one) {
+        state.truncate(0);
+        long t0 = System.nanoTime();
+        tf.forward(state, prompt, 0, prompt.length);
+        double ppRate = prompt.length * 1e9 / (System.nanoTime() - t0);
+
+        state.truncate(0);
+        one[0] = prompt[0];
+        long t1 = System.nanoTime();
+        for (int g = 0; g < genTokens; g++) {
+            tf.forward(state, one, 0, 1);
+            one[0] = LogProbabilities.argmax(state.logits());
+        }
+        double tgRate = genTokens * 1e9 / (System.nanoTime() - t1);
+        return new double[] {ppRate, tgRate};
+    }
+
+    /**
+     * Runs {@code round} until two rounds in a row finished no more than {@value #QUIET_JIT_MILLIS} ms of JIT
+     * compilation (at most {@value #MAX_WARM_UP_ROUNDS} rounds): with a single warm-up round, background
+     * compilations still running in the measured rounds made the same build's figures differ up to 2x.
+     */
+    private static void warmUp(Runnable round) {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        int quiet = 0;
+        for (int i = 0; i < MAX_WARM_UP_ROUNDS && quiet < 2; i++) {
+            long before = timed ? jit.getTotalCompilationTime() : 0;
+            round.run();
+            quiet = !timed || jit.getTotalCompilationTime() - before <= QUIET_JIT_MILLIS ? quiet + 1 : 0;
+        }
+    }
+
     /**
      * Aggregate generation rate of {@code batch} sequences decoding in shared forward passes (each weight
      * matrix is read once per step for all of them), the median of the repetitions after a warm-up.
@@ -127,7 +153,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         ForwardBatch step = tf.newBatch(batch, batch);
         int[] next = new int[batch];
-        decodeTogether(tf, states, step, next, prompt, genTokens);
+        warmUp(() -> decodeTogether(tf, states, step, next, prompt, genTokens));
         double[] rates = new double[repetitions];
         for (int r = 0; r < repetitions; r++) {
             long t0 = System.nanoTime();
