@@ -49,7 +49,7 @@ import java.nio.ByteOrder;
  * the two neighbouring shorts of each int then add up to lane j's exact sum. All in 256-bit vectors,
  * which are as fast as 512-bit ones on Zen 4 (it splits 512-bit operations in two) and needed about a
  * third fewer operations here than widening the bytes to one 512-bit vector of shorts did. Rows of up to
- * 1024 values go block by block across 64 rows at a time ({@link #dotShortRows}).
+ * 256 values go block by block across 64 rows at a time ({@link #dotShortRows}).
  *
  * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel for every n:
  * byte k of each 32-bit lane of 4 weight bytes is isolated by shifts, converted to float and
@@ -81,13 +81,16 @@ final class Q8_0Activations {
     /** Floats of converted weight rows a thread keeps for a batch (16 KB: a third of L1d). */
     private static final int GROUP_FLOATS = 4096;
     /**
-     * Rows of up to this many blocks (1024 values) go through the single-token kernel block by block across
-     * a group of rows ({@link #dotShortRows}); longer ones row by row ({@link #dotRow}).
+     * Rows of up to this many blocks (256 values) go through the single-token kernel block by block across
+     * a group of rows ({@link #dotShortRows}); longer ones row by row ({@link #dotRow}). Not longer rows: on
+     * weights streaming from DRAM, 64 rows read side by side defeat the prefetchers (bench-llama-q8_0's
+     * 1024-wide rows this way decoded at 24-29 tokens/s instead of 58-71), although 2816 x 1024 from L3
+     * gained (3.3 -> 2.7 ns per block).
      */
-    private static final int SHORT_ROW_BLOCKS = 32;
+    private static final int SHORT_ROW_BLOCKS = 8;
     /** The batch kernel starts at 16 tokens on rows of up to this many blocks (256 values), else at 4. */
     private static final int NARROW_ROW_BLOCKS = 8;
-    /** Rows {@link #dotShortRows} takes at a time (their weights: 17 KB at 256 values, 70 KB at 1024). */
+    /** Rows {@link #dotShortRows} takes at a time (their weights: 17 KB at 256 values). */
     private static final int SHORT_ROW_GROUP = 64;
     /** Floats per block of a converted weight row: 4 runs of 8 values, each twice. */
     private static final int PLANE_FLOATS = 64;
@@ -576,8 +579,8 @@ final class Q8_0Activations {
      * {@link #dotRow} for {@code g} short rows from {@code base} on, block by block across the rows: each
      * block's activations and scale are loaded once for all of them, and a loop's set-up (C2's pre- and
      * post-loops, the hoisted checks) is paid once per block for 64 rows instead of once per row, which on
-     * rows of a few blocks cost as much as the products (one thread, ns per block: 32000 x 256 3.5 -> 2.4,
-     * 2816 x 1024 3.3 -> 2.7). Each row's 8 accumulator lanes (at {@code 32 * i} in {@code acc}) see the
+     * rows of a few blocks cost as much as the products (one thread, ns per block: 32000 x 256 3.5 -> 2.4).
+     * Each row's 8 accumulator lanes (at {@code 32 * i} in {@code acc}) see the
      * same fused multiply-adds in the same order as in {@link #dotRow}, starting from zero as there.
      */
     private void dotShortRows(MemorySegment w, long base, long rowBytes, int g, int firstBlock, int blocks,
