@@ -15,7 +15,8 @@ import java.util.Random;
  * models' shapes (32000 x 256 output matrix, 512 x 256 layer matrices), for one token and a 128-token
  * prompt; plus one flash-attention query over 256 cached cells; CPU time of the calling thread, so run
  * with {@code -Djgpt.threads=1}: {@code java --add-modules jdk.incubator.vector -cp
- * target/classes:target/test-classes dev.jgpt.engine.model.KernelThroughput}.
+ * target/classes:target/test-classes dev.jgpt.engine.model.KernelThroughput}. (For the Q8_0 rows, llama.cpp's
+ * own {@code ggml_vec_dot_q8_0_q8_0} on the same machine is the figure to compare: see docs/performance.md.)
  */
 public final class KernelThroughput {
     private static final ValueLayout.OfShort SHORT_LE =
@@ -39,6 +40,12 @@ public final class KernelThroughput {
                         q8k.matmul(w, n, out, rows, cols);
                     });
                 }
+                FloatTensor q8 = q8_0(random, rows, cols);
+                Q8_0Activations q8x = new Q8_0Activations();
+                report("Q8_0 " + rows + "x" + cols + " n=" + n, () -> {
+                    q8x.quantize(x, n * cols);
+                    q8x.matmul(q8, n, out, rows, cols);
+                });
                 FloatTensor f16 = f16(random, rows, cols);
                 report("F16 " + rows + "x" + cols + " n=" + n,
                         () -> MatrixOps.shared().matmul(f16, x, n, out, rows, cols));
@@ -106,6 +113,19 @@ public final class KernelThroughput {
             }
         }
         return FloatTensor.of(type, seg, (long) rows * cols);
+    }
+
+    /** Random Q8_0 blocks (scales 0.001-0.011), in 64-byte-aligned native memory. */
+    private static FloatTensor q8_0(Random random, int rows, int cols) {
+        long blocks = (long) rows * cols / 32;
+        MemorySegment seg = Arena.global().allocate(blocks * 34, 64);
+        byte[] values = new byte[32];
+        for (long b = 0; b < blocks; b++) {
+            seg.set(SHORT_LE, b * 34, Float.floatToFloat16(0.001f + random.nextFloat() * 0.01f));
+            random.nextBytes(values);
+            MemorySegment.copy(MemorySegment.ofArray(values), 0, seg, b * 34 + 2, 32);
+        }
+        return FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols);
     }
 
     private static FloatTensor f16(Random random, int rows, int cols) {
