@@ -156,8 +156,8 @@ final class Q8_0Activations {
         /** Accumulator lanes on their way to {@link Q8_0Activations#hsum8}. */
         final float[] lanes = new float[64];
         /**
-         * {@link #dotShortRows}' 8 accumulator lanes per row, 32 bytes each on 64-byte boundaries (in a
-         * Java array half of them straddle two cache lines).
+         * {@link Q8_0Activations#dotShortRows}' 8 accumulator lanes per row, 32 bytes each on 64-byte
+         * boundaries (in a Java array half of them straddle two cache lines).
          */
         final MemorySegment accumulators = aligned(8L * SHORT_ROW_GROUP * Float.BYTES);
         float[] scales = new float[0];
