@@ -88,8 +88,6 @@ final class Q8_0Activations {
      * gained (3.3 -> 2.7 ns per block).
      */
     private static final int SHORT_ROW_BLOCKS = 8;
-    /** The batch kernel starts at 16 tokens on rows of up to this many blocks (256 values), else at 4. */
-    private static final int NARROW_ROW_BLOCKS = 8;
     /** Rows {@link #dotShortRows} takes at a time (their weights: 17 KB at 256 values). */
     private static final int SHORT_ROW_GROUP = 64;
     /** Floats per block of a converted weight row: 4 runs of 8 values, each twice. */
@@ -271,12 +269,12 @@ final class Q8_0Activations {
     /**
      * Whether {@code n} tokens on rows of {@code blocks} blocks go through the batch kernel: converting the
      * weight rows pays from 4 tokens on (one thread, 2816 x 1024, ns per block and token: 2.4 at n = 2,
-     * 1.9 at 3, 1.4 at 4, against 1.8 for single tokens); on rows of 256 values {@link #dotShortRows} is
+     * 1.9 at 3, 1.4 at 4, against 1.8 for single tokens); on the short rows {@link #dotShortRows} takes it is
      * faster at 8 (one thread on Zen 4, 32000 x 256: 2.1 against 2.8), so the batch kernel starts at 16.
      * Both kernels give the same bits.
      */
     private boolean batchKernel(int n, int blocks) {
-        return wide && n >= (blocks <= NARROW_ROW_BLOCKS ? 16 : 4);
+        return wide && n >= (blocks <= SHORT_ROW_BLOCKS ? 16 : 4);
     }
 
     private void multiplyRows(int from, int to) {
@@ -580,12 +578,12 @@ final class Q8_0Activations {
      * block's activations and scale are loaded once for all of them, and a loop's set-up (C2's pre- and
      * post-loops, the hoisted checks) is paid once per block for 64 rows instead of once per row, which on
      * rows of a few blocks cost as much as the products (one thread, ns per block: 32000 x 256 3.5 -> 2.4).
-     * Each row's 8 accumulator lanes (at {@code 32 * i} in {@code acc}) see the
-     * same fused multiply-adds in the same order as in {@link #dotRow}, starting from zero as there.
+     * Each row's 8 accumulator lanes (at {@code 32 * i} in {@code acc}) see the same fused multiply-adds
+     * in the same order as in {@link #dotRow}, starting from zero as there.
      */
     private void dotShortRows(MemorySegment w, long base, long rowBytes, int g, int firstBlock, int blocks,
                               MemorySegment acc) {
-        acc.asSlice(0, 32L * g).fill((byte) 0);
+        acc.fill((byte) 0);
         for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
             int xo = (firstBlock + b) * BLOCK;
             ShortVector xe = ShortVector.fromArray(SHORTS_16, q, xo);
