@@ -85,6 +85,9 @@ final class Q8_KActivations {
     /** Two vectors' int lanes side by side, for {@code selectFrom}: lanes 0..7 of each, and lanes 8..15. */
     private static final IntVector LOW_HALVES = halvesIndexes(0);
     private static final IntVector HIGH_HALVES = halvesIndexes(8);
+    /** For {@code selectFrom(a, b)}: four lanes from each half of a, then of b, starting at lane 0 or 4 of each. */
+    private static final IntVector LOW_QUARTERS = intLanes(m -> (m & 3) + ((m >> 2) & 1) * 8 + (m >> 3) * 16);
+    private static final IntVector HIGH_QUARTERS = intLanes(m -> 4 + (m & 3) + ((m >> 2) & 1) * 8 + (m >> 3) * 16);
     private static final VectorShuffle<Integer> XOR4_I = shuffle(m -> m ^ 4);
     private static final VectorShuffle<Integer> XOR2_I = shuffle(m -> m ^ 2);
     private static final VectorShuffle<Integer> XOR1_I = shuffle(m -> m ^ 1);
@@ -186,30 +189,42 @@ final class Q8_KActivations {
         // Q4_K: tokens in whole groups of four go through the gemm kernel (when there are more than three),
         // the rest through the gemv kernel
         int gemmTokens = q4 && n > 3 ? n - n % 4 : 0;
-        if (n == 1 && LANES == 16) {
-            if (tokenShorts.length < cols) {
-                tokenShorts = new short[cols];
-                tokenSubSums = new int[cols / 32 + 8];
-            }
-            for (int i = 0; i < cols; i++) {
-                tokenShorts[i] = q[i];
-            }
-            for (int i = 0; i < cols / 32; i++) {
-                tokenSubSums[i] = bsums[2 * i] + bsums[2 * i + 1];
-            }
-            MatrixOps.shared().forRows(rows, (long) rows * cols, (from, to) -> {
+        // Tokens in whole groups of 16 (for Q4_K: gemm tokens) take the prompt kernels, 16 tokens to a vector;
+        // Q4_K also when 8 or more are left over, in a last group with empty lanes (one thread, 2816 x 1024,
+        // 8 tokens: 2.0 against 3.4 ns per 32 values and token in the one-token gemm kernel)
+        int laneTokens = q4 ? gemmTokens : n;
+        int groups = LANES == 16 ? laneTokens / 16 + (q4 && laneTokens % 16 >= 8 ? 1 : 0) : 0;
+        if (LANES == 16 && (n == 1 || q4 && groups == 0)) {
+            // one token, or Q4_K with fewer than 16 gemm tokens: the fused one-token kernels, token after
+            // token on each row (read from memory once, then from L1). Q6_K batches are faster on the
+            // unpacked super-blocks below (one thread, 2816 x 1024, 8 tokens: 2.5-3.4 against 3.2-6.0 ns per
+            // 32 values and token)
+            tokenActivations(n, cols);
+            MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 for (int r = from; r < to; r++) {
-                    out[r] = q4 ? rowQ4K(seg, (long) r * blocks * Q4_K_BYTES, blocks)
-                            : rowQ6K(seg, (long) r * blocks * Q6_K_BYTES, blocks);
+                    if (q4) {
+                        long rowBase = (long) r * blocks * Q4_K_BYTES;
+                        int[] pairLanes = SCRATCH.get().pairLanes;
+                        int t = 0;
+                        for (; t < gemmTokens; t++) {
+                            out[t * rows + r] = rowQ4KGemm(seg, rowBase, blocks, t, pairLanes);
+                        }
+                        for (; t < n; t++) {
+                            out[t * rows + r] = rowQ4K(seg, rowBase, blocks, t);
+                        }
+                    } else {
+                        long rowBase = (long) r * blocks * Q6_K_BYTES;
+                        for (int t = 0; t < n; t++) {
+                            out[t * rows + r] = rowQ6K(seg, rowBase, blocks, t);
+                        }
+                    }
                 }
             });
             return;
         }
-        // Tokens in whole groups of 16 (for Q4_K: gemm tokens) take the prompt kernels, 16 tokens to a vector
-        int groups = LANES == 16 ? (q4 ? gemmTokens : n) / 16 : 0;
-        int firstToken = groups * 16;
+        int firstToken = Math.min(groups * 16, laneTokens);
         if (groups > 0) {
-            transpose(groups, cols);
+            transpose(groups, cols, firstToken);
         }
         // accumulators: GROUP_ACC floats per group, then 16 per remaining token
         int tokenAcc = groups * GROUP_ACC - firstToken * 16;
@@ -239,7 +254,17 @@ final class Q8_KActivations {
                         }
                     }
                     for (int g = 0; g < groups; g++) {
-                        for (int i = 0; i < tile; i++) {
+                        int i = 0;
+                        for (; i + 4 <= tile; i += 4) {
+                            if (q4) {
+                                accumulateQ4KLanes4(s.tile, i, g, b, blocks, cols, acc, i * accSize + g * GROUP_ACC,
+                                        accSize);
+                            } else {
+                                accumulateQ6KLanes4(s.tile, i, g, b, blocks, cols, acc, i * accSize + g * GROUP_ACC,
+                                        accSize);
+                            }
+                        }
+                        for (; i < tile; i++) {
                             int a = i * accSize + g * GROUP_ACC;
                             if (q4) {
                                 accumulateQ4KLanes(s.tile[i], g, b, blocks, cols, acc, a);
@@ -263,7 +288,7 @@ final class Q8_KActivations {
                     int r = r0 + i;
                     for (int g = 0; g < groups; g++) {
                         finishLanes(q4, acc, i * accSize + g * GROUP_ACC, s.lanes);
-                        for (int l = 0; l < 16; l++) {
+                        for (int l = 0; l < 16 && 16 * g + l < firstToken; l++) {
                             out[(16 * g + l) * rows + r] = s.lanes[l];
                         }
                     }
@@ -276,6 +301,24 @@ final class Q8_KActivations {
                 }
             }
         });
+    }
+
+    /**
+     * The quantized activations of {@code n} tokens as shorts ({@link #tokenShorts}) and their 32-value
+     * sums ({@link #tokenSubSums}, 8 spare entries at the end for a 16-lane load), for the one-token kernels.
+     */
+    private void tokenActivations(int n, int cols) {
+        int len = n * cols;
+        if (tokenShorts.length < len) {
+            tokenShorts = new short[len];
+            tokenSubSums = new int[len / 32 + 8];
+        }
+        for (int i = 0; i < len; i++) {
+            tokenShorts[i] = q[i];
+        }
+        for (int i = 0; i < len / 32; i++) {
+            tokenSubSums[i] = bsums[2 * i] + bsums[2 * i + 1];
+        }
     }
 
     /**
@@ -303,12 +346,13 @@ final class Q8_KActivations {
      * product: {@link #q6Lanes16}'s arithmetic without the unpacked copy, and the final
      * {@code hsum_float_8} as vector steps.
      */
-    private float rowQ6K(MemorySegment w, long rowBase, int blocks) {
+    private float rowQ6K(MemorySegment w, long rowBase, int blocks, int t) {
         short[] x = tokenShorts;
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long base = rowBase + (long) b * Q6_K_BYTES;
-            int qo = b * BLOCK;
+            int xb = t * blocks + b;
+            int qo = xb * BLOCK;
             IntVector scales = Unpacked.bytes(w, base + 192);
             IntVector sums = IntVector.zero(I);
             for (int half = 0; half < 2; half++) {
@@ -323,8 +367,8 @@ final class Q8_KActivations {
                     sums = chunkProducts(sums, w6, ShortVector.fromArray(S32, x, qo + 32 * chunk), scales, chunk);
                 }
             }
-            float dd = d[b] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
-            FloatVector lanes = (FloatVector) q6Finish(sums, scales, b).convert(VectorOperators.I2F, 0);
+            float dd = d[xb] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
+            FloatVector lanes = (FloatVector) q6Finish(sums, scales, xb).convert(VectorOperators.I2F, 0);
             acc = lanes.fma(FloatVector.broadcast(F, dd), acc);
         }
         // hsum_float_8: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
@@ -345,13 +389,14 @@ final class Q8_KActivations {
      * (mins from precomputed 32-value sums), 19 (mins as a vector), 17.7 (products in shorts), 17.0 (high
      * nibbles shifted down, so that {@link #pairSums} fits).
      */
-    private float rowQ4K(MemorySegment w, long rowBase, int blocks) {
+    private float rowQ4K(MemorySegment w, long rowBase, int blocks, int t) {
         short[] x = tokenShorts;
         int[] subSums = tokenSubSums;
         float acc = 0f;
         float accMin = 0f;
         for (int b = 0; b < blocks; b++) {
             long base = rowBase + (long) b * Q4_K_BYTES;
+            int xb = t * blocks + b;
             // d, dmin (f16), then the 12 bytes of 6-bit scales and mins, unpacked to one byte per sub-block
             // with llama.cpp's kmask1..3
             long h0 = w.get(LONG_LE, base);
@@ -361,7 +406,7 @@ final class Q8_KActivations {
             int u2 = (int) (h1 >>> 32);
             long scales = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | ((u0 >>> 2) & 0x30303030)) << 32;
             long mins = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | ((u1 >>> 2) & 0x30303030)) << 32;
-            int qo = b * BLOCK;
+            int qo = xb * BLOCK;
             IntVector lowSums = IntVector.zero(I);
             IntVector highSums = lowSums;
             for (int pair = 0; pair < 4; pair++) {
@@ -378,17 +423,83 @@ final class Q8_KActivations {
             // lanes 0..7: sub-block k's min times the token's sum of those 32 values; lanes 8..15: zero
             IntVector minProducts = ((IntVector) LongVector.broadcast(LongVector.SPECIES_512, mins).reinterpretAsInts())
                     .rearrange(MIN_WORDS).lanewise(VectorOperators.LSHR, MIN_SHIFTS).and(MIN_MASK)
-                    .mul(IntVector.fromArray(I, subSums, 8 * b));
+                    .mul(IntVector.fromArray(I, subSums, 8 * xb));
             // lanes 0..7: the products' lanes folded once; lanes 8..15: the mins'; then within each half
             IntVector v = LOW_HALVES.selectFrom(sums, minProducts).add(HIGH_HALVES.selectFrom(sums, minProducts));
             v = v.add(v.rearrange(XOR4_I));
             v = v.add(v.rearrange(XOR2_I));
             v = v.add(v.rearrange(XOR1_I));
-            float dx = d[b];
+            float dx = d[xb];
             acc = Math.fma((float) v.lane(0), Float.float16ToFloat((short) h0) * dx, acc);
             accMin = Math.fma((float) v.lane(8), Float.float16ToFloat((short) (h0 >>> 16)) * dx, accMin);
         }
         return acc - accMin;
+    }
+
+    /**
+     * {@link #rowQ4K} in {@code ggml_gemm_q4_K_8x8_q8_K} order, for tokens of a batch in whole groups of
+     * four: the scaled products and the mins are added to the two float accumulators once per pair of
+     * 32-value sub-blocks, not once per super-block. Each pair's 16 scaled lanes go to {@code pairLanes} (the
+     * loop written out four times grew the method past what C2 inlines into it, and unlined vector helpers
+     * box: 4x slower); the four are folded out together (two selects and two shuffled adds, then one lane
+     * each); the mins, eight products per super-block, are scalar.
+     */
+    private float rowQ4KGemm(MemorySegment w, long rowBase, int blocks, int t, int[] pairLanes) {
+        short[] x = tokenShorts;
+        int[] subSums = tokenSubSums;
+        float acc = 0f;
+        float accMin = 0f;
+        for (int b = 0; b < blocks; b++) {
+            long base = rowBase + (long) b * Q4_K_BYTES;
+            int xb = t * blocks + b;
+            long h0 = w.get(LONG_LE, base);
+            long h1 = w.get(LONG_LE, base + 8);
+            int u0 = (int) (h0 >>> 32);
+            int u1 = (int) h1;
+            int u2 = (int) (h1 >>> 32);
+            long scales = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | ((u0 >>> 2) & 0x30303030)) << 32;
+            long mins = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | ((u1 >>> 2) & 0x30303030)) << 32;
+            int qo = xb * BLOCK;
+            for (int pair = 0; pair < 4; pair++) {
+                ShortVector nibbles = unsignedShorts(w, base + 16 + 32L * pair);
+                int xo = qo + 64 * pair;
+                IntVector low = pairSums(nibbles.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo)));
+                IntVector high = pairSums(nibbles.lanewise(VectorOperators.LSHR, 4)
+                        .mul(ShortVector.fromArray(S32, x, xo + 32)));
+                low.mul((int) (scales >>> (16 * pair)) & 0xff).add(high.mul((int) (scales >>> (16 * pair + 8)) & 0xff))
+                        .intoArray(pairLanes, 16 * pair);
+            }
+            IntVector p0 = IntVector.fromArray(I, pairLanes, 0);
+            IntVector p1 = IntVector.fromArray(I, pairLanes, 16);
+            IntVector p2 = IntVector.fromArray(I, pairLanes, 32);
+            IntVector p3 = IntVector.fromArray(I, pairLanes, 48);
+            // lanes 0..7: pair 0 folded once, 8..15: pair 1 (p23: pairs 2 and 3); then lanes 4k..4k+3: pair k
+            IntVector p01 = LOW_HALVES.selectFrom(p0, p1).add(HIGH_HALVES.selectFrom(p0, p1));
+            IntVector p23 = LOW_HALVES.selectFrom(p2, p3).add(HIGH_HALVES.selectFrom(p2, p3));
+            IntVector v = LOW_QUARTERS.selectFrom(p01, p23).add(HIGH_QUARTERS.selectFrom(p01, p23));
+            v = v.add(v.rearrange(XOR2_I));
+            v = v.add(v.rearrange(XOR1_I));
+            float dx = d[xb];
+            float dScale = Float.float16ToFloat((short) h0) * dx;
+            float minScale = Float.float16ToFloat((short) (h0 >>> 16)) * dx;
+            int so = 8 * xb;
+            // lanes by constant index (a variable one is not intrinsified)
+            acc = Math.fma((float) v.lane(0), dScale, acc);
+            accMin = Math.fma((float) pairMin(mins, subSums, so, 0), minScale, accMin);
+            acc = Math.fma((float) v.lane(4), dScale, acc);
+            accMin = Math.fma((float) pairMin(mins, subSums, so, 1), minScale, accMin);
+            acc = Math.fma((float) v.lane(8), dScale, acc);
+            accMin = Math.fma((float) pairMin(mins, subSums, so, 2), minScale, accMin);
+            acc = Math.fma((float) v.lane(12), dScale, acc);
+            accMin = Math.fma((float) pairMin(mins, subSums, so, 3), minScale, accMin);
+        }
+        return acc - accMin;
+    }
+
+    /** Sub-blocks {@code 2p} and {@code 2p + 1}: their mins times the token's sums of their values. */
+    private static int pairMin(long mins, int[] subSums, int so, int p) {
+        return ((int) (mins >>> (16 * p)) & 0xff) * subSums[so + 2 * p]
+                + ((int) (mins >>> (16 * p + 8)) & 0xff) * subSums[so + 2 * p + 1];
     }
 
     /**
@@ -565,9 +676,10 @@ final class Q8_KActivations {
 
     /**
      * Fills {@link #lanesX}, {@link #lanesD}, {@link #lanesSums} and {@link #lanesBsums} for the first
-     * {@code groups * 16} tokens of the activations quantized last.
+     * {@code groups * 16} tokens of the activations quantized last; lanes of tokens from {@code tokens} on
+     * (a last group's empty lanes) are zero.
      */
-    private void transpose(int groups, int cols) {
+    private void transpose(int groups, int cols, int tokens) {
         int blocks = cols / BLOCK;
         if (lanesX.length < groups * 16 * cols) {
             lanesX = new float[groups * 16 * cols];
@@ -578,6 +690,21 @@ final class Q8_KActivations {
         for (int g = 0; g < groups; g++) {
             for (int l = 0; l < 16; l++) {
                 int t = 16 * g + l;
+                if (t >= tokens) {
+                    for (int c = 0; c < cols; c++) {
+                        lanesX[(g * cols + c) * 16 + l] = 0f;
+                    }
+                    for (int b = 0; b < blocks; b++) {
+                        lanesD[(g * blocks + b) * 16 + l] = 0f;
+                        for (int i = 0; i < 16; i++) {
+                            lanesBsums[((g * blocks + b) * 16 + i) * 16 + l] = 0;
+                        }
+                        for (int sub = 0; sub < 8; sub++) {
+                            lanesSums[((g * blocks + b) * 8 + sub) * 16 + l] = 0f;
+                        }
+                    }
+                    continue;
+                }
                 for (int c = 0; c < cols; c++) {
                     lanesX[(g * cols + c) * 16 + l] = q[t * cols + c];
                 }
@@ -644,6 +771,76 @@ final class Q8_KActivations {
     }
 
     /**
+     * {@link #accumulateQ4KLanes} for four rows of the tile at once ({@code tile[i..i+4)}, accumulators
+     * {@code stride} apart from {@code a}): each load of 16 tokens' activations serves four rows, two
+     * chains per row. The chains' sums are exact integers, so how they are split does not change a bit.
+     */
+    private void accumulateQ4KLanes4(Unpacked[] tile, int i0, int g, int b, int blocks, int cols, float[] acc, int a,
+                                     int stride) {
+        Unpacked u0 = tile[i0];
+        Unpacked u1 = tile[i0 + 1];
+        Unpacked u2 = tile[i0 + 2];
+        Unpacked u3 = tile[i0 + 3];
+        float[] w0 = u0.floats;
+        float[] w1 = u1.floats;
+        float[] w2 = u2.floats;
+        float[] w3 = u3.floats;
+        float[] xs = lanesX;
+        int xo = (g * cols + b * BLOCK) * 16;
+        int gb = g * blocks + b;
+        FloatVector dx = FloatVector.fromArray(F, lanesD, gb * 16);
+        FloatVector sum0 = FloatVector.fromArray(F, acc, a);
+        FloatVector min0 = FloatVector.fromArray(F, acc, a + 16);
+        FloatVector sum1 = FloatVector.fromArray(F, acc, a + stride);
+        FloatVector min1 = FloatVector.fromArray(F, acc, a + stride + 16);
+        FloatVector sum2 = FloatVector.fromArray(F, acc, a + 2 * stride);
+        FloatVector min2 = FloatVector.fromArray(F, acc, a + 2 * stride + 16);
+        FloatVector sum3 = FloatVector.fromArray(F, acc, a + 3 * stride);
+        FloatVector min3 = FloatVector.fromArray(F, acc, a + 3 * stride + 16);
+        for (int p = 0; p < 4; p++) {
+            FloatVector e0 = FloatVector.zero(F);
+            FloatVector o0 = e0;
+            FloatVector e1 = e0;
+            FloatVector o1 = e0;
+            FloatVector e2 = e0;
+            FloatVector o2 = e0;
+            FloatVector e3 = e0;
+            FloatVector o3 = e0;
+            for (int i = 64 * p; i < 64 * p + 64; i += 2) {
+                FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
+                FloatVector y = FloatVector.fromArray(F, xs, xo + 16 * i + 16);
+                e0 = x.fma(FloatVector.broadcast(F, w0[i]), e0);
+                e1 = x.fma(FloatVector.broadcast(F, w1[i]), e1);
+                e2 = x.fma(FloatVector.broadcast(F, w2[i]), e2);
+                e3 = x.fma(FloatVector.broadcast(F, w3[i]), e3);
+                o0 = y.fma(FloatVector.broadcast(F, w0[i + 1]), o0);
+                o1 = y.fma(FloatVector.broadcast(F, w1[i + 1]), o1);
+                o2 = y.fma(FloatVector.broadcast(F, w2[i + 1]), o2);
+                o3 = y.fma(FloatVector.broadcast(F, w3[i + 1]), o3);
+            }
+            int so = (gb * 8 + 2 * p) * 16;
+            FloatVector lo = FloatVector.fromArray(F, lanesSums, so);
+            FloatVector hi = FloatVector.fromArray(F, lanesSums, so + 16);
+            sum0 = e0.add(o0).fma(dx.mul(u0.d), sum0);
+            min0 = lo.mul((float) u0.scales[4 * p]).add(hi.mul((float) u0.scales[4 * p + 2])).fma(dx.mul(u0.dmin), min0);
+            sum1 = e1.add(o1).fma(dx.mul(u1.d), sum1);
+            min1 = lo.mul((float) u1.scales[4 * p]).add(hi.mul((float) u1.scales[4 * p + 2])).fma(dx.mul(u1.dmin), min1);
+            sum2 = e2.add(o2).fma(dx.mul(u2.d), sum2);
+            min2 = lo.mul((float) u2.scales[4 * p]).add(hi.mul((float) u2.scales[4 * p + 2])).fma(dx.mul(u2.dmin), min2);
+            sum3 = e3.add(o3).fma(dx.mul(u3.d), sum3);
+            min3 = lo.mul((float) u3.scales[4 * p]).add(hi.mul((float) u3.scales[4 * p + 2])).fma(dx.mul(u3.dmin), min3);
+        }
+        sum0.intoArray(acc, a);
+        min0.intoArray(acc, a + 16);
+        sum1.intoArray(acc, a + stride);
+        min1.intoArray(acc, a + stride + 16);
+        sum2.intoArray(acc, a + 2 * stride);
+        min2.intoArray(acc, a + 2 * stride + 16);
+        sum3.intoArray(acc, a + 3 * stride);
+        min3.intoArray(acc, a + 3 * stride + 16);
+    }
+
+    /**
      * {@link #accumulateQ6K} for the 16 tokens of group {@code g}, one token per lane: each of the 8
      * integer lanes of llama.cpp's kernel is summed in float over chunks 0..3 and 4..7 separately, which is
      * exact (16 products of at most 128 * 63 * 127 stay below 2^24), and the two halves are added as ints.
@@ -685,6 +882,72 @@ final class Q8_KActivations {
             FloatVector l = (FloatVector) sum.sub(offset).convert(VectorOperators.I2F, 0);
             int o = a + 16 * lane;
             dd.fma(l, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+        }
+    }
+
+    /**
+     * {@link #accumulateQ6KLanes} for four rows of the tile at once ({@code tile[i..i+4)}, accumulators
+     * {@code stride} apart from {@code a}): each load of 16 tokens' activations serves four rows; per row
+     * one chain for chunks 0..3 and one for 4..7, each an exact integer sum as there.
+     */
+    private void accumulateQ6KLanes4(Unpacked[] tile, int i0, int g, int b, int blocks, int cols, float[] acc, int a,
+                                     int stride) {
+        Unpacked u0 = tile[i0];
+        Unpacked u1 = tile[i0 + 1];
+        Unpacked u2 = tile[i0 + 2];
+        Unpacked u3 = tile[i0 + 3];
+        float[] w0 = u0.floats;
+        float[] w1 = u1.floats;
+        float[] w2 = u2.floats;
+        float[] w3 = u3.floats;
+        float[] xs = lanesX;
+        int xo = (g * cols + b * BLOCK) * 16;
+        int gb = g * blocks + b;
+        FloatVector dx = FloatVector.fromArray(F, lanesD, gb * 16);
+        for (int lane = 0; lane < 8; lane++) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector b0 = a0;
+            FloatVector a1 = a0;
+            FloatVector b1 = a0;
+            FloatVector a2 = a0;
+            FloatVector b2 = a0;
+            FloatVector a3 = a0;
+            FloatVector b3 = a0;
+            for (int c = 0; c < 128; c += 32) {
+                for (int k = 0; k < 4; k++) {
+                    int i = c + 4 * lane + k;
+                    FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
+                    FloatVector y = FloatVector.fromArray(F, xs, xo + 16 * (i + 128));
+                    a0 = x.fma(FloatVector.broadcast(F, w0[i]), a0);
+                    a1 = x.fma(FloatVector.broadcast(F, w1[i]), a1);
+                    a2 = x.fma(FloatVector.broadcast(F, w2[i]), a2);
+                    a3 = x.fma(FloatVector.broadcast(F, w3[i]), a3);
+                    b0 = y.fma(FloatVector.broadcast(F, w0[i + 128]), b0);
+                    b1 = y.fma(FloatVector.broadcast(F, w1[i + 128]), b1);
+                    b2 = y.fma(FloatVector.broadcast(F, w2[i + 128]), b2);
+                    b3 = y.fma(FloatVector.broadcast(F, w3[i + 128]), b3);
+                }
+            }
+            int bo = (gb * 16 + 2 * lane) * 16;
+            IntVector lo = IntVector.fromArray(I, lanesBsums, bo);
+            IntVector hi = IntVector.fromArray(I, lanesBsums, bo + 16);
+            int o = a + 16 * lane;
+            IntVector s0 = ((IntVector) a0.convert(VectorOperators.F2I, 0)).add((IntVector) b0.convert(VectorOperators.F2I, 0))
+                    .sub(lo.mul(u0.scales[2 * lane]).add(hi.mul(u0.scales[2 * lane + 1])).lanewise(VectorOperators.LSHL, 5));
+            dx.mul(u0.d).fma((FloatVector) s0.convert(VectorOperators.I2F, 0), FloatVector.fromArray(F, acc, o))
+                    .intoArray(acc, o);
+            IntVector s1 = ((IntVector) a1.convert(VectorOperators.F2I, 0)).add((IntVector) b1.convert(VectorOperators.F2I, 0))
+                    .sub(lo.mul(u1.scales[2 * lane]).add(hi.mul(u1.scales[2 * lane + 1])).lanewise(VectorOperators.LSHL, 5));
+            dx.mul(u1.d).fma((FloatVector) s1.convert(VectorOperators.I2F, 0), FloatVector.fromArray(F, acc, o + stride))
+                    .intoArray(acc, o + stride);
+            IntVector s2 = ((IntVector) a2.convert(VectorOperators.F2I, 0)).add((IntVector) b2.convert(VectorOperators.F2I, 0))
+                    .sub(lo.mul(u2.scales[2 * lane]).add(hi.mul(u2.scales[2 * lane + 1])).lanewise(VectorOperators.LSHL, 5));
+            dx.mul(u2.d).fma((FloatVector) s2.convert(VectorOperators.I2F, 0),
+                    FloatVector.fromArray(F, acc, o + 2 * stride)).intoArray(acc, o + 2 * stride);
+            IntVector s3 = ((IntVector) a3.convert(VectorOperators.F2I, 0)).add((IntVector) b3.convert(VectorOperators.F2I, 0))
+                    .sub(lo.mul(u3.scales[2 * lane]).add(hi.mul(u3.scales[2 * lane + 1])).lanewise(VectorOperators.LSHL, 5));
+            dx.mul(u3.d).fma((FloatVector) s3.convert(VectorOperators.I2F, 0),
+                    FloatVector.fromArray(F, acc, o + 3 * stride)).intoArray(acc, o + 3 * stride);
         }
     }
 
@@ -872,6 +1135,8 @@ final class Q8_KActivations {
         final Unpacked[] tile = new Unpacked[TILE_ROWS];
         final int[] positions = new int[32];
         final int[] pairSums = new int[4];
+        /** {@link Q8_KActivations#rowQ4KGemm}'s four pairs of sub-blocks, 16 int lanes each. */
+        final int[] pairLanes = new int[64];
         final int[] minProducts = new int[16];
         final float[] lanes = new float[16];
         private float[] acc = new float[0];
