@@ -32,6 +32,9 @@ public final class MatrixOps implements AutoCloseable {
     private static final int TILE_ROWS = 4;
     /** How long idle workers spin before parking: covers the gaps between the products of one token. */
     private static final long SPIN_NANOS = 200_000;
+    /** Rows a chunk is a multiple of, when there are enough: the row tiles of the quantized kernels. */
+    private static final int CHUNK_ALIGN = 8;
+
     /** Ints between two threads' chunk counters: 128 bytes, two cache lines (the adjacent-line prefetcher). */
     private static final int COUNTER_STRIDE = 32;
 
@@ -190,11 +193,18 @@ public final class MatrixOps implements AutoCloseable {
      * Splits {@code rows} into chunks of about {@link #CHUNK_WORK} multiply-adds for the dynamic hand-out,
      * but at least one per thread. Every chunk costs a hit on a range's counter, so small products get few
      * chunks; large ones get many small chunks, so the threads finish close together (the last chunk is
-     * what the others wait for) and a core that gets interrupted just takes fewer.
+     * what the others wait for) and a core that gets interrupted just takes fewer. Chunks are whole
+     * multiples of {@link #CHUNK_ALIGN} rows where every thread still gets one, for the kernels that work
+     * on tiles of rows (a chunk's leftover rows take their slower one-row path).
      */
     private void planChunks(int rows, long work) {
         long chunks = Math.clamp(work / CHUNK_WORK, threads, threads * MAX_CHUNKS_PER_THREAD);
-        jobChunkRows = (int) Math.max(1, (rows + chunks - 1) / chunks);
+        int chunkRows = (int) Math.max(1, (rows + chunks - 1) / chunks);
+        if (rows >= (long) CHUNK_ALIGN * threads) {
+            chunkRows = Math.min((chunkRows + CHUNK_ALIGN - 1) / CHUNK_ALIGN * CHUNK_ALIGN,
+                    (rows / threads) / CHUNK_ALIGN * CHUNK_ALIGN);
+        }
+        jobChunkRows = chunkRows;
         jobChunks = (rows + jobChunkRows - 1) / jobChunkRows;
     }
 
