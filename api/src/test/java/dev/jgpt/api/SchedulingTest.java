@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -86,6 +87,9 @@ class SchedulingTest {
     @Test
     void aBatchingModelRunsSeveralRequestsAtOnceAndQueuesTheRest() throws Exception {
         ScriptedTextModel batching = new ScriptedTextModel(20, 3);
+        // the generations wait at the gate until the full queue has been checked: on a busy machine 200 ms
+        // of generation could pass between two looks at the load
+        batching.gate = new CountDownLatch(1);
         ServedModel served = new ServedModel("batching", modelDirectory.resolve("scripted.gguf"), f -> batching, 2);
         GenerationRequest request = new GenerationRequest(SamplingParams.greedy(), 10, List.of());
         List<Future<String>> answers = new ArrayList<>();
@@ -96,6 +100,7 @@ class SchedulingTest {
             awaitLoad(served, 5); // three running (the model's concurrency) and two waiting: the queue is full
             ApiException refused = assertThrows(ApiException.class, () -> served.run(m -> "never runs"));
             assertEquals(429, refused.status());
+            batching.gate.countDown();
             for (Future<String> a : answers) {
                 assertEquals("tick".repeat(10), a.get());
             }
@@ -108,6 +113,9 @@ class SchedulingTest {
     @Test
     void stoppingLetsTheRunningRequestFinishAndRefusesTheWaitingOnesWith503() throws Exception {
         ScriptedTextModel slow = new ScriptedTextModel(20, 1);
+        // the running generation waits at the gate, so that the waiting request is still waiting when the
+        // model stops; the gate opens while close() waits for the running one
+        slow.gate = new CountDownLatch(1);
         ServedModel served = new ServedModel("slow", modelDirectory.resolve("scripted.gguf"), f -> slow, 2);
         GenerationRequest request = new GenerationRequest(SamplingParams.greedy(), 10, List.of());
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -115,6 +123,11 @@ class SchedulingTest {
             awaitLoad(served, 1);
             Future<String> waiting = pool.submit(() -> served.run(m -> m.generate(new int[] {1}, request, p -> { }).text()));
             awaitLoad(served, 2);
+            pool.submit(() -> {
+                Thread.sleep(200);
+                slow.gate.countDown();
+                return null;
+            });
             served.close();
             assertEquals("tick".repeat(10), running.get(), "the running request finished");
             ExecutionException e = assertThrows(ExecutionException.class,

@@ -6,6 +6,7 @@ import dev.jgpt.engine.generate.GenerationResult;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -20,6 +21,8 @@ final class ScriptedTextModel implements TextModel {
     final AtomicInteger aborted = new AtomicInteger();
     private final long pauseMillis;
     private final int concurrency;
+    /** Generations wait for it to open before their first token (open unless a test closes it). */
+    volatile CountDownLatch gate = new CountDownLatch(0);
     /** Runs when the model is closed (unloaded). */
     Runnable onClose = () -> { };
 
@@ -62,6 +65,7 @@ final class ScriptedTextModel implements TextModel {
     public GenerationResult generate(int[] prompt, GenerationRequest request, Consumer<String> onText) {
         maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
         try {
+            gate.await();
             StringBuilder text = new StringBuilder();
             for (int i = 0; i < request.maxTokens(); i++) {
                 Thread.sleep(pauseMillis);
