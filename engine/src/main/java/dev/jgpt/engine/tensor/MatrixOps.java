@@ -32,7 +32,12 @@ public final class MatrixOps implements AutoCloseable {
     private static final int TILE_ROWS = 4;
     /** How long idle workers spin before parking: covers the gaps between the products of one token. */
     private static final long SPIN_NANOS = 200_000;
-    /** Rows a chunk is a multiple of, when there are enough: the row tiles of the quantized kernels. */
+    /**
+     * Rows a chunk of {@link #forRows} is a multiple of, when there are enough: the row tiles of the
+     * quantized kernels, whose leftover rows take a slower one-row path (same bits). Not for the float
+     * products of {@link #matmul}: {@link TiledMatmul}'s tiles add in another order than its leftover rows,
+     * so moving chunk boundaries would move results (tiny-llama3-q4_0's parity went from 0.139 to 0.154).
+     */
     private static final int CHUNK_ALIGN = 8;
 
     /** Ints between two threads' chunk counters: 128 bytes, two cache lines (the adjacent-line prefetcher). */
@@ -123,7 +128,7 @@ public final class MatrixOps implements AutoCloseable {
         try {
             jobTask = task;
             jobRows = rows;
-            planChunks(rows, work);
+            planChunks(rows, work, CHUNK_ALIGN);
             runJob();
         } finally {
             jobTask = null;
@@ -182,7 +187,7 @@ public final class MatrixOps implements AutoCloseable {
             jobRows = rows;
             jobCols = cols;
             jobBatch = batch;
-            planChunks(rows, work);
+            planChunks(rows, work, 1);
             runJob();
         } finally {
             dispatch.unlock();
@@ -194,15 +199,13 @@ public final class MatrixOps implements AutoCloseable {
      * but at least one per thread. Every chunk costs a hit on a range's counter, so small products get few
      * chunks; large ones get many small chunks, so the threads finish close together (the last chunk is
      * what the others wait for) and a core that gets interrupted just takes fewer. Chunks are whole
-     * multiples of {@link #CHUNK_ALIGN} rows where every thread still gets one, for the kernels that work
-     * on tiles of rows (a chunk's leftover rows take their slower one-row path).
+     * multiples of {@code align} rows where every thread still gets one.
      */
-    private void planChunks(int rows, long work) {
+    private void planChunks(int rows, long work, int align) {
         long chunks = Math.clamp(work / CHUNK_WORK, threads, threads * MAX_CHUNKS_PER_THREAD);
         int chunkRows = (int) Math.max(1, (rows + chunks - 1) / chunks);
-        if (rows >= (long) CHUNK_ALIGN * threads) {
-            chunkRows = Math.min((chunkRows + CHUNK_ALIGN - 1) / CHUNK_ALIGN * CHUNK_ALIGN,
-                    (rows / threads) / CHUNK_ALIGN * CHUNK_ALIGN);
+        if (align > 1 && rows >= (long) align * threads) {
+            chunkRows = Math.min((chunkRows + align - 1) / align * align, (rows / threads) / align * align);
         }
         jobChunkRows = chunkRows;
         jobChunks = (rows + jobChunkRows - 1) / jobChunkRows;
