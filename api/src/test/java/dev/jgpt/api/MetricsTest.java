@@ -141,9 +141,12 @@ class MetricsTest {
         }
         client.shutdownNow();
 
+        // one scrape reads the gauges one after the other, so it can catch the generation between two of
+        // them (kv-cache tokens read before the generation ended, running after): wait until all are back
         String after = metrics();
         for (int i = 0; i < 300 && sample(after, "jgpt_requests_running" + model)
-                + sample(after, "jgpt_requests_waiting" + model) != 0; i++) {
+                + sample(after, "jgpt_requests_waiting" + model) + sample(after, "jgpt_kv_cache_used_tokens" + model)
+                != 0; i++) {
             Thread.sleep(10);
             after = metrics();
         }
