@@ -397,15 +397,11 @@ final class Q8_KActivations {
         for (int b = 0; b < blocks; b++) {
             long base = rowBase + (long) b * Q4_K_BYTES;
             int xb = t * blocks + b;
-            // d, dmin (f16), then the 12 bytes of 6-bit scales and mins, unpacked to one byte per sub-block
-            // with llama.cpp's kmask1..3
+            // d, dmin (f16), then the 12 bytes of 6-bit scales and mins
             long h0 = w.get(LONG_LE, base);
             long h1 = w.get(LONG_LE, base + 8);
-            int u0 = (int) (h0 >>> 32);
-            int u1 = (int) h1;
-            int u2 = (int) (h1 >>> 32);
-            long scales = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | ((u0 >>> 2) & 0x30303030)) << 32;
-            long mins = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | ((u1 >>> 2) & 0x30303030)) << 32;
+            long scales = q4Scales(h0, h1);
+            long mins = q4Mins(h1);
             int qo = xb * BLOCK;
             IntVector lowSums = IntVector.zero(I);
             IntVector highSums = lowSums;
@@ -454,11 +450,8 @@ final class Q8_KActivations {
             int xb = t * blocks + b;
             long h0 = w.get(LONG_LE, base);
             long h1 = w.get(LONG_LE, base + 8);
-            int u0 = (int) (h0 >>> 32);
-            int u1 = (int) h1;
-            int u2 = (int) (h1 >>> 32);
-            long scales = (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | ((u0 >>> 2) & 0x30303030)) << 32;
-            long mins = (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | ((u1 >>> 2) & 0x30303030)) << 32;
+            long scales = q4Scales(h0, h1);
+            long mins = q4Mins(h1);
             int qo = xb * BLOCK;
             for (int pair = 0; pair < 4; pair++) {
                 ShortVector nibbles = unsignedShorts(w, base + 16 + 32L * pair);
@@ -494,6 +487,24 @@ final class Q8_KActivations {
             accMin = Math.fma((float) pairMin(mins, subSums, so, 3), minScale, accMin);
         }
         return acc - accMin;
+    }
+
+    /**
+     * A Q4_K super-block's eight 6-bit sub-block scales, one per byte (sub-block k in bits 8k..8k+7), from its
+     * first 16 bytes read as two little-endian longs ({@code h0}: d, dmin, scale bytes 0-3; {@code h1}: scale
+     * bytes 4-11), unpacked with llama.cpp's kmask1..3.
+     */
+    private static long q4Scales(long h0, long h1) {
+        int u0 = (int) (h0 >>> 32);
+        int u2 = (int) (h1 >>> 32);
+        return (u0 & 0x3f3f3f3fL) | (long) ((u2 & 0x0f0f0f0f) | ((u0 >>> 2) & 0x30303030)) << 32;
+    }
+
+    /** The eight 6-bit sub-block mins, one per byte, as {@link #q4Scales} gives the scales. */
+    private static long q4Mins(long h1) {
+        int u1 = (int) h1;
+        int u2 = (int) (h1 >>> 32);
+        return (u1 & 0x3f3f3f3fL) | (long) (((u2 >>> 4) & 0x0f0f0f0f) | ((u1 >>> 2) & 0x30303030)) << 32;
     }
 
     /** Sub-blocks {@code 2p} and {@code 2p + 1}: their mins times the token's sums of their values. */
