@@ -39,7 +39,8 @@ import java.nio.ByteOrder;
  * ({@link #pairActivations}). A group of weight rows (16 KB of floats) is converted once per batch into
  * the same order, each 8-float run twice. Per block, four 16-float multiply-adds then give both tokens'
  * 8 lane sums at once, and one more adds them times both tokens' scales to their accumulators; tiles of
- * 2 rows x 2 token pairs share every load twice. The buffers are native memory on 64-byte boundaries:
+ * 4 rows x 2 token pairs ({@link #dotFourRowsTwoPairs}; 2 x 2 for leftover rows) share each activation load
+ * four times and each weight load twice. The buffers are native memory on 64-byte boundaries:
  * 512-bit loads from Java arrays straddle cache lines.
  *
  * <p>A single token reads each weight block once, so nothing is gained by converting it first; there
@@ -80,6 +81,14 @@ final class Q8_0Activations {
     private static final int BLOCK_BYTES = 34;
     /** Floats of converted weight rows a thread keeps for a batch (16 KB: a third of L1d). */
     private static final int GROUP_FLOATS = 4096;
+    /**
+     * Rows converted together at least, so that {@link #dotFourRowsTwoPairs} gets whole tiles on long rows
+     * too (a 2816-value row is 22 KB converted, past {@link #GROUP_FLOATS} alone: with one row per group
+     * the batch kernel had fallen back to {@link #dotTwoPairs}). One thread, n = 128, ns per block and
+     * token, alternating runs: 1024 x 2816 2.4-2.7 -> 1.09-1.15, 32000 x 256 2.1-2.2 -> 1.3-1.8, 2816 x 1024
+     * 1.03-1.40 -> 0.99-1.11.
+     */
+    private static final int MIN_GROUP = 4;
     /**
      * Rows of up to this many blocks (256 values) go through the single-token kernel block by block across
      * a group of rows ({@link #dotShortRows}); longer ones row by row ({@link #dotRow}). Not longer rows: on
@@ -152,7 +161,7 @@ final class Q8_0Activations {
     /** Weight rows as floats: each block's scale, and its 32 values in the split order, each run twice. */
     private static final class RowScratch {
         /** Accumulator lanes on their way to {@link Q8_0Activations#hsum8}. */
-        final float[] lanes = new float[64];
+        final float[] lanes = new float[128];
         /**
          * {@link Q8_0Activations#dotShortRows}' 8 accumulator lanes per row, 32 bytes each on 64-byte
          * boundaries (in a Java array half of them straddle two cache lines).
@@ -288,7 +297,7 @@ final class Q8_0Activations {
         float[] lanes = scratch.lanes;
         if (batchKernel(n, blocks)) {
             // a group of rows is converted once; each pair of tokens' activations then stay in L1 across it
-            int group = Math.max(1, GROUP_FLOATS / (blocks * PLANE_FLOATS));
+            int group = Math.max(MIN_GROUP, GROUP_FLOATS / (blocks * PLANE_FLOATS));
             scratch.ensure(group * blocks);
             int pairs = (n + 1) / 2;
             for (int r0 = from; r0 < to; r0 += group) {
@@ -299,6 +308,10 @@ final class Q8_0Activations {
                 int p = 0;
                 for (; p + 1 < pairs; p += 2) {
                     int i = 0;
+                    for (; i + 3 < g; i += 4) {
+                        dotFourRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows,
+                                n, lanes);
+                    }
                     for (; i + 1 < g; i += 2) {
                         dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n,
                                 lanes);
@@ -522,6 +535,116 @@ final class Q8_0Activations {
         store(lanes, 16, out, p + 1, row, rows, n);
         store(lanes, 32, out, p, row + 1, rows, n);
         store(lanes, 48, out, p + 1, row + 1, rows, n);
+    }
+
+    /**
+     * {@link #dotTwoRowsTwoPairs} for rows {@code row..row+3} (converted at scratch blocks {@code at},
+     * {@code at + blocks}, ...): each activation load serves four rows, each weight load two pairs.
+     */
+    private void dotFourRowsTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
+                                     int row, int rows, int n, float[] lanes) {
+        MemorySegment a = paired;
+        FloatVector acc00 = FloatVector.zero(F16);
+        FloatVector acc01 = FloatVector.zero(F16);
+        FloatVector acc10 = FloatVector.zero(F16);
+        FloatVector acc11 = FloatVector.zero(F16);
+        FloatVector acc20 = FloatVector.zero(F16);
+        FloatVector acc21 = FloatVector.zero(F16);
+        FloatVector acc30 = FloatVector.zero(F16);
+        FloatVector acc31 = FloatVector.zero(F16);
+        long second = (long) blocks * PAIR_BYTES;
+        long nextRow = (long) blocks * PLANE_BYTES;
+        long wo = (long) at * PLANE_BYTES;
+        long xo = (long) p * blocks * PAIR_BYTES;
+        for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
+            long yo = xo + second;
+            FloatVector x0 = FloatVector.fromMemorySegment(F16, a, xo + 0, LE);
+            FloatVector y0 = FloatVector.fromMemorySegment(F16, a, yo + 0, LE);
+            FloatVector w0_0 = FloatVector.fromMemorySegment(F16, values, wo + 0, LE);
+            FloatVector w1_0 = FloatVector.fromMemorySegment(F16, values, wo + 1 * nextRow + 0, LE);
+            FloatVector w2_0 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 0, LE);
+            FloatVector w3_0 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 0, LE);
+            FloatVector s00 = w0_0.mul(x0);
+            FloatVector s01 = w0_0.mul(y0);
+            FloatVector s10 = w1_0.mul(x0);
+            FloatVector s11 = w1_0.mul(y0);
+            FloatVector s20 = w2_0.mul(x0);
+            FloatVector s21 = w2_0.mul(y0);
+            FloatVector s30 = w3_0.mul(x0);
+            FloatVector s31 = w3_0.mul(y0);
+            FloatVector x64 = FloatVector.fromMemorySegment(F16, a, xo + 64, LE);
+            FloatVector y64 = FloatVector.fromMemorySegment(F16, a, yo + 64, LE);
+            FloatVector w0_64 = FloatVector.fromMemorySegment(F16, values, wo + 64, LE);
+            FloatVector w1_64 = FloatVector.fromMemorySegment(F16, values, wo + 1 * nextRow + 64, LE);
+            FloatVector w2_64 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 64, LE);
+            FloatVector w3_64 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 64, LE);
+            s00 = w0_64.fma(x64, s00);
+            s01 = w0_64.fma(y64, s01);
+            s10 = w1_64.fma(x64, s10);
+            s11 = w1_64.fma(y64, s11);
+            s20 = w2_64.fma(x64, s20);
+            s21 = w2_64.fma(y64, s21);
+            s30 = w3_64.fma(x64, s30);
+            s31 = w3_64.fma(y64, s31);
+            FloatVector x128 = FloatVector.fromMemorySegment(F16, a, xo + 128, LE);
+            FloatVector y128 = FloatVector.fromMemorySegment(F16, a, yo + 128, LE);
+            FloatVector w0_128 = FloatVector.fromMemorySegment(F16, values, wo + 128, LE);
+            FloatVector w1_128 = FloatVector.fromMemorySegment(F16, values, wo + 1 * nextRow + 128, LE);
+            FloatVector w2_128 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 128, LE);
+            FloatVector w3_128 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 128, LE);
+            s00 = w0_128.fma(x128, s00);
+            s01 = w0_128.fma(y128, s01);
+            s10 = w1_128.fma(x128, s10);
+            s11 = w1_128.fma(y128, s11);
+            s20 = w2_128.fma(x128, s20);
+            s21 = w2_128.fma(y128, s21);
+            s30 = w3_128.fma(x128, s30);
+            s31 = w3_128.fma(y128, s31);
+            FloatVector x192 = FloatVector.fromMemorySegment(F16, a, xo + 192, LE);
+            FloatVector y192 = FloatVector.fromMemorySegment(F16, a, yo + 192, LE);
+            FloatVector w0_192 = FloatVector.fromMemorySegment(F16, values, wo + 192, LE);
+            FloatVector w1_192 = FloatVector.fromMemorySegment(F16, values, wo + 1 * nextRow + 192, LE);
+            FloatVector w2_192 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 192, LE);
+            FloatVector w3_192 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 192, LE);
+            s00 = w0_192.fma(x192, s00);
+            s01 = w0_192.fma(y192, s01);
+            s10 = w1_192.fma(x192, s10);
+            s11 = w1_192.fma(y192, s11);
+            s20 = w2_192.fma(x192, s20);
+            s21 = w2_192.fma(y192, s21);
+            s30 = w3_192.fma(x192, s30);
+            s31 = w3_192.fma(y192, s31);
+            FloatVector dx = FloatVector.fromMemorySegment(F16, a, xo + 256, LE);
+            FloatVector dy = FloatVector.fromMemorySegment(F16, a, yo + 256, LE);
+            float d0 = scales[at + b];
+            acc00 = s00.fma(dx.mul(d0), acc00);
+            acc01 = s01.fma(dy.mul(d0), acc01);
+            float d1 = scales[at + 1 * blocks + b];
+            acc10 = s10.fma(dx.mul(d1), acc10);
+            acc11 = s11.fma(dy.mul(d1), acc11);
+            float d2 = scales[at + 2 * blocks + b];
+            acc20 = s20.fma(dx.mul(d2), acc20);
+            acc21 = s21.fma(dy.mul(d2), acc21);
+            float d3 = scales[at + 3 * blocks + b];
+            acc30 = s30.fma(dx.mul(d3), acc30);
+            acc31 = s31.fma(dy.mul(d3), acc31);
+        }
+        acc00.intoArray(lanes, 0);
+        acc01.intoArray(lanes, 16);
+        acc10.intoArray(lanes, 32);
+        acc11.intoArray(lanes, 48);
+        acc20.intoArray(lanes, 64);
+        acc21.intoArray(lanes, 80);
+        acc30.intoArray(lanes, 96);
+        acc31.intoArray(lanes, 112);
+        store(lanes, 0, out, p, row, rows, n);
+        store(lanes, 16, out, p + 1, row, rows, n);
+        store(lanes, 32, out, p, row + 1, rows, n);
+        store(lanes, 48, out, p + 1, row + 1, rows, n);
+        store(lanes, 64, out, p, row + 2, rows, n);
+        store(lanes, 80, out, p + 1, row + 2, rows, n);
+        store(lanes, 96, out, p, row + 3, rows, n);
+        store(lanes, 112, out, p + 1, row + 3, rows, n);
     }
 
     /**
