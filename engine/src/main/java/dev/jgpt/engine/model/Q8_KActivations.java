@@ -201,10 +201,10 @@ final class Q8_KActivations {
             // 32 values and token)
             tokenActivations(n, cols);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
+                int[] pairLanes = gemmTokens > 0 ? SCRATCH.get().pairLanes : null;
                 for (int r = from; r < to; r++) {
                     if (q4) {
                         long rowBase = (long) r * blocks * Q4_K_BYTES;
-                        int[] pairLanes = SCRATCH.get().pairLanes;
                         int t = 0;
                         for (; t < gemmTokens; t++) {
                             out[t * rows + r] = rowQ4KGemm(seg, rowBase, blocks, t, pairLanes);
