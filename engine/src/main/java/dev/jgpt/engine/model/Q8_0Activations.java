@@ -558,12 +558,12 @@ final class Q8_0Activations {
         long xo = (long) p * blocks * PAIR_BYTES;
         for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
             long yo = xo + second;
-            FloatVector x0 = FloatVector.fromMemorySegment(F16, a, xo + 0, LE);
-            FloatVector y0 = FloatVector.fromMemorySegment(F16, a, yo + 0, LE);
-            FloatVector w0_0 = FloatVector.fromMemorySegment(F16, values, wo + 0, LE);
-            FloatVector w1_0 = FloatVector.fromMemorySegment(F16, values, wo + 1 * nextRow + 0, LE);
-            FloatVector w2_0 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 0, LE);
-            FloatVector w3_0 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 0, LE);
+            FloatVector x0 = FloatVector.fromMemorySegment(F16, a, xo, LE);
+            FloatVector y0 = FloatVector.fromMemorySegment(F16, a, yo, LE);
+            FloatVector w0_0 = FloatVector.fromMemorySegment(F16, values, wo, LE);
+            FloatVector w1_0 = FloatVector.fromMemorySegment(F16, values, wo + nextRow, LE);
+            FloatVector w2_0 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow, LE);
+            FloatVector w3_0 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow, LE);
             FloatVector s00 = w0_0.mul(x0);
             FloatVector s01 = w0_0.mul(y0);
             FloatVector s10 = w1_0.mul(x0);
@@ -575,7 +575,7 @@ final class Q8_0Activations {
             FloatVector x64 = FloatVector.fromMemorySegment(F16, a, xo + 64, LE);
             FloatVector y64 = FloatVector.fromMemorySegment(F16, a, yo + 64, LE);
             FloatVector w0_64 = FloatVector.fromMemorySegment(F16, values, wo + 64, LE);
-            FloatVector w1_64 = FloatVector.fromMemorySegment(F16, values, wo + 1 * nextRow + 64, LE);
+            FloatVector w1_64 = FloatVector.fromMemorySegment(F16, values, wo + nextRow + 64, LE);
             FloatVector w2_64 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 64, LE);
             FloatVector w3_64 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 64, LE);
             s00 = w0_64.fma(x64, s00);
@@ -589,7 +589,7 @@ final class Q8_0Activations {
             FloatVector x128 = FloatVector.fromMemorySegment(F16, a, xo + 128, LE);
             FloatVector y128 = FloatVector.fromMemorySegment(F16, a, yo + 128, LE);
             FloatVector w0_128 = FloatVector.fromMemorySegment(F16, values, wo + 128, LE);
-            FloatVector w1_128 = FloatVector.fromMemorySegment(F16, values, wo + 1 * nextRow + 128, LE);
+            FloatVector w1_128 = FloatVector.fromMemorySegment(F16, values, wo + nextRow + 128, LE);
             FloatVector w2_128 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 128, LE);
             FloatVector w3_128 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 128, LE);
             s00 = w0_128.fma(x128, s00);
@@ -603,7 +603,7 @@ final class Q8_0Activations {
             FloatVector x192 = FloatVector.fromMemorySegment(F16, a, xo + 192, LE);
             FloatVector y192 = FloatVector.fromMemorySegment(F16, a, yo + 192, LE);
             FloatVector w0_192 = FloatVector.fromMemorySegment(F16, values, wo + 192, LE);
-            FloatVector w1_192 = FloatVector.fromMemorySegment(F16, values, wo + 1 * nextRow + 192, LE);
+            FloatVector w1_192 = FloatVector.fromMemorySegment(F16, values, wo + nextRow + 192, LE);
             FloatVector w2_192 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 192, LE);
             FloatVector w3_192 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 192, LE);
             s00 = w0_192.fma(x192, s00);
@@ -619,7 +619,7 @@ final class Q8_0Activations {
             float d0 = scales[at + b];
             acc00 = s00.fma(dx.mul(d0), acc00);
             acc01 = s01.fma(dy.mul(d0), acc01);
-            float d1 = scales[at + 1 * blocks + b];
+            float d1 = scales[at + blocks + b];
             acc10 = s10.fma(dx.mul(d1), acc10);
             acc11 = s11.fma(dy.mul(d1), acc11);
             float d2 = scales[at + 2 * blocks + b];
