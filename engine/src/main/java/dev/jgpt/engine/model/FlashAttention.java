@@ -315,26 +315,41 @@ final class FlashAttention {
                     continue;
                 }
                 int kOff = t * kvDim + kvOff;
-                if (tk + 3 < TILE_KV && t + 3 <= pos) {
-                    // four keys at a time: four independent chains of fused multiply-adds, each in order
+                if (tk + 7 < TILE_KV && t + 7 <= pos) {
+                    // eight keys at a time: eight independent chains of fused multiply-adds (enough to keep
+                    // both FMA units busy through their latency), each in dimension order
                     float k0 = 0f;
                     float k1 = 0f;
                     float k2 = 0f;
                     float k3 = 0f;
+                    float k4 = 0f;
+                    float k5 = 0f;
+                    float k6 = 0f;
+                    float k7 = 0f;
                     for (int d = 0; d < headDim; d++) {
                         float qd = q[qOff + d];
-                        k0 = Math.fma(kc[kOff + d], qd, k0);
-                        k1 = Math.fma(kc[kOff + kvDim + d], qd, k1);
-                        k2 = Math.fma(kc[kOff + 2 * kvDim + d], qd, k2);
-                        k3 = Math.fma(kc[kOff + 3 * kvDim + d], qd, k3);
+                        int o = kOff + d;
+                        k0 = Math.fma(kc[o], qd, k0);
+                        k1 = Math.fma(kc[o + kvDim], qd, k1);
+                        k2 = Math.fma(kc[o + 2 * kvDim], qd, k2);
+                        k3 = Math.fma(kc[o + 3 * kvDim], qd, k3);
+                        k4 = Math.fma(kc[o + 4 * kvDim], qd, k4);
+                        k5 = Math.fma(kc[o + 5 * kvDim], qd, k5);
+                        k6 = Math.fma(kc[o + 6 * kvDim], qd, k6);
+                        k7 = Math.fma(kc[o + 7 * kvDim], qd, k7);
                     }
                     tile[tk] = k0 * scale;
                     tile[tk + 1] = k1 * scale;
                     tile[tk + 2] = k2 * scale;
                     tile[tk + 3] = k3 * scale;
-                    tileMax = Math.max(Math.max(tileMax, tile[tk]), tile[tk + 1]);
-                    tileMax = Math.max(Math.max(tileMax, tile[tk + 2]), tile[tk + 3]);
-                    tk += 3;
+                    tile[tk + 4] = k4 * scale;
+                    tile[tk + 5] = k5 * scale;
+                    tile[tk + 6] = k6 * scale;
+                    tile[tk + 7] = k7 * scale;
+                    for (int j = tk; j < tk + 8; j++) {
+                        tileMax = Math.max(tileMax, tile[j]);
+                    }
+                    tk += 7;
                     continue;
                 }
                 float kq = 0f;
@@ -365,7 +380,26 @@ final class FlashAttention {
             int last = Math.min(TILE_KV, pos + 1 - ic);
             int d = 0;
             if (F16_LANES != null) {
-                // each dimension still takes the tile's cells in order; only dimensions run side by side
+                // each dimension still takes the tile's cells in order; only dimensions run side by side, 64
+                // at a time (four independent chains of multiply-adds), then 16
+                for (; d + 64 <= headDim; d += 64) {
+                    FloatVector a0 = FloatVector.fromArray(F16_LANES, vkq, d);
+                    FloatVector a1 = FloatVector.fromArray(F16_LANES, vkq, d + 16);
+                    FloatVector a2 = FloatVector.fromArray(F16_LANES, vkq, d + 32);
+                    FloatVector a3 = FloatVector.fromArray(F16_LANES, vkq, d + 48);
+                    for (int tk = 0; tk < last; tk++) {
+                        FloatVector w = FloatVector.broadcast(F16_LANES, tile[tk]);
+                        int o = (ic + tk) * kvDim + kvOff + d;
+                        a0 = w.fma(FloatVector.fromArray(F16_LANES, vc, o), a0);
+                        a1 = w.fma(FloatVector.fromArray(F16_LANES, vc, o + 16), a1);
+                        a2 = w.fma(FloatVector.fromArray(F16_LANES, vc, o + 32), a2);
+                        a3 = w.fma(FloatVector.fromArray(F16_LANES, vc, o + 48), a3);
+                    }
+                    a0.intoArray(vkq, d);
+                    a1.intoArray(vkq, d + 16);
+                    a2.intoArray(vkq, d + 32);
+                    a3.intoArray(vkq, d + 48);
+                }
                 for (; d + 16 <= headDim; d += 16) {
                     FloatVector a = FloatVector.fromArray(F16_LANES, vkq, d);
                     for (int tk = 0; tk < last; tk++) {
