@@ -81,15 +81,20 @@ final class LlamaCppMath {
 
     /** {@code gate[i] = silu(gate[i]) * up[i]} for {@code i < n}, vectorised with the same bits as {@link #silu}. */
     static void siluTimes(float[] gate, float[] up, int n) {
-        int i = 0;
+        siluTimes(gate, up, 0, n);
+    }
+
+    /** {@link #siluTimes(float[], float[], int)} for {@code i} in {@code [from, to)}. */
+    static void siluTimes(float[] gate, float[] up, int from, int to) {
+        int i = from;
         FloatVector one = FloatVector.broadcast(F, 1f);
         FloatVector zero = FloatVector.zero(F);
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+        for (int bound = from + F.loopBound(to - from); i < bound; i += F.length()) {
             FloatVector g = FloatVector.fromArray(F, gate, i);
             FloatVector silu = g.div(one.add(vExpf(zero.sub(g))));
             silu.mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
         }
-        for (; i < n; i++) {
+        for (; i < to; i++) {
             gate[i] = silu(gate[i]) * up[i];
         }
     }

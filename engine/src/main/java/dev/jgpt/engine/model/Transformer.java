@@ -17,6 +17,9 @@ import dev.jgpt.engine.tensor.MatrixOps;
 public final class Transformer {
     /** Tokens llama.cpp puts in one batch (its default n_ubatch); attention's code path depends on it. */
     private static final int LLAMA_CPP_UBATCH = 512;
+    /** Work units ({@link MatrixOps#forRows}' multiply-adds) of one SiLU and product, and of one norm value. */
+    private static final long SILU_WORK = 16;
+    private static final long NORM_WORK = 4;
     /** Tokens a single sequence evaluates per pass; bounds the scratch space a lone sequence needs. */
     private static final int SINGLE_SEQUENCE_CHUNK = 64;
 
@@ -139,9 +142,7 @@ public final class Transformer {
         for (int l = 0; l < c.layers(); l++) {
             TransformerWeights.Layer w = weights.layers()[l];
 
-            for (int i = 0; i < n; i++) {
-                rmsnorm(b.xb, i * dim, b.x, i * dim, w.attentionNorm(), dim, c.rmsEps());
-            }
+            rmsnormRows(b.xb, b.x, w.attentionNorm(), n, dim);
             matmul(b, w.wq(), b.xb, n, b.q, qDim, dim);
             matmul(b, w.wk(), b.xb, n, b.k, kvDim, dim, sameInput(w.wq(), qDim, w.wk(), kvDim, dim));
             matmul(b, w.wv(), b.xb, n, b.v, kvDim, dim, sameInput(w.wk(), kvDim, w.wv(), kvDim, dim));
@@ -151,12 +152,8 @@ public final class Transformer {
                 addBias(b.v, w.bv(), n, kvDim);
             }
             if (w.qNorm() != null) {
-                for (int h = 0; h < n * c.heads(); h++) {
-                    rmsnorm(b.q, h * c.headDim(), b.q, h * c.headDim(), w.qNorm(), c.headDim(), c.rmsEps());
-                }
-                for (int h = 0; h < n * c.kvHeads(); h++) {
-                    rmsnorm(b.k, h * c.headDim(), b.k, h * c.headDim(), w.kNorm(), c.headDim(), c.rmsEps());
-                }
+                rmsnormRows(b.q, b.q, w.qNorm(), n * c.heads(), c.headDim());
+                rmsnormRows(b.k, b.k, w.kNorm(), n * c.kvHeads(), c.headDim());
             }
             applyRope(b, b.q, n, c.heads());
             applyRope(b, b.k, n, c.kvHeads());
@@ -181,12 +178,12 @@ public final class Transformer {
                 b.x[i] += b.xb[i];
             }
 
-            for (int i = 0; i < n; i++) {
-                rmsnorm(b.xb, i * dim, b.x, i * dim, w.ffnNorm(), dim, c.rmsEps());
-            }
+            rmsnormRows(b.xb, b.x, w.ffnNorm(), n, dim);
             matmul(b, w.ffnGate(), b.xb, n, b.hb, hidden, dim);
             matmul(b, w.ffnUp(), b.xb, n, b.hb2, hidden, dim, sameInput(w.ffnGate(), hidden, w.ffnUp(), hidden, dim));
-            LlamaCppMath.siluTimes(b.hb, b.hb2, n * hidden);
+            // element-wise, so split across the pool by tokens (on one thread it took ~10% of a tiny model's prompt)
+            MatrixOps.shared().forRows(n, (long) n * hidden * SILU_WORK,
+                    (from, to) -> LlamaCppMath.siluTimes(b.hb, b.hb2, from * hidden, to * hidden));
             matmul(b, w.ffnDown(), b.hb, n, b.xb, dim, hidden);
             for (int i = 0; i < n * dim; i++) {
                 b.x[i] += b.xb[i];
@@ -310,6 +307,19 @@ public final class Transformer {
     }
 
     /** RMSNorm with llama.cpp's rounding: squares summed in double, the scale and products in float. */
+    /**
+     * {@link #rmsnorm} of {@code rows} rows of {@code size} values, {@code x} into {@code out} (which may be
+     * {@code x}), split across the pool when there are enough of them.
+     */
+    private void rmsnormRows(float[] out, float[] x, float[] weight, int rows, int size) {
+        float eps = config.rmsEps();
+        MatrixOps.shared().forRows(rows, (long) rows * size * NORM_WORK, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                rmsnorm(out, i * size, x, i * size, weight, size, eps);
+            }
+        });
+    }
+
     static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int size, float eps) {
         double ss = 0;
         for (int i = 0; i < size; i++) {
