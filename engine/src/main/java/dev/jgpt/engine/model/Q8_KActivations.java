@@ -55,6 +55,8 @@ final class Q8_KActivations {
     private static final int BLOCK = 256;
     private static final int Q6_K_BYTES = 210;
     private static final int Q4_K_BYTES = 144;
+    /** Work units ({@link MatrixOps#forRows}' multiply-adds) of quantizing or transposing one value. */
+    private static final long QUANTIZE_WORK = 8;
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LONG_LE =
@@ -146,7 +148,13 @@ final class Q8_KActivations {
             d = new float[blocks];
             bsums = new int[blocks * 16];
         }
-        for (int b = 0; b < blocks; b++) {
+        // blocks are independent: a prompt's are split across the pool (on one thread, a 128-token prompt's
+        // quantizations kept the other core idle for ~5% of a tiny model's prompt)
+        MatrixOps.shared().forRows(blocks, (long) len * QUANTIZE_WORK, (from, to) -> quantizeBlocks(x, from, to));
+    }
+
+    private void quantizeBlocks(float[] x, int from, int to) {
+        for (int b = from; b < to; b++) {
             int o = b * BLOCK;
             float amax = 0f;
             float max = 0f;
@@ -698,7 +706,13 @@ final class Q8_KActivations {
             lanesSums = new float[groups * 16 * blocks * 8];
             lanesBsums = new int[groups * 16 * blocks * 16];
         }
-        for (int g = 0; g < groups; g++) {
+        MatrixOps.shared().forRows(groups, (long) groups * 16 * cols * QUANTIZE_WORK,
+                (from, to) -> transposeGroups(from, to, cols, tokens));
+    }
+
+    private void transposeGroups(int from, int to, int cols, int tokens) {
+        int blocks = cols / BLOCK;
+        for (int g = from; g < to; g++) {
             for (int l = 0; l < 16; l++) {
                 int t = 16 * g + l;
                 if (t >= tokens) {
