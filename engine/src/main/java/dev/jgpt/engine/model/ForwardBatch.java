@@ -48,6 +48,8 @@ public final class ForwardBatch {
     final Q8_KActivations q8k = new Q8_KActivations();
     /** Attention scratch per thread (attention is split across the matrix pool's threads). */
     final ThreadLocal<FlashAttention> attention;
+    /** Per segment: its keys of the current layer by tiles, for the tiled attention kernel (see FlashAttention). */
+    final float[][] tiledKeys;
 
     ForwardBatch(ModelConfig c, int maxTokens, int maxSegments) {
         if (maxTokens < 1 || maxSegments < 1 || maxSegments > maxTokens) {
@@ -77,6 +79,7 @@ public final class ForwardBatch {
         rounded = new float[maxTokens * Math.max(Math.max(c.dim(), c.queryDim()), c.hiddenDim())];
         logitRows = maxSegments > 1 ? new float[maxSegments * c.vocabSize()] : null;
         attention = ThreadLocal.withInitial(() -> new FlashAttention(c.headDim(), c.kvDim()));
+        tiledKeys = new float[maxSegments][];
     }
 
     /** Stacked tokens this batch can hold. */

@@ -166,10 +166,8 @@ public final class Transformer {
                 // The cache stores F16-rounded values, as llama.cpp's default F16 cache does.
                 float[] kc = s.keyCache[l];
                 float[] vc = s.valueCache[l];
-                for (int i = 0; i < rows * kvDim; i++) {
-                    kc[start * kvDim + i] = LlamaCppMath.roundF16(b.k[from + i]);
-                    vc[start * kvDim + i] = LlamaCppMath.roundF16(b.v[from + i]);
-                }
+                FlashAttention.roundF16Into(b.k, from, kc, start * kvDim, rows * kvDim);
+                FlashAttention.roundF16Into(b.v, from, vc, start * kvDim, rows * kvDim);
             }
             attention(b, l);
 
@@ -239,6 +237,15 @@ public final class Transformer {
         for (int seg = 0; seg < b.segments; seg++) {
             work += (long) b.length[seg] * (b.states[seg].position() + b.length[seg]) * heads * headDim * 2;
         }
+        if (FlashAttention.TILED_BY_LANES) {
+            for (int seg = 0; seg < b.segments; seg++) {
+                if (b.llamaBatchTokens[seg] >= FlashAttention.TILE_Q) {
+                    InferenceState s = b.states[seg];
+                    b.tiledKeys[seg] = FlashAttention.tileKeys(s.keyCache[layer], c.kvDim(),
+                            s.position() + b.length[seg], b.tiledKeys[seg]);
+                }
+            }
+        }
         MatrixOps.shared().forRows(b.tokens * heads, work, (from, to) -> {
             FlashAttention attention = b.attention.get();
             int seg = 0;
@@ -250,8 +257,9 @@ public final class Transformer {
                 }
                 InferenceState s = b.states[seg];
                 int off = row * qDim + h * headDim;
-                attention.attend(b.q, off, s.keyCache[layer], s.valueCache[layer], (h / group) * headDim,
-                        s.position() + row - b.firstRow[seg], b.llamaBatchTokens[seg], s.capacity, b.attOut, off);
+                attention.attend(b.q, off, s.keyCache[layer], b.tiledKeys[seg], s.valueCache[layer],
+                        (h / group) * headDim, s.position() + row - b.firstRow[seg], b.llamaBatchTokens[seg],
+                        s.capacity, b.attOut, off);
             }
         });
     }

@@ -37,13 +37,18 @@ class FlashAttentionTest {
         float[] out = new float[headDim + 5];
         float[] expected = new float[headDim + 5];
         for (int pos : new int[] {0, 1, 3, 62, 63, 64, 65, 130, 255, 256, 300, cacheCells - 1}) {
+            // the tiled kernel also reads keys in tiles (as a prompt's attention gives them), built up to
+            // a cell count that is not a whole number of tiles
+            float[] tiledKeys = FlashAttention.tileKeys(kc, kvDim, Math.min(cacheCells, pos + 7), null);
             for (int kvOff : new int[] {0, headDim}) {
-                fast.attend(q, headDim, kc, vc, kvOff, pos, batch, cacheCells, out, 5);
                 ref.attend(q, headDim, kc, vc, kvOff, pos, batch, cacheCells, expected, 5);
-                for (int d = 0; d < headDim; d++) {
-                    assertEquals(Float.floatToRawIntBits(expected[5 + d]), Float.floatToRawIntBits(out[5 + d]),
-                            "pos " + pos + " kv offset " + kvOff + " dim " + d + ": expected " + expected[5 + d]
-                                    + ", got " + out[5 + d]);
+                for (float[] keys : new float[][] {null, tiledKeys}) {
+                    fast.attend(q, headDim, kc, keys, vc, kvOff, pos, batch, cacheCells, out, 5);
+                    for (int d = 0; d < headDim; d++) {
+                        assertEquals(Float.floatToRawIntBits(expected[5 + d]), Float.floatToRawIntBits(out[5 + d]),
+                                "pos " + pos + " kv offset " + kvOff + (keys == null ? "" : " (keys in tiles)")
+                                        + " dim " + d + ": expected " + expected[5 + d] + ", got " + out[5 + d]);
+                    }
                 }
             }
         }
