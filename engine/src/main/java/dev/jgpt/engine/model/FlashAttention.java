@@ -1,5 +1,6 @@
 package dev.jgpt.engine.model;
 
+import dev.jgpt.engine.tensor.MatrixOps;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -333,13 +334,19 @@ final class FlashAttention {
         int tiles = (cells + TILE_KV - 1) / TILE_KV;
         int size = tiles * kvDim * TILE_KV;
         float[] kt = buffer != null && buffer.length >= size ? buffer : new float[size];
-        for (int t = 0; t < cells; t++) {
-            int base = (t / TILE_KV * kvDim) * TILE_KV + t % TILE_KV;
-            int row = t * kvDim;
-            for (int c = 0; c < kvDim; c++) {
-                kt[base + c * TILE_KV] = kc[row + c];
+        // tile by tile, written in order (a tile's 64 key rows stay in cache while their columns are read)
+        MatrixOps.shared().forRows(tiles, (long) cells * kvDim, (from, to) -> {
+            for (int tile = from; tile < to; tile++) {
+                int first = tile * TILE_KV;
+                int n = Math.min(TILE_KV, cells - first);
+                int o = first * kvDim;
+                for (int c = 0; c < kvDim; c++, o += TILE_KV) {
+                    for (int k = 0, src = first * kvDim + c; k < n; k++, src += kvDim) {
+                        kt[o + k] = kc[src];
+                    }
+                }
             }
-        }
+        });
         return kt;
     }
 
