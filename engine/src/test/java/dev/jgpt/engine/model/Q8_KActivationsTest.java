@@ -44,6 +44,18 @@ class Q8_KActivationsTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} x {1} tokens, 200 rows")
+    @MethodSource("cases")
+    void manyRowsMatchTheReference(GgmlType type, int n) {
+        // more rows than a prompt's outputs are staged at a time (32), ending in a part-filled stage, and
+        // enough work to be split across the pool's threads
+        Random random = new Random(37L * n + type.ordinal());
+        int rows = 200;
+        int cols = 512;
+        assertSameBitsAsReference(randomWeights(random, type, rows, cols), activations(random, n * cols), n, rows,
+                cols, type + " 200 rows");
+    }
+
     /** The kernels' products of {@code x} ({@code n} tokens) and {@code w} equal the scalar reference's bits. */
     private static void assertSameBitsAsReference(FloatTensor w, float[] x, int n, int rows, int cols, String what) {
         Q8_KActivations fast = new Q8_KActivations();
