@@ -200,8 +200,18 @@ final class FlashAttention {
     static void roundF16Into(float[] src, int from, float[] dst, int to, int len) {
         int i = 0;
         if (F16_LANES != null) {
+            // roundF16Lanes written out: C2 does not always inline a helper that takes and returns a vector,
+            // and then boxes every vector (the prompt's cache writes ran ~50x slower in such JVM runs)
             for (; i + 16 <= len; i += 16) {
-                roundF16Lanes(FloatVector.fromArray(F16_LANES, src, from + i)).intoArray(dst, to + i);
+                IntVector bits = FloatVector.fromArray(F16_LANES, src, from + i).reinterpretAsInts();
+                IntVector abs = bits.and(0x7fffffff);
+                IntVector normal = abs.add(abs.lanewise(VectorOperators.LSHR, 13).and(1)).add(0xfff).and(0xffffe000);
+                normal = normal.blend(0x7f800000, normal.compare(VectorOperators.GT, 0x477fe000));
+                IntVector small = abs.reinterpretAsFloats().add(0.5f).sub(0.5f).reinterpretAsInts();
+                IntVector rounded = normal.blend(small, abs.compare(VectorOperators.LT, 0x38800000))
+                        .or(bits.and(0x80000000));
+                rounded.blend(bits, abs.compare(VectorOperators.GT, 0x7f800000)).reinterpretAsFloats()
+                        .intoArray(dst, to + i);
             }
         }
         for (; i < len; i++) {
