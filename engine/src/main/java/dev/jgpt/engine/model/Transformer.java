@@ -179,7 +179,7 @@ public final class Transformer {
             rmsnormRows(b.xb, b.x, w.ffnNorm(), n, dim);
             matmul(b, w.ffnGate(), b.xb, n, b.hb, hidden, dim);
             matmul(b, w.ffnUp(), b.xb, n, b.hb2, hidden, dim, sameInput(w.ffnGate(), hidden, w.ffnUp(), hidden, dim));
-            // element-wise, so split across the pool by tokens (on one thread it took ~10% of a tiny model's prompt)
+            // element-wise, so split across the pool by tokens
             MatrixOps.shared().forRows(n, (long) n * hidden * SILU_WORK,
                     (from, to) -> LlamaCppMath.siluTimes(b.hb, b.hb2, from * hidden, to * hidden));
             matmul(b, w.ffnDown(), b.hb, n, b.xb, dim, hidden);
@@ -314,7 +314,6 @@ public final class Transformer {
         }
     }
 
-    /** RMSNorm with llama.cpp's rounding: squares summed in double, the scale and products in float. */
     /**
      * {@link #rmsnorm} of {@code rows} rows of {@code size} values, {@code x} into {@code out} (which may be
      * {@code x}), split across the pool when there are enough of them.
@@ -328,6 +327,7 @@ public final class Transformer {
         });
     }
 
+    /** RMSNorm with llama.cpp's rounding: squares summed in double, the scale and products in float. */
     static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int size, float eps) {
         double ss = 0;
         for (int i = 0; i < size; i++) {
