@@ -42,8 +42,8 @@ import java.nio.ByteOrder;
  * 4 rows x 2 token pairs ({@link #dotFourRowsTwoPairs}; 2 x 2 for leftover rows) share each activation load
  * four times and each weight load twice; the 4 x 2 tile ends with the 16 outputs' hsum8 done together in
  * three vector steps and stored 4 rows at a time (one output at a time through a Java array took as long as
- * the products on rows of 256 values: 512 x 256, n = 128, ~1.55 -> ~0.98 ns per block and token). The buffers are native memory on 64-byte boundaries:
- * 512-bit loads from Java arrays straddle cache lines.
+ * the products on rows of 256 values: 512 x 256, n = 128, ~1.55 -> ~0.98 ns per block and token). The
+ * buffers are native memory on 64-byte boundaries: 512-bit loads from Java arrays straddle cache lines.
  *
  * <p>A single token reads each weight block once, so nothing is gained by converting it first; there
  * (and for each token of a smaller batch) the integer kernel measured faster ({@link #dotRow}): the
@@ -174,7 +174,7 @@ final class Q8_0Activations {
     /** Weight rows as floats: each block's scale, and its 32 values in the split order, each run twice. */
     private static final class RowScratch {
         /** Accumulator lanes on their way to {@link Q8_0Activations#hsum8}. */
-        final float[] lanes = new float[128];
+        final float[] lanes = new float[64];
         /**
          * {@link Q8_0Activations#dotShortRows}' 8 accumulator lanes per row, 32 bytes each on 64-byte
          * boundaries (in a Java array half of them straddle two cache lines).
@@ -323,7 +323,7 @@ final class Q8_0Activations {
                     int i = 0;
                     for (; i + 3 < g; i += 4) {
                         dotFourRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows,
-                                n, lanes);
+                                n);
                     }
                     for (; i + 1 < g; i += 2) {
                         dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n,
@@ -555,7 +555,7 @@ final class Q8_0Activations {
      * {@code at + blocks}, ...): each activation load serves four rows, each weight load two pairs.
      */
     private void dotFourRowsTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
-                                     int row, int rows, int n, float[] lanes) {
+                                     int row, int rows, int n) {
         MemorySegment a = paired;
         FloatVector acc00 = FloatVector.zero(F16);
         FloatVector acc01 = FloatVector.zero(F16);

@@ -108,7 +108,7 @@ final class Q8_KActivations {
      * output (one token's row after another's, {@code rows} floats apart), each row's outputs fell into
      * the same few L1 sets whenever the row count was a power of two: one thread, n = 128, ns per 32
      * values and token, 1024 x 1024 Q4_K 0.81 against 0.62 at 1032 rows, 1024 x 256 Q6_K 1.79 against 1.07
-     * (staged: 0.62 and 1.07 for both).
+     * (staged: 0.62 and 1.07 for both). A multiple of {@link #TILE_ROWS}, so that no tile straddles two stages.
      */
     private static final int STAGE_ROWS = 32;
     /** Floats between two tokens' staged outputs: 48, so that consecutive tokens start in other L1 sets. */
