@@ -23,7 +23,7 @@ final class ActivationQuantizer {
             case Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 -> len % 32 == 0 ? roundQ8_0(x, len, out) : x;
             case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> len % 256 == 0 ? roundQ8_K(x, len, out) : x;
             case F16 -> {
-                FlashAttention.roundF16Into(x, 0, out, 0, len);
+                LlamaCppMath.roundF16Into(x, 0, out, 0, len);
                 yield out;
             }
             default -> x;

@@ -2,12 +2,11 @@ package dev.jgpt.engine.model;
 
 import dev.jgpt.engine.tensor.MatrixOps;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import static dev.jgpt.engine.model.LlamaCppMath.roundF16;
+import static dev.jgpt.engine.model.LlamaCppMath.roundF16Lanes;
 
 /**
  * Causal attention of one query head over an F16-rounded key/value cache, computed the way llama.cpp's CPU
@@ -194,45 +193,6 @@ final class FlashAttention {
         for (; d < headDim; d++) {
             vkq[d] = roundF16(Math.fma(vc[vOff + d], vs, vkq[d]));
         }
-    }
-
-    /** {@code dst[to + i] = roundF16(src[from + i])} for {@code i < len}: values entering the F16 cache. */
-    static void roundF16Into(float[] src, int from, float[] dst, int to, int len) {
-        int i = 0;
-        if (F16_LANES != null) {
-            // roundF16Lanes written out: C2 does not always inline a helper that takes and returns a vector,
-            // and then boxes every vector (the prompt's cache writes ran ~50x slower in such JVM runs)
-            for (; i + 16 <= len; i += 16) {
-                IntVector bits = FloatVector.fromArray(F16_LANES, src, from + i).reinterpretAsInts();
-                IntVector abs = bits.and(0x7fffffff);
-                IntVector normal = abs.add(abs.lanewise(VectorOperators.LSHR, 13).and(1)).add(0xfff).and(0xffffe000);
-                normal = normal.blend(0x7f800000, normal.compare(VectorOperators.GT, 0x477fe000));
-                IntVector small = abs.reinterpretAsFloats().add(0.5f).sub(0.5f).reinterpretAsInts();
-                IntVector rounded = normal.blend(small, abs.compare(VectorOperators.LT, 0x38800000))
-                        .or(bits.and(0x80000000));
-                rounded.blend(bits, abs.compare(VectorOperators.GT, 0x7f800000)).reinterpretAsFloats()
-                        .intoArray(dst, to + i);
-            }
-        }
-        for (; i < len; i++) {
-            dst[to + i] = roundF16(src[from + i]);
-        }
-    }
-
-    /**
-     * {@link LlamaCppMath#roundF16} lane by lane (the Vector API has no half conversion): round to nearest
-     * even at bit 13 of the float for halves' normal range, overflowing to infinity past 65504; below
-     * 2^-14 (half subnormals) adding and removing 0.5 rounds to the nearest multiple of 2^-24; NaNs pass.
-     */
-    static FloatVector roundF16Lanes(FloatVector x) {
-        IntVector bits = x.reinterpretAsInts();
-        IntVector abs = bits.and(0x7fffffff);
-        IntVector normal = abs.add(abs.lanewise(VectorOperators.LSHR, 13).and(1)).add(0xfff).and(0xffffe000);
-        normal = normal.blend(0x7f800000, normal.compare(VectorOperators.GT, 0x477fe000));
-        IntVector small = abs.reinterpretAsFloats().add(0.5f).sub(0.5f).reinterpretAsInts();
-        IntVector rounded = normal.blend(small, abs.compare(VectorOperators.LT, 0x38800000))
-                .or(bits.and(0x80000000));
-        return rounded.blend(bits, abs.compare(VectorOperators.GT, 0x7f800000)).reinterpretAsFloats();
     }
 
     /**

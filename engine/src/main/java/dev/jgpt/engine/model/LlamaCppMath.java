@@ -26,6 +26,33 @@ final class LlamaCppMath {
         return Float.float16ToFloat(Float.floatToFloat16(v));
     }
 
+    /** {@code dst[to + i] = roundF16(src[from + i])} for {@code i < len}: F16 cache writes, F16 products. */
+    static void roundF16Into(float[] src, int from, float[] dst, int to, int len) {
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += F.length()) {
+            roundF16Lanes(FloatVector.fromArray(F, src, from + i)).intoArray(dst, to + i);
+        }
+        for (; i < len; i++) {
+            dst[to + i] = roundF16(src[from + i]);
+        }
+    }
+
+    /**
+     * {@link #roundF16} lane by lane (the Vector API has no half conversion): round to nearest
+     * even at bit 13 of the float for halves' normal range, overflowing to infinity past 65504; below
+     * 2^-14 (half subnormals) adding and removing 0.5 rounds to the nearest multiple of 2^-24; NaNs pass.
+     */
+    static FloatVector roundF16Lanes(FloatVector x) {
+        IntVector bits = x.reinterpretAsInts();
+        IntVector abs = bits.and(0x7fffffff);
+        IntVector normal = abs.add(abs.lanewise(VectorOperators.LSHR, 13).and(1)).add(0xfff).and(0xffffe000);
+        normal = normal.blend(0x7f800000, normal.compare(VectorOperators.GT, 0x477fe000));
+        IntVector small = abs.reinterpretAsFloats().add(0.5f).sub(0.5f).reinterpretAsInts();
+        IntVector rounded = normal.blend(small, abs.compare(VectorOperators.LT, 0x38800000))
+                .or(bits.and(0x80000000));
+        return rounded.blend(bits, abs.compare(VectorOperators.GT, 0x7f800000)).reinterpretAsFloats();
+    }
+
     /**
      * ggml's vectorised {@code expf} ({@code ggml_v_expf}, AVX-512 form): a degree-5 polynomial on the
      * reduced argument, scaled by {@code 2^n} with {@code vscalefps}; not correctly rounded (≈1.5 ulp), so

@@ -166,8 +166,8 @@ public final class Transformer {
                 // The cache stores F16-rounded values, as llama.cpp's default F16 cache does.
                 float[] kc = s.keyCache[l];
                 float[] vc = s.valueCache[l];
-                FlashAttention.roundF16Into(b.k, from, kc, start * kvDim, rows * kvDim);
-                FlashAttention.roundF16Into(b.v, from, vc, start * kvDim, rows * kvDim);
+                LlamaCppMath.roundF16Into(b.k, from, kc, start * kvDim, rows * kvDim);
+                LlamaCppMath.roundF16Into(b.v, from, vc, start * kvDim, rows * kvDim);
             }
             attention(b, l);
 

@@ -81,7 +81,7 @@ class FlashAttentionTest {
     }
 
     private static void check(float[] in, float[] out) {
-        FlashAttention.roundF16Lanes(jdk.incubator.vector.FloatVector.fromArray(
+        LlamaCppMath.roundF16Lanes(jdk.incubator.vector.FloatVector.fromArray(
                 jdk.incubator.vector.FloatVector.SPECIES_512, in, 0)).intoArray(out, 0);
         for (int i = 0; i < 16; i++) {
             float expected = LlamaCppMath.roundF16(in[i]);

@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The vectorised expf and SiLU give the same bits as their scalar replicas of ggml's. */
+/** The vectorised expf, SiLU and F16 rounding give the same bits as their scalar replicas of ggml's. */
 class LlamaCppMathTest {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
@@ -56,5 +56,22 @@ class LlamaCppMathTest {
         for (int i = 0; i < n; i++) {
             assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(gate[i]), "element " + i);
         }
+    }
+
+    @Test
+    void roundingAnArrayMatchesScalarRounding() {
+        // whole vectors and a scalar tail, at offsets into both arrays, over normal, subnormal and huge values
+        SplittableRandom random = new SplittableRandom(9);
+        float[] src = new float[203];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = (float) (random.nextGaussian() * Math.pow(2, random.nextInt(-30, 20)));
+        }
+        float[] dst = new float[src.length + 5];
+        LlamaCppMath.roundF16Into(src, 3, dst, 5, 197);
+        for (int i = 0; i < 197; i++) {
+            assertEquals(Float.floatToIntBits(LlamaCppMath.roundF16(src[3 + i])), Float.floatToIntBits(dst[5 + i]),
+                    "value " + i + ": " + src[3 + i]);
+        }
+        assertEquals(0f, dst[4]);
     }
 }
