@@ -30,7 +30,7 @@ import java.nio.ByteOrder;
  * the random-weight test models' log-probabilities by 0.08-0.16, over the 0.05 tolerance, because every
  * rounding difference that reaches the next layer's 8-bit activation quantizer is amplified.)
  *
- * <p>Batches ({@link #batchKernel}: 4 tokens or more, 16 on rows of 256 values) form the lane sums with
+ * <p>Batches ({@link #batchKernel}: 8 tokens or more) form the lane sums with
  * float multiplies and adds: every product of two int8 values and every sum of up to 32 of them is an
  * integer below 2^24 in magnitude, so float arithmetic on them is exact in any order and gives the same
  * lane sums as int32 arithmetic. The activations are stored
@@ -51,8 +51,10 @@ import java.nio.ByteOrder;
  * activations' even and odd values (shorts, in a Java array) and the two products add up within a short;
  * the two neighbouring shorts of each int then add up to lane j's exact sum. All in 256-bit vectors,
  * which are as fast as 512-bit ones on Zen 4 (it splits 512-bit operations in two) and needed about a
- * third fewer operations here than widening the bytes to one 512-bit vector of shorts did. Rows of up to
- * 256 values go block by block across 64 rows at a time ({@link #dotShortRows}).
+ * third fewer operations here than widening the bytes to one 512-bit vector of shorts did. Rows go 4 at
+ * a time ({@link #dotFourRows}): one row's fused multiply-adds wait on each other, 4 rows' do not, and
+ * the 4 share each block's activation loads (one thread on an Intel Xeon with AVX-512, ns per block:
+ * 1024 x 1024 4.2 -> 3.3, 32000 x 256 4.7 -> 3.8 against the 64-row block-by-block kernel it replaced).
  *
  * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel for every n:
  * byte k of each 32-bit lane of 4 weight bytes is isolated by shifts, converted to float and
@@ -64,7 +66,7 @@ import java.nio.ByteOrder;
  * at a time for a batch (the activations of 64 tokens then stream from L2 for every row); converting a
  * row's scales with vector ops up front; the pair layout in Java arrays (unaligned: slower than the
  * earlier one-token-per-vector kernel); single tokens on two rows at once sharing the activation loads
- * for rows longer than 256 values (~15% slower; on short rows, {@link #dotShortRows} replaced it); the
+ * for rows longer than 256 values (~15% slower on Zen 4; 4 rows were faster on the Intel Xeon); the
  * single-token activations in native memory (each load kept a bounds check: 10-15% slower than the
  * Java array); a 64K-entry table for the weights' half-precision scales (within noise); a loop over the
  * 3 remaining byte runs instead of writing them out (C2 kept the loop: 1.6x slower); helper methods that
@@ -92,16 +94,8 @@ final class Q8_0Activations {
      * 1.03-1.40 -> 0.99-1.11.
      */
     private static final int MIN_GROUP = 4;
-    /**
-     * Rows of up to this many blocks (256 values) go through the single-token kernel block by block across
-     * a group of rows ({@link #dotShortRows}); longer ones row by row ({@link #dotRow}). Not longer rows: on
-     * weights streaming from DRAM, 64 rows read side by side defeat the prefetchers (bench-llama-q8_0's
-     * 1024-wide rows this way decoded at 24-29 tokens/s instead of 58-71), although 2816 x 1024 from L3
-     * gained (3.3 -> 2.7 ns per block).
-     */
-    private static final int SHORT_ROW_BLOCKS = 8;
-    /** Rows {@link #dotShortRows} takes at a time (their weights: 17 KB at 256 values). */
-    private static final int SHORT_ROW_GROUP = 64;
+    /** Tokens from which a product takes the batch kernel ({@link #batchKernel}). */
+    private static final int BATCH_TOKENS = 8;
     /** Floats per block of a converted weight row: 4 runs of 8 values, each twice. */
     private static final int PLANE_FLOATS = 64;
     /** Floats per block of a token pair's activations: 4 runs of 16 values, then 16 scales. */
@@ -109,7 +103,6 @@ final class Q8_0Activations {
     private static final long PLANE_BYTES = PLANE_FLOATS * Float.BYTES;
     private static final long PAIR_BYTES = PAIR_FLOATS * Float.BYTES;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     /** Weight byte 4j+k of a block goes to position k*8+j, the activations' split order. */
@@ -144,6 +137,16 @@ final class Q8_0Activations {
     private static final VectorShuffle<Float> SWAP4 = partners(4);
     private static final VectorShuffle<Float> SWAP2 = partners(2);
     private static final VectorShuffle<Float> SWAP1 = partners(1);
+    /** {@link #dotFourRows}' epilogue: {@link #HALF4} and its partners on 8 lanes, then neighbours. */
+    private static final VectorMask<Float> HALF4_8 = VectorMask.fromLong(F8, 0xF0L);
+    private static final VectorMask<Float> HALF2_8 = VectorMask.fromLong(F8, 0xCCL);
+    private static final VectorShuffle<Float> SWAP4_8 =
+            VectorShuffle.fromOp(F8, i -> (i & 4) == 0 ? i + 4 : i - 4 + 8);
+    private static final VectorShuffle<Float> SWAP2_8 =
+            VectorShuffle.fromOp(F8, i -> (i & 2) == 0 ? i + 2 : i - 2 + 8);
+    private static final VectorShuffle<Float> NEIGHBOUR_8 = VectorShuffle.fromOp(F8, i -> i ^ 1);
+    /** Rows 0..3's sums sit in lanes 0, 4, 2 and 6 after {@link #dotFourRows}' epilogue. */
+    private static final VectorShuffle<Float> FOUR_ROWS = VectorShuffle.fromValues(F8, 0, 4, 2, 6, 1, 3, 5, 7);
 
     private final boolean wide;
     /**
@@ -175,11 +178,8 @@ final class Q8_0Activations {
     private static final class RowScratch {
         /** Accumulator lanes on their way to {@link Q8_0Activations#hsum8}. */
         final float[] lanes = new float[64];
-        /**
-         * {@link Q8_0Activations#dotShortRows}' 8 accumulator lanes per row, 32 bytes each on 64-byte
-         * boundaries (in a Java array half of them straddle two cache lines).
-         */
-        final MemorySegment accumulators = aligned(8L * SHORT_ROW_GROUP * Float.BYTES);
+        /** The bytes {@link Q8_0Activations#dotFourRows} loads ahead, added up so that the loads are kept. */
+        long touched;
         float[] scales = new float[0];
         MemorySegment values = MemorySegment.NULL;
 
@@ -277,7 +277,7 @@ final class Q8_0Activations {
         jobTokens = n;
         jobRows = rows;
         jobBlocks = cols / BLOCK;
-        if (batchKernel(n, jobBlocks)) {
+        if (batchKernel(n)) {
             pairActivations(n, jobBlocks);
         }
         try {
@@ -289,14 +289,13 @@ final class Q8_0Activations {
     }
 
     /**
-     * Whether {@code n} tokens on rows of {@code blocks} blocks go through the batch kernel: converting the
-     * weight rows pays from 4 tokens on (one thread, 2816 x 1024, ns per block and token: 2.4 at n = 2,
-     * 1.9 at 3, 1.4 at 4, against 1.8 for single tokens); on the short rows {@link #dotShortRows} takes it is
-     * faster at 8 (one thread on Zen 4, 32000 x 256: 2.1 against 2.8), so the batch kernel starts at 16.
-     * Both kernels give the same bits.
+     * Whether {@code n} tokens go through the batch kernel: converting the weight rows pays from 8 tokens
+     * on against {@link #dotFourRows} (one thread on an Intel Xeon with AVX-512, ns per block and token,
+     * batch against 4-row kernel: 1024 x 1024 n = 6 3.08 / 2.60, n = 8 2.33 / 2.62, n = 16 1.66 / 2.59;
+     * 32000 x 256 n = 8 3.03 / 3.12, n = 12 2.23 / 3.32). Both kernels give the same bits.
      */
-    private boolean batchKernel(int n, int blocks) {
-        return wide && n >= (blocks <= SHORT_ROW_BLOCKS ? 16 : 4);
+    private boolean batchKernel(int n) {
+        return wide && n >= BATCH_TOKENS;
     }
 
     private void multiplyRows(int from, int to) {
@@ -308,7 +307,7 @@ final class Q8_0Activations {
         long rowBytes = (long) blocks * BLOCK_BYTES;
         RowScratch scratch = ROW_SCRATCH.get();
         float[] lanes = scratch.lanes;
-        if (batchKernel(n, blocks)) {
+        if (batchKernel(n)) {
             // a group of rows is converted once; each pair of tokens' activations then stay in L1 across it
             int group = Math.max(MIN_GROUP, GROUP_FLOATS / (blocks * PLANE_FLOATS));
             scratch.ensure(group * blocks);
@@ -341,20 +340,15 @@ final class Q8_0Activations {
             }
             return;
         }
-        if (wide && blocks <= SHORT_ROW_BLOCKS) {
-            MemorySegment acc = scratch.accumulators;
-            for (int r0 = from; r0 < to; r0 += SHORT_ROW_GROUP) {
-                int g = Math.min(SHORT_ROW_GROUP, to - r0);
+        int r = from;
+        if (wide) {
+            for (; r + 3 < to; r += 4) {
                 for (int t = 0; t < n; t++) {
-                    dotShortRows(w, r0 * rowBytes, rowBytes, g, t * blocks, blocks, acc);
-                    for (int i = 0; i < g; i++) {
-                        out[t * rows + r0 + i] = hsum8(acc, 32L * i);
-                    }
+                    scratch.touched += dotFourRows(w, r * rowBytes, rowBytes, t * blocks, blocks, out, t * rows + r);
                 }
             }
-            return;
         }
-        for (int r = from; r < to; r++) {
+        for (; r < to; r++) {
             for (int t = 0; t < n; t++) {
                 out[t * rows + r] = wide ? dotRow(w, r * rowBytes, t * blocks, blocks, lanes)
                         : dotRowNarrow(w, r * rowBytes, t * blocks, blocks, lanes);
@@ -681,12 +675,6 @@ final class Q8_0Activations {
         }
     }
 
-    private static float hsum8(MemorySegment l, long at) {
-        return LlamaCppMath.hsum8(l.get(FLOAT_LE, at), l.get(FLOAT_LE, at + 4), l.get(FLOAT_LE, at + 8),
-                l.get(FLOAT_LE, at + 12), l.get(FLOAT_LE, at + 16), l.get(FLOAT_LE, at + 20),
-                l.get(FLOAT_LE, at + 24), l.get(FLOAT_LE, at + 28));
-    }
-
     private static float hsum8(float[] l, int at) {
         return LlamaCppMath.hsum8(l[at], l[at + 1], l[at + 2], l[at + 3], l[at + 4], l[at + 5], l[at + 6], l[at + 7]);
     }
@@ -720,33 +708,69 @@ final class Q8_0Activations {
     }
 
     /**
-     * {@link #dotRow} for {@code g} short rows from {@code base} on, block by block across the rows: each
-     * block's activations and scale are loaded once for all of them, and a loop's set-up (C2's pre- and
-     * post-loops, the hoisted checks) is paid once per block for 64 rows instead of once per row, which on
-     * rows of a few blocks cost as much as the products (one thread, ns per block: 32000 x 256 3.5 -> 2.4).
-     * Each row's 8 accumulator lanes (at {@code 32 * i} in {@code acc}) see the same fused multiply-adds
-     * in the same order as in {@link #dotRow}, starting from zero as there.
+     * {@link #dotRow} for the 4 rows from {@code base} on, {@code rowBytes} apart, into {@code out[at..at+4)}:
+     * each block's activations are loaded once for the 4 rows, and 4 independent accumulators keep the
+     * fused multiply-adds from waiting on one another (one row alone waits for each one's result: its chain
+     * is the floor of {@link #dotRow} on short rows). Each row's lanes see the same operations in the same
+     * order as in {@link #dotRow}; the epilogue is llama.cpp's hsum8 of the 4 rows at once (lanes i and
+     * i + 4, then i and i + 2, then neighbours), two rows side by side at every step. Before the products it
+     * loads one byte of each cache line of the next 4 rows (Java has no prefetch instruction): weights
+     * streaming from DRAM otherwise arrive only as fast as the out-of-order window reaches them, ~25
+     * operations per 34-byte block being too many for it to run far ahead (two threads, every matrix of
+     * bench-llama-q8_0 once: ~36 -> ~30 ms; the sum it returns keeps the loads from being dropped).
      */
-    private void dotShortRows(MemorySegment w, long base, long rowBytes, int g, int firstBlock, int blocks,
-                              MemorySegment acc) {
-        acc.fill((byte) 0);
-        for (int b = 0; b < blocks; b++, base += BLOCK_BYTES) {
-            int xo = (firstBlock + b) * BLOCK;
+    private long dotFourRows(MemorySegment w, long base, long rowBytes, int firstBlock, int blocks, float[] out,
+                             int at) {
+        FloatVector acc0 = FloatVector.zero(F8);
+        FloatVector acc1 = FloatVector.zero(F8);
+        FloatVector acc2 = FloatVector.zero(F8);
+        FloatVector acc3 = FloatVector.zero(F8);
+        long base1 = base + rowBytes;
+        long base2 = base1 + rowBytes;
+        long base3 = base2 + rowBytes;
+        int xo = firstBlock * BLOCK;
+        // the next 4 rows' cache lines, loaded now so that they stream in while these are multiplied
+        long touched = 0;
+        for (long t = base + 4 * rowBytes, end = Math.min(t + 4 * rowBytes, w.byteSize()); t < end; t += 64) {
+            touched += w.get(ValueLayout.JAVA_BYTE, t);
+        }
+        for (int b = 0; b < blocks; b++, xo += BLOCK) {
+            long o = (long) b * BLOCK_BYTES;
             ShortVector xe = ShortVector.fromArray(SHORTS_16, q, xo);
             ShortVector xd = ShortVector.fromArray(SHORTS_16, q, xo + 16);
             float dx = d[firstBlock + b];
-            long wo = base;
-            for (int i = 0; i < g; i++, wo += rowBytes) {
-                ShortVector ws = ShortVector.fromMemorySegment(SHORTS_16, w, wo + 2, LE);
-                IntVector p = ws.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xe)
-                        .add(ws.lanewise(VectorOperators.ASHR, 8).mul(xd)).reinterpretAsInts();
-                FloatVector sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16)
-                        .lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0);
-                sums.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT_LE, wo)) * dx),
-                        FloatVector.fromMemorySegment(F8, acc, 32L * i, LE)).intoMemorySegment(acc, 32L * i, LE);
-            }
+            ShortVector ws = ShortVector.fromMemorySegment(SHORTS_16, w, base + o + 2, LE);
+            IntVector p = ws.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xe)
+                    .add(ws.lanewise(VectorOperators.ASHR, 8).mul(xd)).reinterpretAsInts();
+            FloatVector sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc0 = sums.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT_LE, base + o)) * dx), acc0);
+            ws = ShortVector.fromMemorySegment(SHORTS_16, w, base1 + o + 2, LE);
+            p = ws.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xe)
+                    .add(ws.lanewise(VectorOperators.ASHR, 8).mul(xd)).reinterpretAsInts();
+            sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc1 = sums.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT_LE, base1 + o)) * dx), acc1);
+            ws = ShortVector.fromMemorySegment(SHORTS_16, w, base2 + o + 2, LE);
+            p = ws.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xe)
+                    .add(ws.lanewise(VectorOperators.ASHR, 8).mul(xd)).reinterpretAsInts();
+            sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc2 = sums.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT_LE, base2 + o)) * dx), acc2);
+            ws = ShortVector.fromMemorySegment(SHORTS_16, w, base3 + o + 2, LE);
+            p = ws.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xe)
+                    .add(ws.lanewise(VectorOperators.ASHR, 8).mul(xd)).reinterpretAsInts();
+            sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc3 = sums.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT_LE, base3 + o)) * dx), acc3);
         }
+        // lanes 0-3: row 0's l[i] + l[i+4], 4-7: row 1's; then row 0's (i, i+2) pairs in 0-1, row 2's in 2-3, ...
+        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc0.rearrange(SWAP4_8, acc1));
+        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc2.rearrange(SWAP4_8, acc3));
+        FloatVector e = c01.blend(c23, HALF2_8).add(c01.rearrange(SWAP2_8, c23));
+        ((FloatVector) e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).reinterpretShape(F4, 0))
+                .intoArray(out, at);
+        return touched;
     }
 
     /**

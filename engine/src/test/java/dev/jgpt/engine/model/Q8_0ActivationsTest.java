@@ -165,12 +165,12 @@ class Q8_0ActivationsTest {
 
     @Test
     void promptBatchesMatchAcrossRowGroupBoundaries() {
-        // the batch kernel (from 4 tokens on) converts groups of 4096 / (2 * cols) rows: 3 rows per group
-        // here (a 2-row tile and a single row), then 1 (cols > 2048); 4 to 7 tokens take two-pair tiles, a
+        // the batch kernel (from 8 tokens on) converts groups of 4096 / (2 * cols) rows: 3 rows per group
+        // here (a 2-row tile and a single row), then 1 (cols > 2048); 8 to 11 tokens take two-pair tiles, a
         // lone pair and a pair missing its second token
         Random random = new Random(13);
         for (int cols : new int[] {672, 2080}) {
-            for (int n = 4; n <= 7; n++) {
+            for (int n = 8; n <= 11; n++) {
                 assertBitIdentical(random, 5, cols, n);
             }
         }
@@ -179,7 +179,7 @@ class Q8_0ActivationsTest {
     @Test
     void batchesFollowTheLatestQuantizationAndServeSeveralProducts() {
         // the batch kernel's token-pair layout is built once per quantization, for every product made of it
-        // (rows of 2 blocks take the batch kernel from 16 tokens on)
+        // (the batch kernel takes 8 tokens or more)
         Random random = new Random(14);
         for (boolean wide : new boolean[] {true, false}) {
             Q8_0Activations activations = new Q8_0Activations(wide);
