@@ -64,6 +64,36 @@ public final class F16Tensor extends FloatTensor {
     }
 
     /**
+     * {@link #dot} of rows {@code r0..r1} of {@code cols} halves each (from the tensor's start) with
+     * {@code x[xOffset..]}, into {@code out[outOffset + r]}: {@link #dotBlocks}' accumulators and order on
+     * each row first converted into {@code row} (at least {@code cols} floats) by a plain loop that C2
+     * vectorizes into conversion instructions, 3-4x cheaper than {@link #halfToFloat}'s bit manipulation
+     * (one thread on an Intel Xeon with AVX-512, 4096 halves: ~0.44 against ~1.4-1.7 ns per 16).
+     */
+    void dotRows(int r0, int r1, int cols, float[] x, int xOffset, float[] out, int outOffset, float[] row) {
+        int step = 2 * LANES;
+        int upper = cols - cols % step;
+        for (int r = r0; r < r1; r++) {
+            long base = (long) r * cols * 2;
+            for (int i = 0; i < cols; i++) {
+                row[i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
+            }
+            FloatVector acc0 = FloatVector.zero(F);
+            FloatVector acc1 = FloatVector.zero(F);
+            for (int i = 0; i < upper; i += step) {
+                acc0 = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+                acc1 = FloatVector.fromArray(F, row, i + LANES).fma(FloatVector.fromArray(F, x, xOffset + i + LANES),
+                        acc1);
+            }
+            float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            for (int i = upper; i < cols; i++) {
+                sum += row[i] * x[xOffset + i];
+            }
+            out[outOffset + r] = sum;
+        }
+    }
+
+    /**
      * Half to float without a conversion instruction (the Vector API has none), for halves sign-extended
      * to ints: shifting left by 13 puts the sign in bit 31 and exponent and mantissa in float position;
      * multiplying by 2^112 then rebiases the exponent and makes subnormals normal, exactly. Infinities and

@@ -285,9 +285,21 @@ public final class MatrixOps implements AutoCloseable {
         }
     }
 
+    /** This thread's scratch array, at least {@code floats} long. */
+    private float[] scratch(int floats) {
+        float[] s = scratch.get();
+        if (s.length < floats) {
+            s = new float[floats];
+            scratch.set(s);
+        }
+        return s;
+    }
+
     private void computeRows(FloatTensor w, float[] x, int xOffset, float[] out, int outOffset, int rows, int cols,
                              int batch, int r0, int r1) {
-        if (batch == 0) {
+        if (batch <= 1 && w instanceof F16Tensor h && Simd.ENABLED) {
+            h.dotRows(r0, r1, cols, x, xOffset, out, outOffset, scratch(cols));
+        } else if (batch == 0) {
             for (int r = r0; r < r1; r++) {
                 out[outOffset + r] = w.dot((long) r * cols, x, xOffset, cols);
             }
@@ -299,11 +311,7 @@ public final class MatrixOps implements AutoCloseable {
                 }
             }
         } else {
-            float[] tile = scratch.get();
-            if (tile.length < TILE_ROWS * cols) {
-                tile = new float[TILE_ROWS * cols];
-                scratch.set(tile);
-            }
+            float[] tile = scratch(TILE_ROWS * cols);
             for (int r = r0; r < r1; r += TILE_ROWS) {
                 int nRows = Math.min(TILE_ROWS, r1 - r);
                 w.dequantize((long) r * cols, tile, 0, nRows * cols);

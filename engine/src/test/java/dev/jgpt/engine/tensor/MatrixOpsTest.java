@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** matvec and matmul against plain loops over dotScalar, serial and on pools of several sizes. */
 class MatrixOpsTest {
@@ -49,6 +50,43 @@ class MatrixOpsTest {
                     assertMatvec(ops, type, 300, 512, random);
                     for (int n : new int[] {1, 2, 5}) {
                         assertMatmul(ops, type, 70, 512, n, random);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void f16RowsConvertedFirstMatchTheScalarDot() {
+        // F16 matvecs convert each row before the products (F16Tensor.dotRows): row lengths with and
+        // without a tail, and subnormal, infinite and NaN halves (which the conversion must keep)
+        Random random = new Random(7);
+        for (int cols : new int[] {32, 96, 100, 257, 1024}) {
+            int rows = 37;
+            float[] values = Tensors.gaussian(random, rows * cols, 1f);
+            values[3] = 3e-6f;
+            values[cols + 1] = -5e-8f;
+            values[2 * cols + 2] = Float.POSITIVE_INFINITY;
+            values[3 * cols + 5] = Float.NaN;
+            FloatTensor w = Tensors.quantized(GgmlType.F16, values);
+            float[] x = Tensors.gaussian(random, cols + 2, 1f);
+            x[2 + 2] = Math.abs(x[2 + 2]);
+            for (int threads : new int[] {1, 2}) {
+                try (MatrixOps ops = new MatrixOps(threads)) {
+                    float[] out = new float[rows + 1];
+                    ops.matvec(w, x, 2, out, 1, rows, cols);
+                    float[] single = new float[rows];
+                    ops.matmul(w, java.util.Arrays.copyOfRange(x, 2, cols + 2), 1, single, rows, cols);
+                    assertEquals(Float.POSITIVE_INFINITY, out[1 + 2], cols + " columns: the infinite row");
+                    assertTrue(Float.isNaN(out[1 + 3]) && Float.isNaN(single[3]), cols + " columns: the NaN row");
+                    for (int r = 0; r < rows; r++) {
+                        if (r == 2 || r == 3) {
+                            continue;
+                        }
+                        float expected = w.dotScalar((long) r * cols, x, 2, cols);
+                        float tolerance = 1e-4f * (float) Math.sqrt(cols) * 4;
+                        assertEquals(expected, out[1 + r], tolerance, cols + " columns, row " + r);
+                        assertEquals(expected, single[r], tolerance, cols + " columns, matmul of 1, row " + r);
                     }
                 }
             }
