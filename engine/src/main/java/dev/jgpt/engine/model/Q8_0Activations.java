@@ -30,7 +30,7 @@ import java.nio.ByteOrder;
  * the random-weight test models' log-probabilities by 0.08-0.16, over the 0.05 tolerance, because every
  * rounding difference that reaches the next layer's 8-bit activation quantizer is amplified.)
  *
- * <p>Batches ({@link #batchKernel}: 8 tokens or more) form the lane sums with
+ * <p>Batches ({@link #batchKernel}: 12 tokens or more) form the lane sums with
  * float multiplies and adds: every product of two int8 values and every sum of up to 32 of them is an
  * integer below 2^24 in magnitude, so float arithmetic on them is exact in any order and gives the same
  * lane sums as int32 arithmetic. The activations are stored
@@ -54,7 +54,8 @@ import java.nio.ByteOrder;
  * third fewer operations here than widening the bytes to one 512-bit vector of shorts did. Rows go 4 at
  * a time ({@link #dotFourRows}): one row's fused multiply-adds wait on each other, 4 rows' do not, and
  * the 4 share each block's activation loads (one thread on an Intel Xeon with AVX-512, ns per block:
- * 1024 x 1024 4.2 -> 3.3, 32000 x 256 4.7 -> 3.8 against the 64-row block-by-block kernel it replaced).
+ * 1024 x 1024 4.2 -> 3.3, 32000 x 256 4.7 -> 3.8 against the 64-row block-by-block kernel it replaced);
+ * from 4 tokens on, each row goes with 4 tokens at a time instead ({@link #dotFourTokens}).
  *
  * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel for every n:
  * byte k of each 32-bit lane of 4 weight bytes is isolated by shifts, converted to float and
@@ -95,7 +96,9 @@ final class Q8_0Activations {
      */
     private static final int MIN_GROUP = 4;
     /** Tokens from which a product takes the batch kernel ({@link #batchKernel}). */
-    private static final int BATCH_TOKENS = 8;
+    private static final int BATCH_TOKENS = 12;
+    /** Tokens from which smaller products take 4 tokens at a time ({@link #dotFourTokens}). */
+    private static final int MULTI_TOKENS = 4;
     /** Floats per block of a converted weight row: 4 runs of 8 values, each twice. */
     private static final int PLANE_FLOATS = 64;
     /** Floats per block of a token pair's activations: 4 runs of 16 values, then 16 scales. */
@@ -289,10 +292,10 @@ final class Q8_0Activations {
     }
 
     /**
-     * Whether {@code n} tokens go through the batch kernel: converting the weight rows pays from 8 tokens
-     * on against {@link #dotFourRows} (one thread on an Intel Xeon with AVX-512, ns per block and token,
-     * batch against 4-row kernel: 1024 x 1024 n = 6 3.08 / 2.60, n = 8 2.33 / 2.62, n = 16 1.66 / 2.59;
-     * 32000 x 256 n = 8 3.03 / 3.12, n = 12 2.23 / 3.32). Both kernels give the same bits.
+     * Whether {@code n} tokens go through the batch kernel: converting the weight rows pays from 12 tokens
+     * on against {@link #dotFourTokens} (one thread on an Intel Xeon with AVX-512, ns per block and token,
+     * batch against 4-token kernel: 1024 x 1024 n = 8 2.33 / 1.90, n = 12 1.90 / 1.85, n = 16 1.66 / 1.83;
+     * 32000 x 256 n = 8 3.03 / 2.63, n = 12 2.21 / 2.79). All kernels give the same bits.
      */
     private boolean batchKernel(int n) {
         return wide && n >= BATCH_TOKENS;
@@ -342,8 +345,15 @@ final class Q8_0Activations {
         }
         int r = from;
         if (wide) {
+            // tokens 4 at a time from MULTI_TOKENS on, each row at a time; the rest 4 rows at a time
+            int multi = n >= MULTI_TOKENS ? n - n % 4 : 0;
             for (; r + 3 < to; r += 4) {
-                for (int t = 0; t < n; t++) {
+                for (int i = 0; i < 4; i++) {
+                    for (int t = 0; t < multi; t += 4) {
+                        dotFourTokens(w, (r + i) * rowBytes, t, blocks, out, rows, r + i, lanes);
+                    }
+                }
+                for (int t = multi; t < n; t++) {
                     scratch.touched += dotFourRows(w, r * rowBytes, rowBytes, t * blocks, blocks, out, t * rows + r);
                 }
             }
@@ -768,6 +778,67 @@ final class Q8_0Activations {
         ((FloatVector) e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).reinterpretShape(F4, 0))
                 .intoArray(out, at);
         return touched;
+    }
+
+    /**
+     * {@link #dotRow} of the row at {@code base} with tokens {@code t0..t0+3}, into {@code out[t * rows + r]}:
+     * each weight block is loaded and split into even and odd bytes once for the 4 tokens, whose
+     * accumulators are independent. Each token's lanes see the same operations in the same order as in
+     * {@link #dotRow}; the epilogue is {@link #dotFourRows}'. For the few tokens of a batched decode step
+     * (one thread, ns per block and token at n = 8: 1024 x 1024 2.81 -> 1.90 against {@link #dotFourRows}
+     * token after token, 32000 x 256 3.63 -> 2.63; two threads, 8 tokens, every matrix of bench-llama-q8_0
+     * once: ~122 -> ~89 ms, and ~102-109 ms in the batch kernel). Loading the next rows ahead as
+     * {@link #dotFourRows} does made this slower (~82 -> ~90 ms).
+     */
+    private void dotFourTokens(MemorySegment w, long base, int t0, int blocks, float[] out, int rows, int r,
+                               float[] lanes) {
+        FloatVector acc0 = FloatVector.zero(F8);
+        FloatVector acc1 = FloatVector.zero(F8);
+        FloatVector acc2 = FloatVector.zero(F8);
+        FloatVector acc3 = FloatVector.zero(F8);
+        int x0 = t0 * blocks;
+        int x1 = x0 + blocks;
+        int x2 = x1 + blocks;
+        int x3 = x2 + blocks;
+        for (int b = 0; b < blocks; b++) {
+            long o = base + (long) b * BLOCK_BYTES;
+            ShortVector ws = ShortVector.fromMemorySegment(SHORTS_16, w, o + 2, LE);
+            ShortVector even = ws.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+            ShortVector odd = ws.lanewise(VectorOperators.ASHR, 8);
+            float dw = Float.float16ToFloat(w.get(SHORT_LE, o));
+            int xo = (x0 + b) * BLOCK;
+            IntVector p = even.mul(ShortVector.fromArray(SHORTS_16, q, xo))
+                    .add(odd.mul(ShortVector.fromArray(SHORTS_16, q, xo + 16))).reinterpretAsInts();
+            FloatVector sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc0 = sums.fma(FloatVector.broadcast(F8, dw * d[x0 + b]), acc0);
+            xo = (x1 + b) * BLOCK;
+            p = even.mul(ShortVector.fromArray(SHORTS_16, q, xo))
+                    .add(odd.mul(ShortVector.fromArray(SHORTS_16, q, xo + 16))).reinterpretAsInts();
+            sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc1 = sums.fma(FloatVector.broadcast(F8, dw * d[x1 + b]), acc1);
+            xo = (x2 + b) * BLOCK;
+            p = even.mul(ShortVector.fromArray(SHORTS_16, q, xo))
+                    .add(odd.mul(ShortVector.fromArray(SHORTS_16, q, xo + 16))).reinterpretAsInts();
+            sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc2 = sums.fma(FloatVector.broadcast(F8, dw * d[x2 + b]), acc2);
+            xo = (x3 + b) * BLOCK;
+            p = even.mul(ShortVector.fromArray(SHORTS_16, q, xo))
+                    .add(odd.mul(ShortVector.fromArray(SHORTS_16, q, xo + 16))).reinterpretAsInts();
+            sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc3 = sums.fma(FloatVector.broadcast(F8, dw * d[x3 + b]), acc3);
+        }
+        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc0.rearrange(SWAP4_8, acc1));
+        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc2.rearrange(SWAP4_8, acc3));
+        FloatVector e = c01.blend(c23, HALF2_8).add(c01.rearrange(SWAP2_8, c23));
+        e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).intoArray(lanes, 0);
+        out[t0 * rows + r] = lanes[0];
+        out[(t0 + 1) * rows + r] = lanes[1];
+        out[(t0 + 2) * rows + r] = lanes[2];
+        out[(t0 + 3) * rows + r] = lanes[3];
     }
 
     /**

@@ -118,7 +118,9 @@ class Q8_0ActivationsTest {
     @Test
     void matchesScalarArithmeticBitForBit() {
         Random random = new Random(11);
-        for (int n = 1; n <= 9; n++) {
+        // single tokens 4 rows at a time, 4 tokens at a time from 4 tokens on (the rest 4 rows at a time),
+        // the batch kernel from 12 on
+        for (int n = 1; n <= 13; n++) {
             for (int rows : new int[] {1, 3, 5, 7, 37}) {
                 assertBitIdentical(random, rows, 96, n);
             }
@@ -130,9 +132,9 @@ class Q8_0ActivationsTest {
 
     @Test
     void extremeBlocksStayExact() {
-        // the single-token kernel adds two products in a short: -128 x +-127 twice is its largest sum
+        // the single-token kernels add two products in a short: -128 x +-127 twice is its largest sum
         for (int cols : new int[] {256, 2080}) {
-            for (int n = 1; n <= 3; n++) {
+            for (int n = 1; n <= 5; n++) {
                 int rows = 67;
                 MemorySegment seg = Arena.ofAuto().allocate(rows * cols / 32 * 34L, 64);
                 for (long base = 0; base < seg.byteSize(); base += 34) {
@@ -165,12 +167,12 @@ class Q8_0ActivationsTest {
 
     @Test
     void promptBatchesMatchAcrossRowGroupBoundaries() {
-        // the batch kernel (from 8 tokens on) converts groups of 4096 / (2 * cols) rows: 3 rows per group
-        // here (a 2-row tile and a single row), then 1 (cols > 2048); 8 to 11 tokens take two-pair tiles, a
+        // the batch kernel (from 12 tokens on) converts groups of 4096 / (2 * cols) rows: 3 rows per group
+        // here (a 2-row tile and a single row), then 1 (cols > 2048); 12 to 15 tokens take two-pair tiles, a
         // lone pair and a pair missing its second token
         Random random = new Random(13);
         for (int cols : new int[] {672, 2080}) {
-            for (int n = 8; n <= 11; n++) {
+            for (int n = 12; n <= 15; n++) {
                 assertBitIdentical(random, 5, cols, n);
             }
         }
@@ -179,7 +181,7 @@ class Q8_0ActivationsTest {
     @Test
     void batchesFollowTheLatestQuantizationAndServeSeveralProducts() {
         // the batch kernel's token-pair layout is built once per quantization, for every product made of it
-        // (the batch kernel takes 8 tokens or more)
+        // (the batch kernel takes 12 tokens or more)
         Random random = new Random(14);
         for (boolean wide : new boolean[] {true, false}) {
             Q8_0Activations activations = new Q8_0Activations(wide);
