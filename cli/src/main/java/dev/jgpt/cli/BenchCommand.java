@@ -25,7 +25,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure prompt processing (pp) and generation (tg) speed in tokens per second.")
 final class BenchCommand implements Callable<Integer> {
-    private static final int MAX_WARM_UP_ROUNDS = 8;
+    /** The longest warm-up: the JIT of a 2-core machine takes several seconds on the kernels. */
+    private static final long MAX_WARM_UP_NANOS = 60_000_000_000L;
     private static final long QUIET_JIT_MILLIS = 20;
 
     @Option(names = "--model", description = "GGUF model file or name")
@@ -128,14 +129,17 @@ final class BenchCommand implements Callable<Integer> {
 
     /**
      * Runs {@code round} until two rounds in a row finished no more than {@value #QUIET_JIT_MILLIS} ms of JIT
-     * compilation (at most {@value #MAX_WARM_UP_ROUNDS} rounds): with a single warm-up round, background
-     * compilations still running in the measured rounds made the same build's figures differ up to 2x.
+     * compilation (for at most a minute): with a single warm-up round, background compilations still
+     * running in the measured rounds made the same build's figures differ up to 2x. Not a fixed number of
+     * rounds: the tiny models' rounds are so short that 8 of them (the earlier cap) ended the warm-up while
+     * C2 was still compiling their kernels (tiny-llama-q8_0 then took 12 rounds to get quiet).
      */
     private static void warmUp(Runnable round) {
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
         int quiet = 0;
-        for (int i = 0; i < MAX_WARM_UP_ROUNDS && quiet < 2; i++) {
+        long start = System.nanoTime();
+        while (quiet < 2 && System.nanoTime() - start < MAX_WARM_UP_NANOS) {
             long before = timed ? jit.getTotalCompilationTime() : 0;
             round.run();
             quiet = !timed || jit.getTotalCompilationTime() - before <= QUIET_JIT_MILLIS ? quiet + 1 : 0;
