@@ -153,6 +153,12 @@ final class Q8_0Activations {
 
     private final boolean wide;
     /**
+     * Whether {@link #dotFourRows} loads the next rows ahead: for weights that stream from DRAM; on weights
+     * in the caches the loads only cost (tiny-llama-q8_0 decode ~1 460-1 520 with them against ~1 730-1 780
+     * tokens/s without, three alternating runs each). Set by the {@link Transformer} for its model's size.
+     */
+    boolean lookAhead;
+    /**
      * Wide kernel, single token: the quantized values in [-127, 127] as shorts, per block the 16 at even
      * positions, then the 16 at odd ones.
      */
@@ -724,7 +730,8 @@ final class Q8_0Activations {
      * is the floor of {@link #dotRow} on short rows). Each row's lanes see the same operations in the same
      * order as in {@link #dotRow}; the epilogue is llama.cpp's hsum8 of the 4 rows at once (lanes i and
      * i + 4, then i and i + 2, then neighbours), two rows side by side at every step. Before the products it
-     * loads one byte of each cache line of the next 4 rows (Java has no prefetch instruction): weights
+     * may ({@link #lookAhead}) load one byte of each cache line of the next 4 rows (Java has no prefetch
+     * instruction): weights
      * streaming from DRAM otherwise arrive only as fast as the out-of-order window reaches them, ~25
      * operations per 34-byte block being too many for it to run far ahead (two threads, every matrix of
      * bench-llama-q8_0 once: ~36 -> ~30 ms; the sum it returns keeps the loads from being dropped).
@@ -740,7 +747,7 @@ final class Q8_0Activations {
         long base3 = base2 + rowBytes;
         int xo = firstBlock * BLOCK;
         // the next 4 rows' cache lines, loaded now so that they stream in while these are multiplied
-        long touched = touch(w, base + 4 * rowBytes, 4 * rowBytes);
+        long touched = lookAhead ? touch(w, base + 4 * rowBytes, 4 * rowBytes) : 0;
         for (int b = 0; b < blocks; b++, xo += BLOCK) {
             long o = (long) b * BLOCK_BYTES;
             ShortVector xe = ShortVector.fromArray(SHORTS_16, q, xo);

@@ -23,15 +23,27 @@ public final class Transformer {
     /** Tokens a single sequence evaluates per pass; bounds the scratch space a lone sequence needs. */
     private static final int SINGLE_SEQUENCE_CHUNK = 64;
 
+    /**
+     * Weights above this size stream from DRAM on every token (the tiny test models, 10-20 MB, stay in the
+     * caches of the machines measured; the 24-layer benchmark models, 208 MB and up, do not).
+     */
+    static final long STREAMED_BYTES = 64L << 20;
+
     private final ModelConfig config;
     private final TransformerWeights weights;
     /** powf(base, -2/ropeDims): each rotated pair's angle is the previous pair's times this. */
     private final float ropeThetaScale;
+    /**
+     * Whether the weights are too big to stay in the caches between tokens, so that the Q8_0 kernels load
+     * the next rows ahead ({@link Q8_0Activations#lookAhead}).
+     */
+    private final boolean streamed;
 
     public Transformer(ModelConfig config, TransformerWeights weights) {
         this.config = config;
         this.weights = weights;
         this.ropeThetaScale = (float) Math.pow(config.ropeBase(), -2.0f / config.ropeDims());
+        this.streamed = weights.matrixBytes() > STREAMED_BYTES;
     }
 
     public ModelConfig config() {
@@ -113,6 +125,7 @@ public final class Transformer {
         }
         try {
             if (b.segments > 0) {
+                b.q8.lookAhead = streamed;
                 forwardStacked(b);
             }
         } finally {

@@ -29,6 +29,18 @@ public record TransformerWeights(
             FloatTensor ffnGate, FloatTensor ffnUp, FloatTensor ffnDown) {
     }
 
+    /** Bytes of the matrices the forward pass multiplies with: every layer's and the output's. */
+    public long matrixBytes() {
+        long bytes = output.data().byteSize();
+        for (Layer l : layers) {
+            for (FloatTensor t : new FloatTensor[] {l.wq(), l.wk(), l.wv(), l.wo(), l.ffnGate(), l.ffnUp(),
+                    l.ffnDown()}) {
+                bytes += t.data().byteSize();
+            }
+        }
+        return bytes;
+    }
+
     public static TransformerWeights load(GgufFile gguf, ModelConfig c) {
         Architecture arch = c.architecture();
         FloatTensor embedding = matrix(gguf, "token_embd.weight", c.dim(), c.vocabSize());

@@ -95,6 +95,8 @@ class Q8_0ActivationsTest {
         FloatTensor w = FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols);
         float[] x = randomActivations(random, n * cols);
         Q8_0Activations activations = new Q8_0Activations(wide);
+        // loading rows ahead (for weights streamed from DRAM) must change nothing, nor read past the tensor
+        activations.lookAhead = (rows + n) % 2 == 1;
         activations.quantize(x, n * cols);
         float[] out = new float[n * rows];
         activations.matmul(w, n, out, rows, cols);
