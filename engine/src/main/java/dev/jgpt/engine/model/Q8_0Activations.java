@@ -451,7 +451,8 @@ final class Q8_0Activations {
     }
 
     /**
-     * Row {@code row} (converted at scratch block {@code at}) times the tokens of pair {@code p}: out of
+     * Row {@code row} (its scales at scratch block {@code at}, its values from byte {@code start} on,
+     * {@code stride} bytes per block: see {@link #rowStart}) times the tokens of pair {@code p}: out of
      * each block, 16 exact lane sums (both tokens' 8) from four multiply-adds, then one fused multiply-add
      * with both tokens' scales, as llama.cpp does per token; lanes 0-7 sum to the first token's result.
      */
@@ -580,7 +581,8 @@ final class Q8_0Activations {
     }
 
     /**
-     * {@link #dotTwoRowsTwoPairs} for rows {@code row..row+3} (converted at scratch blocks {@code at},
+     * {@link #dotTwoRowsTwoPairs} for rows {@code row..row+3}, a quad converted from scratch block {@code at}
+     * on with its rows interleaved block by block ({@link #rowStart}; their scales at {@code at},
      * {@code at + blocks}, ...): each activation load serves four rows, each weight load two pairs.
      */
     private void dotFourRowsTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
