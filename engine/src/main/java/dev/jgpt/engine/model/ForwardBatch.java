@@ -45,6 +45,8 @@ public final class ForwardBatch {
     /** Logits of every segment that asks for them, one vocabulary-sized row each. */
     final float[] logitRows;
     final Q8_0Activations q8 = new Q8_0Activations();
+    /** Whether the model's weights stay in the caches between forward passes (set by each forward). */
+    boolean cached;
     final Q8_KActivations q8k = new Q8_KActivations();
     /** Attention scratch per thread (attention is split across the matrix pool's threads). */
     final ThreadLocal<FlashAttention> attention;

@@ -35,7 +35,8 @@ public final class Transformer {
     private final float ropeThetaScale;
     /**
      * Whether the weights are too big to stay in the caches between tokens, so that the Q8_0 kernels load
-     * the next rows ahead ({@link Q8_0Activations#lookAhead}).
+     * the next rows ahead ({@link Q8_0Activations#lookAhead}) and single F16 tokens are multiplied without
+     * converting rows first ({@link ForwardBatch#cached}).
      */
     private final boolean streamed;
 
@@ -126,6 +127,7 @@ public final class Transformer {
         try {
             if (b.segments > 0) {
                 b.q8.lookAhead = streamed;
+                b.cached = !streamed;
                 forwardStacked(b);
             }
         } finally {
@@ -407,7 +409,7 @@ public final class Transformer {
             }
             case ROUNDED -> {
                 float[] xr = ActivationQuantizer.roundLikeLlamaCpp(w.type(), x, n * cols, s.rounded);
-                MatrixOps.shared().matmul(w, xr, n, out, rows, cols);
+                MatrixOps.shared().matmul(w, xr, n, out, rows, cols, s.cached);
             }
         }
     }

@@ -58,10 +58,12 @@ class MatrixOpsTest {
 
     @Test
     void f16RowsConvertedFirstMatchTheScalarDot() {
-        // F16 matvecs convert each row before the products (F16Tensor.dotRows): row lengths with and
-        // without a tail, and subnormal, infinite and NaN halves (which the conversion must keep)
+        // F16 products of one token with cached weights convert rows up to CONVERTED_COLS long 4 at a time
+        // before the products (F16Tensor.dotRows; longer rows and leftover rows go one at a time): row
+        // lengths with and without a tail, on both sides of the limit, and subnormal, infinite and NaN halves
+        // (which the conversion must keep); matvecs and uncached weights take FloatTensor.dot.
         Random random = new Random(7);
-        for (int cols : new int[] {32, 96, 100, 257, 1024}) {
+        for (int cols : new int[] {32, 96, 100, 257, 1024, 1056, 2816}) {
             int rows = 37;
             float[] values = Tensors.gaussian(random, rows * cols, 1f);
             values[3] = 3e-6f;
@@ -76,7 +78,7 @@ class MatrixOpsTest {
                     float[] out = new float[rows + 1];
                     ops.matvec(w, x, 2, out, 1, rows, cols);
                     float[] single = new float[rows];
-                    ops.matmul(w, java.util.Arrays.copyOfRange(x, 2, cols + 2), 1, single, rows, cols);
+                    ops.matmul(w, java.util.Arrays.copyOfRange(x, 2, cols + 2), 1, single, rows, cols, true);
                     assertEquals(Float.POSITIVE_INFINITY, out[1 + 2], cols + " columns: the infinite row");
                     assertTrue(Float.isNaN(out[1 + 3]) && Float.isNaN(single[3]), cols + " columns: the NaN row");
                     for (int r = 0; r < rows; r++) {
