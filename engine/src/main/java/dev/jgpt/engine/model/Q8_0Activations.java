@@ -101,6 +101,12 @@ final class Q8_0Activations {
     private static final int BATCH_TOKENS = 12;
     /** Tokens from which smaller products take 4 tokens at a time ({@link #dotFourTokens}). */
     private static final int MULTI_TOKENS = 4;
+    /**
+     * The default of {@link #oneRowStreams}: on AMD CPUs, unless {@code -Djgpt.q8.oneRowStreams=true|false}
+     * says otherwise.
+     */
+    private static final boolean ONE_ROW_STREAMS = Boolean.parseBoolean(
+            System.getProperty("jgpt.q8.oneRowStreams", Boolean.toString(CpuVendor.AMD)));
     /** Floats per block of a converted weight row: 4 runs of 8 values, each twice. */
     private static final int PLANE_FLOATS = 64;
     /** Floats per block of a token pair's activations: 4 runs of 16 values, then 16 scales. */
@@ -160,6 +166,16 @@ final class Q8_0Activations {
      * tokens/s without, three alternating runs each). Set by the {@link Transformer} for its model's size.
      */
     boolean lookAhead;
+    /**
+     * Whether single tokens (and up to 3) go one row at a time, without loads ahead, when {@link #lookAhead}
+     * says the weights stream from DRAM: on AMD's Zen cores, where {@link #dotRow}'s one sequential stream
+     * per thread is what the hardware prefetchers serve best (two threads on a Zen 5, bench-llama-q8_0
+     * decode: ~75 tokens/s one row at a time, ~55-64 four rows at a time with loads ahead, ~36 without; one
+     * row with the next row loaded ahead ~56-61). On the Intel Xeon measured, whose cores took ~2.6 ns per
+     * block against ~1 on Zen 5, the 4-row kernel with loads ahead was faster. Weights in the caches take 4
+     * rows at a time on both (tiny-llama-q8_0 decode on Zen 5: ~2 160-2 290 against ~1 600-1 710).
+     */
+    boolean oneRowStreams = ONE_ROW_STREAMS;
     /**
      * Wide kernel, single token: the quantized values in [-127, 127] as shorts, per block the 16 at even
      * positions, then the 16 at odd ones.
@@ -355,7 +371,7 @@ final class Q8_0Activations {
             return;
         }
         int r = from;
-        if (wide) {
+        if (wide && (n >= MULTI_TOKENS || !(lookAhead && oneRowStreams))) {
             // tokens 4 at a time from MULTI_TOKENS on, each row at a time; the rest 4 rows at a time
             int multi = n >= MULTI_TOKENS ? n - n % 4 : 0;
             for (; r + 3 < to; r += 4) {
