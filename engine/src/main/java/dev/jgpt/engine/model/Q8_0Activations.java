@@ -37,9 +37,7 @@ import java.nio.ByteOrder;
  * as floats split by byte (block b's value 4j+k at {@code x[b*32 + k*8 + j]}, so that "byte k of every
  * lane" is one 8-float run) and, for the batch kernel, two tokens side by side in 16-float vectors
  * ({@link #pairActivations}). A group of weight rows (16 KB of floats) is converted once per batch into
- * the same order, each 8-float run twice, its whole quads of rows interleaved block by block (one base
- * address for the 4-row tile instead of four: one thread, n = 128, 512 x 256 ~1.32 -> ~1.24 ns per block
- * and token; tiny-llama-q8_0 prompts ~19.2k -> ~20.0k tokens/s, three alternating runs each). Per block, four 16-float multiply-adds then give both tokens'
+ * the same order, each 8-float run twice. Per block, four 16-float multiply-adds then give both tokens'
  * 8 lane sums at once, and one more adds them times both tokens' scales to their accumulators; tiles of
  * 4 rows x 2 token pairs ({@link #dotFourRowsTwoPairs}; 2 x 2 for leftover rows) share each activation load
  * four times and each weight load twice; the 4 x 2 tile ends with the 16 outputs' hsum8 done together in
@@ -341,10 +339,8 @@ final class Q8_0Activations {
             int pairs = (n + 1) / 2;
             for (int r0 = from; r0 < to; r0 += group) {
                 int g = Math.min(group, to - r0);
-                int quads = g - g % 4;
                 for (int i = 0; i < g; i++) {
-                    convertRow(w, (r0 + i) * rowBytes, blocks, scratch.scales, scratch.values, i * blocks,
-                            rowStart(i, quads, blocks), rowStride(i, quads));
+                    convertRow(w, (r0 + i) * rowBytes, blocks, scratch.scales, scratch.values, i * blocks);
                 }
                 int p = 0;
                 for (; p + 1 < pairs; p += 2) {
@@ -363,8 +359,7 @@ final class Q8_0Activations {
                 }
                 for (; p < pairs; p++) {
                     for (int i = 0; i < g; i++) {
-                        dotPair(scratch.scales, scratch.values, i * blocks, rowStart(i, quads, blocks),
-                                rowStride(i, quads), p, blocks, out, r0 + i, rows, n, lanes);
+                        dotPair(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n, lanes);
                     }
                 }
             }
@@ -399,33 +394,19 @@ final class Q8_0Activations {
      * each token of a pair).
      */
     private static void convertRow(MemorySegment w, long base, int blocks, float[] scales, MemorySegment values,
-                                   int at, long start, long stride) {
+                                   int at) {
         for (int b = at; b < at + blocks; b++, base += BLOCK_BYTES) {
             scales[b] = Float.float16ToFloat(w.get(SHORT_LE, base));
             // the block's 32 weight bytes in the split order (byte k*8+j = original 4j+k)
             ByteVector wb = ByteVector.fromMemorySegment(BYTES, w, base + 2, LE).rearrange(SPLIT);
             FloatVector k01 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 0);
             FloatVector k23 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 1);
-            long o = start + (b - at) * stride;
+            long o = (long) b * PLANE_FLOATS * Float.BYTES;
             k01.rearrange(LOW_TWICE).intoMemorySegment(values, o, LE);
             k01.rearrange(HIGH_TWICE).intoMemorySegment(values, o + 64, LE);
             k23.rearrange(LOW_TWICE).intoMemorySegment(values, o + 128, LE);
             k23.rearrange(HIGH_TWICE).intoMemorySegment(values, o + 192, LE);
         }
-    }
-
-    /**
-     * Where converted row {@code i} of a group starts in the scratch values: the group's whole quads of rows
-     * (the first {@code quads}) are interleaved block by block, so that {@link #dotFourRowsTwoPairs} finds
-     * its 4 rows' blocks side by side; the rows after them are stored one after another.
-     */
-    private static long rowStart(int i, int quads, int blocks) {
-        return i < quads ? ((long) (i / 4) * blocks * 4 + i % 4) * PLANE_BYTES : (long) i * blocks * PLANE_BYTES;
-    }
-
-    /** Bytes between a converted row's blocks in the scratch values (see {@link #rowStart}). */
-    private static long rowStride(int i, int quads) {
-        return i < quads ? 4 * PLANE_BYTES : PLANE_BYTES;
     }
 
     /**
@@ -467,18 +448,17 @@ final class Q8_0Activations {
     }
 
     /**
-     * Row {@code row} (its scales at scratch block {@code at}, its values from byte {@code start} on,
-     * {@code stride} bytes per block: see {@link #rowStart}) times the tokens of pair {@code p}: out of
+     * Row {@code row} (converted at scratch block {@code at}) times the tokens of pair {@code p}: out of
      * each block, 16 exact lane sums (both tokens' 8) from four multiply-adds, then one fused multiply-add
      * with both tokens' scales, as llama.cpp does per token; lanes 0-7 sum to the first token's result.
      */
-    private void dotPair(float[] scales, MemorySegment values, int at, long start, long stride, int p, int blocks,
-                         float[] out, int row, int rows, int n, float[] lanes) {
+    private void dotPair(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out, int row,
+                         int rows, int n, float[] lanes) {
         MemorySegment a = paired;
         FloatVector acc = FloatVector.zero(F16);
-        long wo = start;
+        long wo = (long) at * PLANE_BYTES;
         long xo = (long) p * blocks * PAIR_BYTES;
-        for (int b = 0; b < blocks; b++, wo += stride, xo += PAIR_BYTES) {
+        for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
             FloatVector s = FloatVector.fromMemorySegment(F16, values, wo, LE)
                     .mul(FloatVector.fromMemorySegment(F16, a, xo, LE));
             s = FloatVector.fromMemorySegment(F16, values, wo + 64, LE)
@@ -597,8 +577,7 @@ final class Q8_0Activations {
     }
 
     /**
-     * {@link #dotTwoRowsTwoPairs} for rows {@code row..row+3}, a quad converted from scratch block {@code at}
-     * on with its rows interleaved block by block ({@link #rowStart}; their scales at {@code at},
+     * {@link #dotTwoRowsTwoPairs} for rows {@code row..row+3} (converted at scratch blocks {@code at},
      * {@code at + blocks}, ...): each activation load serves four rows, each weight load two pairs.
      */
     private void dotFourRowsTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
@@ -613,16 +592,17 @@ final class Q8_0Activations {
         FloatVector acc30 = FloatVector.zero(F16);
         FloatVector acc31 = FloatVector.zero(F16);
         long second = (long) blocks * PAIR_BYTES;
+        long nextRow = (long) blocks * PLANE_BYTES;
         long wo = (long) at * PLANE_BYTES;
         long xo = (long) p * blocks * PAIR_BYTES;
-        for (int b = 0; b < blocks; b++, wo += 4 * PLANE_BYTES, xo += PAIR_BYTES) {
+        for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
             long yo = xo + second;
             FloatVector x0 = FloatVector.fromMemorySegment(F16, a, xo, LE);
             FloatVector y0 = FloatVector.fromMemorySegment(F16, a, yo, LE);
             FloatVector w0_0 = FloatVector.fromMemorySegment(F16, values, wo, LE);
-            FloatVector w1_0 = FloatVector.fromMemorySegment(F16, values, wo + PLANE_BYTES, LE);
-            FloatVector w2_0 = FloatVector.fromMemorySegment(F16, values, wo + 2 * PLANE_BYTES, LE);
-            FloatVector w3_0 = FloatVector.fromMemorySegment(F16, values, wo + 3 * PLANE_BYTES, LE);
+            FloatVector w1_0 = FloatVector.fromMemorySegment(F16, values, wo + nextRow, LE);
+            FloatVector w2_0 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow, LE);
+            FloatVector w3_0 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow, LE);
             FloatVector s00 = w0_0.mul(x0);
             FloatVector s01 = w0_0.mul(y0);
             FloatVector s10 = w1_0.mul(x0);
@@ -634,9 +614,9 @@ final class Q8_0Activations {
             FloatVector x64 = FloatVector.fromMemorySegment(F16, a, xo + 64, LE);
             FloatVector y64 = FloatVector.fromMemorySegment(F16, a, yo + 64, LE);
             FloatVector w0_64 = FloatVector.fromMemorySegment(F16, values, wo + 64, LE);
-            FloatVector w1_64 = FloatVector.fromMemorySegment(F16, values, wo + PLANE_BYTES + 64, LE);
-            FloatVector w2_64 = FloatVector.fromMemorySegment(F16, values, wo + 2 * PLANE_BYTES + 64, LE);
-            FloatVector w3_64 = FloatVector.fromMemorySegment(F16, values, wo + 3 * PLANE_BYTES + 64, LE);
+            FloatVector w1_64 = FloatVector.fromMemorySegment(F16, values, wo + nextRow + 64, LE);
+            FloatVector w2_64 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 64, LE);
+            FloatVector w3_64 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 64, LE);
             s00 = w0_64.fma(x64, s00);
             s01 = w0_64.fma(y64, s01);
             s10 = w1_64.fma(x64, s10);
@@ -648,9 +628,9 @@ final class Q8_0Activations {
             FloatVector x128 = FloatVector.fromMemorySegment(F16, a, xo + 128, LE);
             FloatVector y128 = FloatVector.fromMemorySegment(F16, a, yo + 128, LE);
             FloatVector w0_128 = FloatVector.fromMemorySegment(F16, values, wo + 128, LE);
-            FloatVector w1_128 = FloatVector.fromMemorySegment(F16, values, wo + PLANE_BYTES + 128, LE);
-            FloatVector w2_128 = FloatVector.fromMemorySegment(F16, values, wo + 2 * PLANE_BYTES + 128, LE);
-            FloatVector w3_128 = FloatVector.fromMemorySegment(F16, values, wo + 3 * PLANE_BYTES + 128, LE);
+            FloatVector w1_128 = FloatVector.fromMemorySegment(F16, values, wo + nextRow + 128, LE);
+            FloatVector w2_128 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 128, LE);
+            FloatVector w3_128 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 128, LE);
             s00 = w0_128.fma(x128, s00);
             s01 = w0_128.fma(y128, s01);
             s10 = w1_128.fma(x128, s10);
@@ -662,9 +642,9 @@ final class Q8_0Activations {
             FloatVector x192 = FloatVector.fromMemorySegment(F16, a, xo + 192, LE);
             FloatVector y192 = FloatVector.fromMemorySegment(F16, a, yo + 192, LE);
             FloatVector w0_192 = FloatVector.fromMemorySegment(F16, values, wo + 192, LE);
-            FloatVector w1_192 = FloatVector.fromMemorySegment(F16, values, wo + PLANE_BYTES + 192, LE);
-            FloatVector w2_192 = FloatVector.fromMemorySegment(F16, values, wo + 2 * PLANE_BYTES + 192, LE);
-            FloatVector w3_192 = FloatVector.fromMemorySegment(F16, values, wo + 3 * PLANE_BYTES + 192, LE);
+            FloatVector w1_192 = FloatVector.fromMemorySegment(F16, values, wo + nextRow + 192, LE);
+            FloatVector w2_192 = FloatVector.fromMemorySegment(F16, values, wo + 2 * nextRow + 192, LE);
+            FloatVector w3_192 = FloatVector.fromMemorySegment(F16, values, wo + 3 * nextRow + 192, LE);
             s00 = w0_192.fma(x192, s00);
             s01 = w0_192.fma(y192, s01);
             s10 = w1_192.fma(x192, s10);
