@@ -55,7 +55,8 @@ import java.nio.ByteOrder;
  * a time ({@link #dotFourRows}): one row's fused multiply-adds wait on each other, 4 rows' do not, and
  * the 4 share each block's activation loads (one thread on an Intel Xeon with AVX-512, ns per block:
  * 1024 x 1024 4.2 -> 3.3, 32000 x 256 4.7 -> 3.8 against the 64-row block-by-block kernel it replaced);
- * from 4 tokens on, each row goes with 4 tokens at a time instead ({@link #dotFourTokens}).
+ * from 4 tokens on, each row goes with 4 tokens at a time instead ({@link #dotFourTokens}). Weights
+ * streamed from DRAM go one row at a time on AMD CPUs ({@link #oneRowStreams}).
  *
  * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel for every n:
  * byte k of each 32-bit lane of 4 weight bytes is isolated by shifts, converted to float and
@@ -168,10 +169,10 @@ final class Q8_0Activations {
      * Whether single tokens (and up to 3) go one row at a time, without loads ahead, when {@link #lookAhead}
      * says the weights stream from DRAM: on AMD's Zen cores, where {@link #dotRow}'s one sequential stream
      * per thread is what the hardware prefetchers serve best (two threads on a Zen 5, bench-llama-q8_0
-     * decode: ~75 tokens/s one row at a time, ~55-64 four rows at a time with loads ahead, ~36 without; one
-     * row with the next row loaded ahead ~56-61). On the Intel Xeon measured, whose cores took ~2.6 ns per
-     * block against ~1 on Zen 5, the 4-row kernel with loads ahead was faster. Weights in the caches take 4
-     * rows at a time on both (tiny-llama-q8_0 decode on Zen 5: ~2 160-2 290 against ~1 600-1 710).
+     * decode: mostly 72-75 tokens/s one row at a time, 50-64 four rows at a time with loads ahead, 36-37
+     * without; one row with the next row loaded ahead 55-61). On the Intel Xeon measured, whose cores took
+     * ~2.6 ns per block against ~1 on Zen 5, the 4-row kernel with loads ahead was faster. Weights in the
+     * caches take 4 rows at a time on both (tiny-llama-q8_0 decode on Zen 5: ~2 160-2 290 against ~1 600-1 710).
      */
     boolean oneRowStreams = ONE_ROW_STREAMS;
     /**
