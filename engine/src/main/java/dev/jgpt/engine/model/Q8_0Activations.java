@@ -55,8 +55,9 @@ import java.nio.ByteOrder;
  * a time ({@link #dotFourRows}): one row's fused multiply-adds wait on each other, 4 rows' do not, and
  * the 4 share each block's activation loads (one thread on an Intel Xeon with AVX-512, ns per block:
  * 1024 x 1024 4.2 -> 3.3, 32000 x 256 4.7 -> 3.8 against the 64-row block-by-block kernel it replaced);
- * from 4 tokens on, each row goes with 4 tokens at a time instead ({@link #dotFourTokens}). Weights
- * streamed from DRAM go one row at a time on AMD CPUs ({@link #oneRowStreams}).
+ * from 4 tokens on, each row goes with 4 tokens at a time instead ({@link #dotFourTokens}). On AMD CPUs,
+ * weights streamed from DRAM go one row at a time ({@link #oneRowStreams}) and short rows in the caches
+ * block by block across 64 rows ({@link #shortRowGroups}): both were faster there.
  *
  * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel for every n:
  * byte k of each 32-bit lane of 4 weight bytes is isolated by shifts, converted to float and
