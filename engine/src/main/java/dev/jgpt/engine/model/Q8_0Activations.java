@@ -111,7 +111,10 @@ final class Q8_0Activations {
     private static final int SHORT_ROW_BLOCKS = 8;
     /** Rows {@link #dotShortRows} takes at a time (their weights: 17 KB at 256 values). */
     private static final int SHORT_ROW_GROUP = 64;
-    /** The default of {@link #shortRowGroups}: on AMD CPUs, unless {@code -Djgpt.q8.shortRowGroups} says otherwise. */
+    /**
+     * The default of {@link #shortRowGroups}: on AMD CPUs, unless {@code -Djgpt.q8.shortRowGroups=true|false}
+     * says otherwise.
+     */
     private static final boolean SHORT_ROW_GROUPS = Boolean.parseBoolean(
             System.getProperty("jgpt.q8.shortRowGroups", Boolean.toString(CpuVendor.AMD)));
     /** Floats per block of a converted weight row: 4 runs of 8 values, each twice. */
@@ -181,16 +184,17 @@ final class Q8_0Activations {
      * decode: mostly 72-75 tokens/s one row at a time, 50-64 four rows at a time with loads ahead, 36-37
      * without; one row with the next row loaded ahead 55-61). On the Intel Xeon measured, whose cores took
      * ~2.6 ns per block against ~1 on Zen 5, the 4-row kernel with loads ahead was faster. Weights in the
-     * caches take 4 rows at a time on both (tiny-llama-q8_0 decode on Zen 5: ~2 160-2 290 against ~1 600-1 710).
+     * caches go 4 rows at a time, or by {@link #shortRowGroups} (one row at a time was slower there:
+     * tiny-llama-q8_0 decode on Zen 5 ~1 600-1 710 against ~2 160-2 290 with 4 rows).
      */
     boolean oneRowStreams = ONE_ROW_STREAMS;
     /**
      * Whether single tokens (and up to 3) on rows of at most {@link #SHORT_ROW_BLOCKS} blocks in the caches go
      * block by block across groups of {@link #SHORT_ROW_GROUP} rows ({@link #dotShortRows}, the kernel for
      * them before {@link #dotFourRows}), on AMD CPUs: two threads on a Zen 5, tiny-llama-q8_0 decode
-     * 1 855-2 420 tokens/s (2 313-2 420 in three of four runs) against 1 761-2 186 with 4 rows at a time
-     * (four alternating runs of 100 repetitions). On the Intel Xeon measured, 4 rows at a time was faster
-     * (~1 230-1 310 -> ~1 660-1 720).
+     * 2 347-2 570 tokens/s against 2 175-2 255 with 4 rows at a time, tiny-qwen3-q8_0 2 118-2 137 against
+     * 1 888-1 906 (alternating runs of 60-100 repetitions). On the Intel Xeon measured, 4 rows at a time was
+     * faster (~1 230-1 310 -> ~1 660-1 720).
      */
     boolean shortRowGroups = SHORT_ROW_GROUPS;
     /**
