@@ -80,6 +80,7 @@ class MatrixOpsTest {
                     float[] single = new float[rows];
                     ops.matmul(w, java.util.Arrays.copyOfRange(x, 2, cols + 2), 1, single, rows, cols, true);
                     assertEquals(Float.POSITIVE_INFINITY, out[1 + 2], cols + " columns: the infinite row");
+                    assertEquals(Float.POSITIVE_INFINITY, single[2], cols + " columns: the infinite row, matmul of 1");
                     assertTrue(Float.isNaN(out[1 + 3]) && Float.isNaN(single[3]), cols + " columns: the NaN row");
                     for (int r = 0; r < rows; r++) {
                         if (r == 2 || r == 3) {
