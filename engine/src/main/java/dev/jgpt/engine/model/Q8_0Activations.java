@@ -55,7 +55,8 @@ import java.nio.ByteOrder;
  * a time ({@link #dotFourRows}): one row's fused multiply-adds wait on each other, 4 rows' do not, and
  * the 4 share each block's activation loads (one thread on an Intel Xeon with AVX-512, ns per block:
  * 1024 x 1024 4.2 -> 3.3, 32000 x 256 4.7 -> 3.8 against the 64-row block-by-block kernel it replaced);
- * from 4 tokens on, each row goes with 4 tokens at a time instead ({@link #dotFourTokens}). On AMD CPUs,
+ * from 4 tokens on, each row goes with 4 tokens at a time instead ({@link #dotFourTokens}; on rows of an even
+ * number of blocks two blocks at a time in 512-bit vectors, {@link #dotFourTokensPairs}). On AMD CPUs,
  * weights streamed from DRAM go one row at a time ({@link #oneRowStreams}) and short rows in the caches
  * block by block across 64 rows ({@link #shortRowGroups}): both were faster there.
  *
@@ -79,6 +80,7 @@ import java.nio.ByteOrder;
 final class Q8_0Activations {
     private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> SHORTS_16 = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Short> SHORTS_32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
@@ -146,6 +148,8 @@ final class Q8_0Activations {
     private static final VectorShuffle<Float> LOW_HALVES = VectorShuffle.fromOp(F16, p -> p < 8 ? p : p + 8);
     private static final VectorShuffle<Float> HIGH_HALVES = VectorShuffle.fromOp(F16, p -> p < 8 ? p + 8 : p + 16);
     private static final VectorMask<Float> UPPER_HALF = VectorMask.fromLong(F16, 0xFF00L);
+    /** The upper 16 of 32 short lanes: {@link #dotFourTokensPairs}' second block. */
+    private static final VectorMask<Short> UPPER_SHORTS = VectorMask.fromLong(SHORTS_32, 0xFFFF0000L);
     /** Lanes 0-7 (or 8-15) of a 16-lane vector, in both halves. */
     private static final VectorShuffle<Float> LOW_TWICE = VectorShuffle.fromOp(F16, i -> i & 7);
     private static final VectorShuffle<Float> HIGH_TWICE = VectorShuffle.fromOp(F16, i -> 8 + (i & 7));
@@ -202,6 +206,13 @@ final class Q8_0Activations {
      * positions, then the 16 at odd ones.
      */
     private short[] q = new short[0];
+    /**
+     * {@link #q} rearranged by pairs of blocks for {@link #dotFourTokensPairs}: per pair, the 16 even values
+     * of both blocks, then the 16 odd ones of both; valid when {@link #blockPairsTokens} is the latest
+     * quantization's token count.
+     */
+    private short[] blockPairs = new short[0];
+    private int blockPairsTokens = -1;
     /** Quantized values in [-127, 127] as floats: block b's value 4j+k sits at {@code x[b*32 + k*8 + j]}. */
     private float[] x = new float[0];
     /** Each block's scale, already rounded to F16 as llama.cpp stores it. */
@@ -275,6 +286,7 @@ final class Q8_0Activations {
     void quantize(float[] src, int len) {
         int blocks = len / BLOCK;
         pairedTokens = -1;
+        blockPairsTokens = -1;
         if (d.length < blocks) {
             d = new float[blocks];
             x = new float[len];
@@ -332,6 +344,8 @@ final class Q8_0Activations {
         jobBlocks = cols / BLOCK;
         if (batchKernel(n)) {
             pairActivations(n, jobBlocks);
+        } else if (blockPairs(n, jobBlocks)) {
+            pairBlocks(n * cols);
         }
         try {
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, rowTask);
@@ -345,10 +359,33 @@ final class Q8_0Activations {
      * Whether {@code n} tokens go through the batch kernel: converting the weight rows pays from 12 tokens
      * on against {@link #dotFourTokens} (one thread on an Intel Xeon with AVX-512, ns per block and token,
      * batch against 4-token kernel: 1024 x 1024 n = 8 2.33 / 1.90, n = 12 1.90 / 1.85, n = 16 1.66 / 1.83;
-     * 32000 x 256 n = 8 3.03 / 2.63, n = 12 2.21 / 2.79). All kernels give the same bits.
+     * 32000 x 256 n = 8 3.03 / 2.63, n = 12 2.21 / 2.79). All kernels give the same bits. On a Zen 5, with 8
+     * tokens from 8 on, bench-llama-q8_0's 8-sequence decoding fell from 112 to 79 tokens/s.
      */
     private boolean batchKernel(int n) {
         return wide && n >= BATCH_TOKENS;
+    }
+
+    /** Whether {@code n} tokens of rows of {@code blocks} blocks go through {@link #dotFourTokensPairs}. */
+    private boolean blockPairs(int n, int blocks) {
+        return wide && n >= MULTI_TOKENS && !batchKernel(n) && blocks % 2 == 0;
+    }
+
+    /** {@link #blockPairs} from {@link #q}, for the {@code len} values quantized last. */
+    private void pairBlocks(int len) {
+        if (blockPairsTokens == jobTokens) {
+            return; // another product of the same activations (Q, K and V; gate and up)
+        }
+        if (blockPairs.length < len) {
+            blockPairs = new short[len];
+        }
+        for (int o = 0; o < len; o += 2 * BLOCK) {
+            System.arraycopy(q, o, blockPairs, o, 16);
+            System.arraycopy(q, o + 32, blockPairs, o + 16, 16);
+            System.arraycopy(q, o + 16, blockPairs, o + 32, 16);
+            System.arraycopy(q, o + 48, blockPairs, o + 48, 16);
+        }
+        blockPairsTokens = jobTokens;
     }
 
     private void multiplyRows(int from, int to) {
@@ -410,10 +447,15 @@ final class Q8_0Activations {
         if (wide && (n >= MULTI_TOKENS || !(lookAhead && oneRowStreams))) {
             // tokens 4 at a time from MULTI_TOKENS on, each row at a time; the rest 4 rows at a time
             int multi = n >= MULTI_TOKENS ? n - n % 4 : 0;
+            boolean pairs = blockPairs(n, blocks);
             for (; r + 3 < to; r += 4) {
                 for (int i = 0; i < 4; i++) {
                     for (int t = 0; t < multi; t += 4) {
-                        dotFourTokens(w, (r + i) * rowBytes, t, blocks, out, rows, r + i, lanes);
+                        if (pairs) {
+                            dotFourTokensPairs(w, (r + i) * rowBytes, t, blocks, out, rows, r + i, lanes);
+                        } else {
+                            dotFourTokens(w, (r + i) * rowBytes, t, blocks, out, rows, r + i, lanes);
+                        }
                     }
                 }
                 for (int t = multi; t < n; t++) {
@@ -894,6 +936,78 @@ final class Q8_0Activations {
             sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                     .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
             acc3 = sums.fma(FloatVector.broadcast(F8, dw * d[x3 + b]), acc3);
+        }
+        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc0.rearrange(SWAP4_8, acc1));
+        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc2.rearrange(SWAP4_8, acc3));
+        FloatVector e = c01.blend(c23, HALF2_8).add(c01.rearrange(SWAP2_8, c23));
+        e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).intoArray(lanes, 0);
+        out[t0 * rows + r] = lanes[0];
+        out[(t0 + 1) * rows + r] = lanes[1];
+        out[(t0 + 2) * rows + r] = lanes[2];
+        out[(t0 + 3) * rows + r] = lanes[3];
+    }
+
+    /**
+     * {@link #dotFourTokens} two blocks at a time, in 512-bit vectors (rows of an even number of blocks):
+     * the two blocks' 64 weight bytes as 32 shorts (two loads blended, skipping the second block's scale),
+     * multiplied with {@link #blockPairs}; the 16 lane sums are the first block's 8 and the second's, added
+     * to the token's 8 accumulators one block after the other as before, so the same bits. About half the
+     * operations per block and token of the 256-bit kernel: one Zen 5 thread, 8 tokens, ns per block and
+     * token, 1024 x 1024 1.55 -> 1.05, 2816 x 1024 1.54 -> 1.03, 32000 x 256 2.2-2.4 -> 1.67; two threads,
+     * 8-sequence decoding, bench-llama-q8_0 105 -> 143-149 tokens/s, tiny-llama-q8_0 2 480-2 820 -> 2 900-3 290.
+     */
+    private void dotFourTokensPairs(MemorySegment w, long base, int t0, int blocks, float[] out, int rows, int r,
+                                    float[] lanes) {
+        short[] a = blockPairs;
+        FloatVector acc0 = FloatVector.zero(F8);
+        FloatVector acc1 = FloatVector.zero(F8);
+        FloatVector acc2 = FloatVector.zero(F8);
+        FloatVector acc3 = FloatVector.zero(F8);
+        int x0 = t0 * blocks;
+        int x1 = x0 + blocks;
+        int x2 = x1 + blocks;
+        int x3 = x2 + blocks;
+        for (int b = 0; b < blocks; b += 2) {
+            long o = base + (long) b * BLOCK_BYTES;
+            // bytes o+2.. are the first block's values; from o+4 on, the upper 32 are the second block's
+            ShortVector ws = ShortVector.fromMemorySegment(SHORTS_32, w, o + 2, LE)
+                    .blend(ShortVector.fromMemorySegment(SHORTS_32, w, o + 4, LE), UPPER_SHORTS);
+            ShortVector even = ws.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+            ShortVector odd = ws.lanewise(VectorOperators.ASHR, 8);
+            float dw0 = Float.float16ToFloat(w.get(SHORT_LE, o));
+            float dw1 = Float.float16ToFloat(w.get(SHORT_LE, o + BLOCK_BYTES));
+            int xo = (x0 + b) * BLOCK;
+            IntVector p = even.mul(ShortVector.fromArray(SHORTS_32, a, xo))
+                    .add(odd.mul(ShortVector.fromArray(SHORTS_32, a, xo + 32))).reinterpretAsInts();
+            FloatVector sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc0 = ((FloatVector) sums.reinterpretShape(F8, 0)).fma(FloatVector.broadcast(F8, dw0 * d[x0 + b]), acc0);
+            acc0 = ((FloatVector) sums.reinterpretShape(F8, 1)).fma(FloatVector.broadcast(F8, dw1 * d[x0 + b + 1]),
+                    acc0);
+            xo = (x1 + b) * BLOCK;
+            p = even.mul(ShortVector.fromArray(SHORTS_32, a, xo))
+                    .add(odd.mul(ShortVector.fromArray(SHORTS_32, a, xo + 32))).reinterpretAsInts();
+            sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc1 = ((FloatVector) sums.reinterpretShape(F8, 0)).fma(FloatVector.broadcast(F8, dw0 * d[x1 + b]), acc1);
+            acc1 = ((FloatVector) sums.reinterpretShape(F8, 1)).fma(FloatVector.broadcast(F8, dw1 * d[x1 + b + 1]),
+                    acc1);
+            xo = (x2 + b) * BLOCK;
+            p = even.mul(ShortVector.fromArray(SHORTS_32, a, xo))
+                    .add(odd.mul(ShortVector.fromArray(SHORTS_32, a, xo + 32))).reinterpretAsInts();
+            sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc2 = ((FloatVector) sums.reinterpretShape(F8, 0)).fma(FloatVector.broadcast(F8, dw0 * d[x2 + b]), acc2);
+            acc2 = ((FloatVector) sums.reinterpretShape(F8, 1)).fma(FloatVector.broadcast(F8, dw1 * d[x2 + b + 1]),
+                    acc2);
+            xo = (x3 + b) * BLOCK;
+            p = even.mul(ShortVector.fromArray(SHORTS_32, a, xo))
+                    .add(odd.mul(ShortVector.fromArray(SHORTS_32, a, xo + 32))).reinterpretAsInts();
+            sums = (FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
+            acc3 = ((FloatVector) sums.reinterpretShape(F8, 0)).fma(FloatVector.broadcast(F8, dw0 * d[x3 + b]), acc3);
+            acc3 = ((FloatVector) sums.reinterpretShape(F8, 1)).fma(FloatVector.broadcast(F8, dw1 * d[x3 + b + 1]),
+                    acc3);
         }
         FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc0.rearrange(SWAP4_8, acc1));
         FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc2.rearrange(SWAP4_8, acc3));

@@ -186,30 +186,31 @@ class Q8_0ActivationsTest {
 
     @Test
     void batchesFollowTheLatestQuantizationAndServeSeveralProducts() {
-        // the batch kernel's token-pair layout is built once per quantization, for every product made of it
-        // (the batch kernel takes 12 tokens or more)
+        // the batch kernel's token-pair layout (12 tokens or more) and the block-pair layout of 4 to 11 tokens
+        // are built once per quantization, for every product made of it
         Random random = new Random(14);
         for (boolean wide : new boolean[] {true, false}) {
-            Q8_0Activations activations = new Q8_0Activations(wide);
-            int n = 17;
-            int cols = 64;
-            MemorySegment first = randomWeights(random, 9, cols);
-            MemorySegment second = randomWeights(random, 5, cols);
-            float[] out = new float[n * 9];
-            activations.quantize(randomActivations(random, n * cols), n * cols);
-            activations.matmul(FloatTensor.of(GgmlType.Q8_0, first, 9 * cols), n, out, 9, cols);
-            float[] x = randomActivations(random, n * cols);
-            activations.quantize(x, n * cols);
-            byte[] qs = new byte[n * cols];
-            float[] ds = new float[n * cols / 32];
-            referenceQuantize(x, n * cols, qs, ds);
-            for (MemorySegment seg : new MemorySegment[] {first, second}) {
-                int rows = (int) (seg.byteSize() / 34 / 2);
-                activations.matmul(FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols), n, out, rows, cols);
-                for (int t = 0; t < n; t++) {
-                    for (int r = 0; r < rows; r++) {
-                        assertEquals(referenceDot(seg, r, 2, qs, ds, t * 2), out[t * rows + r], 0f,
-                                (wide ? "wide" : "narrow") + " token " + t + " row " + r);
+            for (int n : new int[] {17, 6}) {
+                Q8_0Activations activations = new Q8_0Activations(wide);
+                int cols = 64;
+                MemorySegment first = randomWeights(random, 9, cols);
+                MemorySegment second = randomWeights(random, 5, cols);
+                float[] out = new float[n * 9];
+                activations.quantize(randomActivations(random, n * cols), n * cols);
+                activations.matmul(FloatTensor.of(GgmlType.Q8_0, first, 9 * cols), n, out, 9, cols);
+                float[] x = randomActivations(random, n * cols);
+                activations.quantize(x, n * cols);
+                byte[] qs = new byte[n * cols];
+                float[] ds = new float[n * cols / 32];
+                referenceQuantize(x, n * cols, qs, ds);
+                for (MemorySegment seg : new MemorySegment[] {first, second}) {
+                    int rows = (int) (seg.byteSize() / 34 / 2);
+                    activations.matmul(FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols), n, out, rows, cols);
+                    for (int t = 0; t < n; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            assertEquals(referenceDot(seg, r, 2, qs, ds, t * 2), out[t * rows + r], 0f,
+                                    (wide ? "wide" : "narrow") + " n=" + n + " token " + t + " row " + r);
+                        }
                     }
                 }
             }
