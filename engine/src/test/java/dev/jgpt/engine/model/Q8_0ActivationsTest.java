@@ -128,7 +128,9 @@ class Q8_0ActivationsTest {
         // the batch kernel from 12 on
         for (int n = 1; n <= 13; n++) {
             for (int rows : new int[] {1, 3, 5, 7, 37}) {
+                // an odd number of blocks, and an even one (two blocks at a time in the wide kernels)
                 assertBitIdentical(random, rows, 96, n);
+                assertBitIdentical(random, rows, 128, n);
             }
             // large enough to be split across the pool's threads, with a row count no tile divides
             assertBitIdentical(random, 301, 512, n);
