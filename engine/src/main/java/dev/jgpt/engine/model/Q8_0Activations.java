@@ -30,7 +30,7 @@ import java.nio.ByteOrder;
  * the random-weight test models' log-probabilities by 0.08-0.16, over the 0.05 tolerance, because every
  * rounding difference that reaches the next layer's 8-bit activation quantizer is amplified.)
  *
- * <p>Batches ({@link #batchKernel}: 12 tokens or more) form the lane sums with
+ * <p>Batches ({@link #batchKernel}: 16 tokens or more) form the lane sums with
  * float multiplies and adds: every product of two int8 values and every sum of up to 32 of them is an
  * integer below 2^24 in magnitude, so float arithmetic on them is exact in any order and gives the same
  * lane sums as int32 arithmetic. The activations are stored
@@ -56,7 +56,9 @@ import java.nio.ByteOrder;
  * the 4 share each block's activation loads (one thread on an Intel Xeon with AVX-512, ns per block:
  * 1024 x 1024 4.2 -> 3.3, 32000 x 256 4.7 -> 3.8 against the 64-row block-by-block kernel it replaced);
  * from 4 tokens on, each row goes with 4 tokens at a time instead ({@link #dotFourTokens}; on rows of an even
- * number of blocks two blocks at a time in 512-bit vectors, {@link #dotFourTokensPairs}). On AMD CPUs,
+ * number of blocks two blocks at a time in 512-bit vectors, {@link #dotFourTokensPairs}), and from 8 tokens on
+ * 8 at a time in the batch kernel's arithmetic, each weight block converted in registers
+ * ({@link #dotEightTokens}). On AMD CPUs,
  * weights streamed from DRAM go one row at a time ({@link #oneRowStreams}) and short rows in the caches
  * block by block across 64 rows ({@link #shortRowGroups}): both were faster there.
  *
@@ -100,7 +102,7 @@ final class Q8_0Activations {
      */
     private static final int MIN_GROUP = 4;
     /** Tokens from which a product takes the batch kernel ({@link #batchKernel}). */
-    private static final int BATCH_TOKENS = 12;
+    private static final int BATCH_TOKENS = 16;
     /** Tokens from which smaller products take 4 tokens at a time ({@link #dotFourTokens}). */
     private static final int MULTI_TOKENS = 4;
     /**
@@ -342,9 +344,10 @@ final class Q8_0Activations {
         jobTokens = n;
         jobRows = rows;
         jobBlocks = cols / BLOCK;
-        if (batchKernel(n)) {
+        if (batchKernel(n) || eightTokens(n)) {
             pairActivations(n, jobBlocks);
-        } else if (blockPairs(n, jobBlocks)) {
+        }
+        if (blockPairs(n, jobBlocks)) {
             pairBlocks(n * cols);
         }
         try {
@@ -356,14 +359,23 @@ final class Q8_0Activations {
     }
 
     /**
-     * Whether {@code n} tokens go through the batch kernel: converting the weight rows pays from 12 tokens
-     * on against {@link #dotFourTokens} (one thread on an Intel Xeon with AVX-512, ns per block and token,
+     * Whether {@code n} tokens go through the batch kernel. On an Intel Xeon, converting the weight rows paid
+     * from 12 tokens on against {@link #dotFourTokens} (one thread on an Intel Xeon with AVX-512, ns per block and token,
      * batch against 4-token kernel: 1024 x 1024 n = 8 2.33 / 1.90, n = 12 1.90 / 1.85, n = 16 1.66 / 1.83;
      * 32000 x 256 n = 8 3.03 / 2.63, n = 12 2.21 / 2.79). All kernels give the same bits. On a Zen 5, with 8
-     * tokens from 8 on, bench-llama-q8_0's 8-sequence decoding fell from 112 to 79 tokens/s.
+     * tokens from 8 on, bench-llama-q8_0's 8-sequence decoding fell from 112 to 79 tokens/s; and since
+     * {@link #dotEightTokens}, 12 to 15 tokens are faster without it (one thread, ns per block and token,
+     * batch kernel against 8 + 4 tokens: 512 x 256 n = 12 1.58-1.67 / 1.34-1.36, n = 16 1.41-1.48 /
+     * 1.19-1.22, n = 24 1.27-1.30 / 1.22-1.24; 1024 x 1024 n = 12 1.36-1.38 / 1.06-1.13, n = 16 1.19-1.20
+     * / 1.16-1.18, n = 24 1.03 / 1.50, the activations no longer in L1), so it starts at 16.
      */
     private boolean batchKernel(int n) {
         return wide && n >= BATCH_TOKENS;
+    }
+
+    /** Whether {@code n} tokens go 8 at a time through {@link #dotEightTokens} (8 to 15 tokens). */
+    private boolean eightTokens(int n) {
+        return wide && n >= 8 && !batchKernel(n);
     }
 
     /**
@@ -454,10 +466,14 @@ final class Q8_0Activations {
         if (wide && (n >= MULTI_TOKENS || !(lookAhead && oneRowStreams))) {
             // tokens 4 at a time from MULTI_TOKENS on, each row at a time; the rest 4 rows at a time
             int multi = n >= MULTI_TOKENS ? n - n % 4 : 0;
+            int octets = eightTokens(n) ? n - n % 8 : 0;
             boolean pairs = blockPairs(n, blocks);
             for (; r + 3 < to; r += 4) {
                 for (int i = 0; i < 4; i++) {
-                    for (int t = 0; t < multi; t += 4) {
+                    for (int t = 0; t < octets; t += 8) {
+                        dotEightTokens(w, (r + i) * rowBytes, t / 2, blocks, out, rows, r + i, lanes);
+                    }
+                    for (int t = octets; t < multi; t += 4) {
                         if (pairs) {
                             dotFourTokensPairs(w, (r + i) * rowBytes, t, blocks, out, rows, r + i, lanes);
                         } else {
@@ -981,6 +997,78 @@ final class Q8_0Activations {
         out[(t0 + 1) * rows + r] = lanes[1];
         out[(t0 + 2) * rows + r] = lanes[2];
         out[(t0 + 3) * rows + r] = lanes[3];
+    }
+
+    /**
+     * The row at {@code base} times the 8 tokens of pairs {@code p0..p0+3} ({@link #paired}), the batch
+     * kernel's arithmetic without its converted rows: each weight block is converted to floats in registers
+     * (each 8-float run twice, as {@link #convertRow} stores them) and multiplied with the 4 pairs' activations,
+     * which stay in L1 across the rows. The 16 outputs' hsum8 is {@link #dotFourRowsTwoPairs}' epilogue with
+     * this row's pairs 0-1 and 2-3 as its first two rows and nothing in the other two. Same bits as every
+     * other kernel here. One Zen 5 thread, 8 tokens, ns per block and token against {@link #dotFourTokensPairs}:
+     * 32000 x 256 1.61 -> 1.18, 1024 x 1024 1.01 -> 0.89, 65536 x 1024 (from DRAM) 1.135 -> 1.11; two
+     * threads, tiny-llama-q8_0 8-sequence decoding 3 450-3 470 -> 3 760-4 320 tokens/s.
+     */
+    private void dotEightTokens(MemorySegment w, long base, int p0, int blocks, float[] out, int rows, int r,
+                                float[] lanes) {
+        MemorySegment a = paired;
+        FloatVector acc0 = FloatVector.zero(F16);
+        FloatVector acc1 = FloatVector.zero(F16);
+        FloatVector acc2 = FloatVector.zero(F16);
+        FloatVector acc3 = FloatVector.zero(F16);
+        long pairStride = (long) blocks * PAIR_BYTES;
+        long xo = (long) p0 * pairStride;
+        for (int b = 0; b < blocks; b++, xo += PAIR_BYTES) {
+            long o = base + (long) b * BLOCK_BYTES;
+            ByteVector wb = ByteVector.fromMemorySegment(BYTES, w, o + 2, LE).rearrange(SPLIT);
+            FloatVector k01 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 0);
+            FloatVector k23 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 1);
+            FloatVector w0 = k01.rearrange(LOW_TWICE);
+            FloatVector w1 = k01.rearrange(HIGH_TWICE);
+            FloatVector w2 = k23.rearrange(LOW_TWICE);
+            FloatVector w3 = k23.rearrange(HIGH_TWICE);
+            float dw = Float.float16ToFloat(w.get(SHORT_LE, o));
+            long x1 = xo + pairStride;
+            long x2 = x1 + pairStride;
+            long x3 = x2 + pairStride;
+            FloatVector s0 = w0.mul(FloatVector.fromMemorySegment(F16, a, xo, LE));
+            FloatVector s1 = w0.mul(FloatVector.fromMemorySegment(F16, a, x1, LE));
+            FloatVector s2 = w0.mul(FloatVector.fromMemorySegment(F16, a, x2, LE));
+            FloatVector s3 = w0.mul(FloatVector.fromMemorySegment(F16, a, x3, LE));
+            s0 = w1.fma(FloatVector.fromMemorySegment(F16, a, xo + 64, LE), s0);
+            s1 = w1.fma(FloatVector.fromMemorySegment(F16, a, x1 + 64, LE), s1);
+            s2 = w1.fma(FloatVector.fromMemorySegment(F16, a, x2 + 64, LE), s2);
+            s3 = w1.fma(FloatVector.fromMemorySegment(F16, a, x3 + 64, LE), s3);
+            s0 = w2.fma(FloatVector.fromMemorySegment(F16, a, xo + 128, LE), s0);
+            s1 = w2.fma(FloatVector.fromMemorySegment(F16, a, x1 + 128, LE), s1);
+            s2 = w2.fma(FloatVector.fromMemorySegment(F16, a, x2 + 128, LE), s2);
+            s3 = w2.fma(FloatVector.fromMemorySegment(F16, a, x3 + 128, LE), s3);
+            s0 = w3.fma(FloatVector.fromMemorySegment(F16, a, xo + 192, LE), s0);
+            s1 = w3.fma(FloatVector.fromMemorySegment(F16, a, x1 + 192, LE), s1);
+            s2 = w3.fma(FloatVector.fromMemorySegment(F16, a, x2 + 192, LE), s2);
+            s3 = w3.fma(FloatVector.fromMemorySegment(F16, a, x3 + 192, LE), s3);
+            acc0 = s0.fma(FloatVector.fromMemorySegment(F16, a, xo + 256, LE).mul(dw), acc0);
+            acc1 = s1.fma(FloatVector.fromMemorySegment(F16, a, x1 + 256, LE).mul(dw), acc1);
+            acc2 = s2.fma(FloatVector.fromMemorySegment(F16, a, x2 + 256, LE).mul(dw), acc2);
+            acc3 = s3.fma(FloatVector.fromMemorySegment(F16, a, x3 + 256, LE).mul(dw), acc3);
+        }
+        // dotFourRowsTwoPairs' epilogue: "row 0" is pairs 0 and 1 (tokens 0-3), "row 1" pairs 2 and 3
+        // (tokens 4-7); quarters 0, 1, 2, 3 hold tokens (0, 4), (2, 6), (1, 5), (3, 7) in their first two lanes
+        FloatVector zero = FloatVector.zero(F16);
+        FloatVector c0 = acc0.blend(acc1, HALF4).add(acc0.rearrange(SWAP4, acc1));
+        FloatVector c2 = acc2.blend(acc3, HALF4).add(acc2.rearrange(SWAP4, acc3));
+        FloatVector e0 = c0.blend(zero, HALF2).add(c0.rearrange(SWAP2, zero));
+        FloatVector e1 = c2.blend(zero, HALF2).add(c2.rearrange(SWAP2, zero));
+        e0.blend(e1, HALF1).add(e0.rearrange(SWAP1, e1)).intoArray(lanes, 0);
+        int t = 2 * p0;
+        out[t * rows + r] = lanes[0];
+        out[(t + 4) * rows + r] = lanes[1];
+        out[(t + 2) * rows + r] = lanes[4];
+        out[(t + 6) * rows + r] = lanes[5];
+        out[(t + 1) * rows + r] = lanes[8];
+        out[(t + 5) * rows + r] = lanes[9];
+        out[(t + 3) * rows + r] = lanes[12];
+        out[(t + 7) * rows + r] = lanes[13];
     }
 
     /**

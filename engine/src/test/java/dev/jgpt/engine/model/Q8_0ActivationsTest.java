@@ -125,8 +125,8 @@ class Q8_0ActivationsTest {
     void matchesScalarArithmeticBitForBit() {
         Random random = new Random(11);
         // single tokens 4 rows at a time, 4 tokens at a time from 4 tokens on (the rest 4 rows at a time),
-        // the batch kernel from 12 on
-        for (int n = 1; n <= 13; n++) {
+        // 8 at a time from 8 on, the batch kernel from 16 on
+        for (int n = 1; n <= 17; n++) {
             for (int rows : new int[] {1, 3, 5, 7, 37}) {
                 // an odd number of blocks, and an even one (two blocks at a time in the wide kernels)
                 assertBitIdentical(random, rows, 96, n);
@@ -175,12 +175,12 @@ class Q8_0ActivationsTest {
 
     @Test
     void promptBatchesMatchAcrossRowGroupBoundaries() {
-        // the batch kernel (from 12 tokens on) converts groups of 4096 / (2 * cols) rows: 3 rows per group
-        // here (a 2-row tile and a single row), then 1 (cols > 2048); 12 to 15 tokens take two-pair tiles, a
+        // the batch kernel (from 16 tokens on) converts groups of 4096 / (2 * cols) rows: 3 rows per group
+        // here (a 2-row tile and a single row), then 1 (cols > 2048); 16 to 19 tokens take two-pair tiles, a
         // lone pair and a pair missing its second token
         Random random = new Random(13);
         for (int cols : new int[] {672, 2080}) {
-            for (int n = 12; n <= 15; n++) {
+            for (int n = 16; n <= 19; n++) {
                 assertBitIdentical(random, 5, cols, n);
             }
         }
@@ -188,11 +188,11 @@ class Q8_0ActivationsTest {
 
     @Test
     void batchesFollowTheLatestQuantizationAndServeSeveralProducts() {
-        // the batch kernel's token-pair layout (12 tokens or more) and the block-pair layout of 4 to 11 tokens
-        // are built once per quantization, for every product made of it
+        // the token-pair layout (the batch kernel's, 16 tokens or more, and dotEightTokens') and the block-pair
+        // layout (4 to 15 tokens) are built once per quantization, for every product made of it
         Random random = new Random(14);
         for (boolean wide : new boolean[] {true, false}) {
-            for (int n : new int[] {17, 6}) {
+            for (int n : new int[] {17, 6, 9}) {
                 Q8_0Activations activations = new Q8_0Activations(wide);
                 int cols = 64;
                 MemorySegment first = randomWeights(random, 9, cols);
