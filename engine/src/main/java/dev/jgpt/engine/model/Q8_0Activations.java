@@ -209,9 +209,9 @@ final class Q8_0Activations {
      */
     private short[] q = new short[0];
     /**
-     * {@link #q} rearranged by pairs of blocks for {@link #dotFourTokensPairs}: per pair, the 16 even values
-     * of both blocks, then the 16 odd ones of both; valid when {@link #blockPairsTokens} is the latest
-     * quantization's token count.
+     * {@link #q} rearranged by pairs of blocks for the kernels that take two blocks at a time
+     * ({@link #blockPairs}): per pair, the 16 even values of both blocks, then the 16 odd ones of both; valid
+     * when {@link #blockPairsTokens} is the latest quantization's token count.
      */
     private short[] blockPairs = new short[0];
     private int blockPairsTokens = -1;
@@ -360,7 +360,7 @@ final class Q8_0Activations {
 
     /**
      * Whether {@code n} tokens go through the batch kernel. On an Intel Xeon, converting the weight rows paid
-     * from 12 tokens on against {@link #dotFourTokens} (one thread on an Intel Xeon with AVX-512, ns per block and token,
+     * from 12 tokens on against {@link #dotFourTokens} (one thread with AVX-512, ns per block and token,
      * batch against 4-token kernel: 1024 x 1024 n = 8 2.33 / 1.90, n = 12 1.90 / 1.85, n = 16 1.66 / 1.83;
      * 32000 x 256 n = 8 3.03 / 2.63, n = 12 2.21 / 2.79). All kernels give the same bits. On a Zen 5, with 8
      * tokens from 8 on, bench-llama-q8_0's 8-sequence decoding fell from 112 to 79 tokens/s; and since
