@@ -45,8 +45,8 @@ import java.nio.ByteOrder;
  *
  * <p>Only the float steps are order-sensitive; the integer sums are exact in any order, so they run on
  * the Vector API. Each weight super-block is unpacked once ({@link Unpacked}) and then multiplied with
- * every token of the batch. With 512-bit vectors, one token takes fused paths ({@code rowQ4K},
- * {@code rowQ6K}: weights decoded straight into short products with the token, no unpacked copy), and
+ * every token of the batch. With 512-bit vectors, one token takes fused paths ({@code rowsQ4K},
+ * {@code rowsQ6K}: weights decoded straight into short products with the token, no unpacked copy), and
  * batches put 16 tokens in the lanes of a vector ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}):
  * there the integer sums are formed by float fused multiply-adds, exact because every partial sum is an
  * integer below 2^24, and each lane then takes the one-token kernel's float steps.
@@ -213,28 +213,27 @@ final class Q8_KActivations {
         int laneTokens = q4 ? gemmTokens : n;
         int groups = LANES == 16 ? laneTokens / 16 + (q4 && laneTokens % 16 >= 8 ? 1 : 0) : 0;
         if (LANES == 16 && (n == 1 || q4 && groups == 0)) {
-            // one token, or Q4_K with fewer than 16 gemm tokens: the fused one-token kernels, token after
-            // token on each row (read from memory once, then from L1). Q6_K batches are faster on the
+            // one token, or Q4_K with fewer than 16 gemm tokens: the fused one-token kernels, the gemm tokens
+            // token after token on each row (read from memory once, then from L1), the others one token at a
+            // time over the chunk's rows (in the caches after the first). Q6_K batches are faster on the
             // unpacked super-blocks below (one thread, 2816 x 1024, 8 tokens: 2.5-3.4 against 3.2-6.0 ns per
             // 32 values and token)
             tokenActivations(n, cols);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
-                int[] pairLanes = gemmTokens > 0 ? SCRATCH.get().pairLanes : null;
-                for (int r = from; r < to; r++) {
-                    if (q4) {
+                if (q4) {
+                    int[] pairLanes = gemmTokens > 0 ? SCRATCH.get().pairLanes : null;
+                    for (int r = from; r < to && gemmTokens > 0; r++) {
                         long rowBase = (long) r * blocks * Q4_K_BYTES;
-                        int t = 0;
-                        for (; t < gemmTokens; t++) {
+                        for (int t = 0; t < gemmTokens; t++) {
                             out[t * rows + r] = rowQ4KGemm(seg, rowBase, blocks, t, pairLanes);
                         }
-                        for (; t < n; t++) {
-                            out[t * rows + r] = rowQ4K(seg, rowBase, blocks, t);
-                        }
-                    } else {
-                        long rowBase = (long) r * blocks * Q6_K_BYTES;
-                        for (int t = 0; t < n; t++) {
-                            out[t * rows + r] = rowQ6K(seg, rowBase, blocks, t);
-                        }
+                    }
+                    for (int t = gemmTokens; t < n; t++) {
+                        rowsQ4K(seg, from, to, blocks, t, out, t * rows);
+                    }
+                } else {
+                    for (int t = 0; t < n; t++) {
+                        rowsQ6K(seg, from, to, blocks, t, out, t * rows);
                     }
                 }
             });
@@ -369,43 +368,52 @@ final class Q8_KActivations {
     }
 
     /**
-     * One Q6_K row times the single quantized token (16 int lanes), each chunk decoded straight into its
-     * product: {@link #q6Lanes16}'s arithmetic without the unpacked copy, and the final
-     * {@code hsum_float_8} as vector steps.
+     * Rows {@code [from, to)} of a Q6_K matrix times quantized token {@code t} (16 int lanes) into
+     * {@code out[at + r]}, each chunk decoded straight into its product: {@link #q6Lanes16}'s arithmetic
+     * without the unpacked copy, and the final {@code hsum_float_8} as vector steps. The rows go in one call,
+     * not one call each: on rows of one super-block (a tiny model's output matrix) the call and its set-up
+     * cost as much as a third of the products (one Zen 5 thread, ns per super-block: 32000 x 256 31.6-31.9 ->
+     * 26.5-26.7, 1024 x 1024 23.7-24.0 -> 21.8-22.4; Q4_K alike, {@link #rowsQ4K}: 24.2-24.9 -> 19.8-20.2 and
+     * 18.7-18.9 -> 17.3-17.5; tiny-llama-q4_k_m decoding on one thread 805-855 -> 981-999 tokens/s).
      */
-    private float rowQ6K(MemorySegment w, long rowBase, int blocks, int t) {
+    private void rowsQ6K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
         short[] x = tokenShorts;
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long base = rowBase + (long) b * Q6_K_BYTES;
-            int xb = t * blocks + b;
-            int qo = xb * BLOCK;
-            IntVector scales = Unpacked.bytes(w, base + 192);
-            IntVector sums = IntVector.zero(I);
-            for (int half = 0; half < 2; half++) {
-                // ql[64*half ..+64) holds chunks 4*half+0..3 in its low (0, 1) and high (2, 3) nibbles,
-                // qh[32*half ..+32) their top two bits at bits 0-1, 2-3, 4-5, 6-7
-                ShortVector low0 = unsignedShorts(w, base + 64L * half);
-                ShortVector low1 = unsignedShorts(w, base + 64L * half + 32);
-                ShortVector high = unsignedShorts(w, base + 128 + 32L * half);
-                for (int c = 0; c < 4; c++) {
-                    ShortVector w6 = sixBits((c & 1) == 0 ? low0 : low1, (c >> 1) << 2, high, c << 1);
-                    int chunk = 4 * half + c;
-                    sums = chunkProducts(sums, w6, ShortVector.fromArray(S32, x, qo + 32 * chunk), scales, chunk);
+        for (int r = from; r < to; r++) {
+            long rowBase = (long) r * blocks * Q6_K_BYTES;
+            FloatVector acc = FloatVector.zero(F);
+            for (int b = 0; b < blocks; b++) {
+                long base = rowBase + (long) b * Q6_K_BYTES;
+                int xb = t * blocks + b;
+                int qo = xb * BLOCK;
+                IntVector scales = Unpacked.bytes(w, base + 192);
+                IntVector sums = IntVector.zero(I);
+                for (int half = 0; half < 2; half++) {
+                    // ql[64*half ..+64) holds chunks 4*half+0..3 in its low (0, 1) and high (2, 3) nibbles,
+                    // qh[32*half ..+32) their top two bits at bits 0-1, 2-3, 4-5, 6-7
+                    ShortVector low0 = unsignedShorts(w, base + 64L * half);
+                    ShortVector low1 = unsignedShorts(w, base + 64L * half + 32);
+                    ShortVector high = unsignedShorts(w, base + 128 + 32L * half);
+                    for (int c = 0; c < 4; c++) {
+                        ShortVector w6 = sixBits((c & 1) == 0 ? low0 : low1, (c >> 1) << 2, high, c << 1);
+                        int chunk = 4 * half + c;
+                        sums = chunkProducts(sums, w6, ShortVector.fromArray(S32, x, qo + 32 * chunk), scales, chunk);
+                    }
                 }
+                float dd = d[xb] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
+                FloatVector lanes = (FloatVector) q6Finish(sums, scales, xb).convert(VectorOperators.I2F, 0);
+                acc = lanes.fma(FloatVector.broadcast(F, dd), acc);
             }
-            float dd = d[xb] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
-            FloatVector lanes = (FloatVector) q6Finish(sums, scales, xb).convert(VectorOperators.I2F, 0);
-            acc = lanes.fma(FloatVector.broadcast(F, dd), acc);
+            // hsum_float_8: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+            acc = acc.add(acc.rearrange(XOR4));
+            acc = acc.add(acc.rearrange(XOR2));
+            out[at + r] = acc.add(acc.rearrange(XOR1)).lane(0);
         }
-        // hsum_float_8: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
-        acc = acc.add(acc.rearrange(XOR4));
-        acc = acc.add(acc.rearrange(XOR2));
-        return acc.add(acc.rearrange(XOR1)).lane(0);
     }
 
     /**
-     * One Q4_K row times the single quantized token in {@code ggml_gemv_q4_K_8x8_q8_K} order (16 int lanes).
+     * Rows {@code [from, to)} of a Q4_K matrix times quantized token {@code t} in
+     * {@code ggml_gemv_q4_K_8x8_q8_K} order (16 int lanes), into {@code out[at + r]}; in one call for all the
+     * rows, as {@link #rowsQ6K}.
      * Each 32-value sub-block is multiplied in shorts with {@link #tokenShorts} (the nibbles zero-extended,
      * |15 * 127| fits, and so does the sum of two), adjacent products are paired into ints and scaled. The
      * mins times the token's 32-value sums are formed in a second vector, and one fold adds both up.
@@ -416,51 +424,54 @@ final class Q8_KActivations {
      * (mins from precomputed 32-value sums), 19 (mins as a vector), 17.7 (products in shorts), 17.0 (high
      * nibbles shifted down, so that {@link #pairSums} fits).
      */
-    private float rowQ4K(MemorySegment w, long rowBase, int blocks, int t) {
+    private void rowsQ4K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
         short[] x = tokenShorts;
         int[] subSums = tokenSubSums;
-        float acc = 0f;
-        float accMin = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long base = rowBase + (long) b * Q4_K_BYTES;
-            int xb = t * blocks + b;
-            // d, dmin (f16), then the 12 bytes of 6-bit scales and mins
-            long h0 = w.get(LONG_LE, base);
-            long h1 = w.get(LONG_LE, base + 8);
-            long scales = q4Scales(h0, h1);
-            long mins = q4Mins(h1);
-            int qo = xb * BLOCK;
-            IntVector lowSums = IntVector.zero(I);
-            IntVector highSums = lowSums;
-            for (int pair = 0; pair < 4; pair++) {
-                // qs[32*pair ..+32): sub-block 2*pair in the low nibbles, 2*pair+1 in the high ones
-                ShortVector nibbles = unsignedShorts(w, base + 16 + 32L * pair);
-                int xo = qo + 64 * pair;
-                IntVector low = pairSums(nibbles.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo)));
-                IntVector high = pairSums(nibbles.lanewise(VectorOperators.LSHR, 4)
-                        .mul(ShortVector.fromArray(S32, x, xo + 32)));
-                lowSums = low.mul((int) (scales >>> (16 * pair)) & 0xff).add(lowSums);
-                highSums = high.mul((int) (scales >>> (16 * pair + 8)) & 0xff).add(highSums);
+        for (int r = from; r < to; r++) {
+            long rowBase = (long) r * blocks * Q4_K_BYTES;
+            float acc = 0f;
+            float accMin = 0f;
+            for (int b = 0; b < blocks; b++) {
+                long base = rowBase + (long) b * Q4_K_BYTES;
+                int xb = t * blocks + b;
+                // d, dmin (f16), then the 12 bytes of 6-bit scales and mins
+                long h0 = w.get(LONG_LE, base);
+                long h1 = w.get(LONG_LE, base + 8);
+                long scales = q4Scales(h0, h1);
+                long mins = q4Mins(h1);
+                int qo = xb * BLOCK;
+                IntVector lowSums = IntVector.zero(I);
+                IntVector highSums = lowSums;
+                for (int pair = 0; pair < 4; pair++) {
+                    // qs[32*pair ..+32): sub-block 2*pair in the low nibbles, 2*pair+1 in the high ones
+                    ShortVector nibbles = unsignedShorts(w, base + 16 + 32L * pair);
+                    int xo = qo + 64 * pair;
+                    IntVector low = pairSums(nibbles.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo)));
+                    IntVector high = pairSums(nibbles.lanewise(VectorOperators.LSHR, 4)
+                            .mul(ShortVector.fromArray(S32, x, xo + 32)));
+                    lowSums = low.mul((int) (scales >>> (16 * pair)) & 0xff).add(lowSums);
+                    highSums = high.mul((int) (scales >>> (16 * pair + 8)) & 0xff).add(highSums);
+                }
+                IntVector sums = lowSums.add(highSums);
+                // lanes 0..7: sub-block k's min times the token's sum of those 32 values; lanes 8..15: zero
+                IntVector minProducts = ((IntVector) LongVector.broadcast(LongVector.SPECIES_512, mins).reinterpretAsInts())
+                        .rearrange(MIN_WORDS).lanewise(VectorOperators.LSHR, MIN_SHIFTS).and(MIN_MASK)
+                        .mul(IntVector.fromArray(I, subSums, 8 * xb));
+                // lanes 0..7: the products' lanes folded once; lanes 8..15: the mins'; then within each half
+                IntVector v = LOW_HALVES.selectFrom(sums, minProducts).add(HIGH_HALVES.selectFrom(sums, minProducts));
+                v = v.add(v.rearrange(XOR4_I));
+                v = v.add(v.rearrange(XOR2_I));
+                v = v.add(v.rearrange(XOR1_I));
+                float dx = d[xb];
+                acc = Math.fma((float) v.lane(0), Float.float16ToFloat((short) h0) * dx, acc);
+                accMin = Math.fma((float) v.lane(8), Float.float16ToFloat((short) (h0 >>> 16)) * dx, accMin);
             }
-            IntVector sums = lowSums.add(highSums);
-            // lanes 0..7: sub-block k's min times the token's sum of those 32 values; lanes 8..15: zero
-            IntVector minProducts = ((IntVector) LongVector.broadcast(LongVector.SPECIES_512, mins).reinterpretAsInts())
-                    .rearrange(MIN_WORDS).lanewise(VectorOperators.LSHR, MIN_SHIFTS).and(MIN_MASK)
-                    .mul(IntVector.fromArray(I, subSums, 8 * xb));
-            // lanes 0..7: the products' lanes folded once; lanes 8..15: the mins'; then within each half
-            IntVector v = LOW_HALVES.selectFrom(sums, minProducts).add(HIGH_HALVES.selectFrom(sums, minProducts));
-            v = v.add(v.rearrange(XOR4_I));
-            v = v.add(v.rearrange(XOR2_I));
-            v = v.add(v.rearrange(XOR1_I));
-            float dx = d[xb];
-            acc = Math.fma((float) v.lane(0), Float.float16ToFloat((short) h0) * dx, acc);
-            accMin = Math.fma((float) v.lane(8), Float.float16ToFloat((short) (h0 >>> 16)) * dx, accMin);
+            out[at + r] = acc - accMin;
         }
-        return acc - accMin;
     }
 
     /**
-     * {@link #rowQ4K} in {@code ggml_gemm_q4_K_8x8_q8_K} order, for tokens of a batch in whole groups of
+     * {@link #rowsQ4K} for one row in {@code ggml_gemm_q4_K_8x8_q8_K} order, for tokens of a batch in whole groups of
      * four: the scaled products and the mins are added to the two float accumulators once per pair of
      * 32-value sub-blocks, not once per super-block. Each pair's 16 scaled lanes go to {@code pairLanes} (the
      * loop written out four times grew the method past what C2 inlines into it, and unlined vector helpers
