@@ -454,7 +454,8 @@ final class Q8_KActivations {
                 }
                 IntVector sums = lowSums.add(highSums);
                 // lanes 0..7: sub-block k's min times the token's sum of those 32 values; lanes 8..15: zero
-                IntVector minProducts = ((IntVector) LongVector.broadcast(LongVector.SPECIES_512, mins).reinterpretAsInts())
+                IntVector minProducts = ((IntVector) LongVector.broadcast(LongVector.SPECIES_512, mins)
+                        .reinterpretAsInts())
                         .rearrange(MIN_WORDS).lanewise(VectorOperators.LSHR, MIN_SHIFTS).and(MIN_MASK)
                         .mul(IntVector.fromArray(I, subSums, 8 * xb));
                 // lanes 0..7: the products' lanes folded once; lanes 8..15: the mins'; then within each half
