@@ -212,12 +212,14 @@ final class Q8_KActivations {
         // 8 tokens: 2.0 against 3.4 ns per 32 values and token in the one-token gemm kernel)
         int laneTokens = q4 ? gemmTokens : n;
         int groups = LANES == 16 ? laneTokens / 16 + (q4 && laneTokens % 16 >= 8 ? 1 : 0) : 0;
-        if (LANES == 16 && (n == 1 || q4 && groups == 0)) {
-            // one token, or Q4_K with fewer than 16 gemm tokens: the fused one-token kernels, the gemm tokens
-            // token after token on each row (read from memory once, then from L1), the others one token at a
-            // time over the chunk's rows (in the caches after the first). Q6_K batches are faster on the
-            // unpacked super-blocks below (one thread, 2816 x 1024, 8 tokens: 2.5-3.4 against 3.2-6.0 ns per
-            // 32 values and token)
+        if (LANES == 16 && (n < 4 || q4 && groups == 0)) {
+            // up to 3 tokens, or Q4_K with fewer than 16 gemm tokens: the fused one-token kernels, the gemm
+            // tokens token after token on each row (read from memory once, then from L1), the others one token
+            // at a time over the chunk's rows (in the caches after the first). Q6_K batches of 4 or more are
+            // faster on the unpacked super-blocks below (one thread, 2816 x 1024, 8 tokens: 2.5-3.4 against
+            // 3.2-6.0 ns per 32 values and token; on a Zen 5, ns per super-block and token, 1024 x 1024 4
+            // tokens 29-31 against 36-40), 2 and 3 tokens here (1024 x 1024, 2 tokens 28.9-29.1 -> 20.9-21.2,
+            // 3 tokens 23.4-24.0 -> 21.0-21.1; 32000 x 256, 2 tokens 32.0 -> 24.6-24.9)
             tokenActivations(n, cols);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 if (q4) {
