@@ -445,12 +445,14 @@ final class Q8_0Activations {
             }
             return;
         }
+        // the kernels that take two blocks at a time read the layout matmul built for exactly this case
+        boolean twoBlocks = blockPairs(n, blocks);
         if (wide && n < MULTI_TOKENS && blocks <= SHORT_ROW_BLOCKS && shortRowGroups && !lookAhead) {
             MemorySegment acc = scratch.accumulators;
             for (int r0 = from; r0 < to; r0 += SHORT_ROW_GROUP) {
                 int g = Math.min(SHORT_ROW_GROUP, to - r0);
                 for (int t = 0; t < n; t++) {
-                    if (blocks % 2 == 0) {
+                    if (twoBlocks) {
                         dotShortRowsPairs(w, r0 * rowBytes, rowBytes, g, t * blocks, blocks, acc);
                     } else {
                         dotShortRows(w, r0 * rowBytes, rowBytes, g, t * blocks, blocks, acc);
@@ -469,7 +471,6 @@ final class Q8_0Activations {
             // on, each row at a time; the rest 4 rows at a time
             int multi = n >= MULTI_TOKENS ? n - n % 4 : 0;
             int octets = eightTokens(n) ? n - n % 8 : 0;
-            boolean pairs = blockPairs(n, blocks);
             for (int t = 0; t < octets; t += 8) {
                 dotEightTokens(w, from, to, rowBytes, t / 2, blocks, out, rows, lanes);
             }
@@ -477,7 +478,7 @@ final class Q8_0Activations {
             for (; r + 3 < to; r += 4) {
                 for (int i = 0; i < 4; i++) {
                     for (int t = octets; t < multi; t += 4) {
-                        if (pairs) {
+                        if (twoBlocks) {
                             dotFourTokensPairs(w, (r + i) * rowBytes, t, blocks, out, rows, r + i, lanes);
                         } else {
                             dotFourTokens(w, (r + i) * rowBytes, t, blocks, out, rows, r + i, lanes);
@@ -491,8 +492,8 @@ final class Q8_0Activations {
         }
         for (; r < to; r++) {
             for (int t = done; t < n; t++) {
-                out[t * rows + r] = wide ? blocks % 2 == 0 ? dotRowPairs(w, r * rowBytes, t * blocks, blocks, lanes)
-                        : dotRow(w, r * rowBytes, t * blocks, blocks, lanes)
+                out[t * rows + r] = twoBlocks ? dotRowPairs(w, r * rowBytes, t * blocks, blocks, lanes)
+                        : wide ? dotRow(w, r * rowBytes, t * blocks, blocks, lanes)
                         : dotRowNarrow(w, r * rowBytes, t * blocks, blocks, lanes);
             }
         }
