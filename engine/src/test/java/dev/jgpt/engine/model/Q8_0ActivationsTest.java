@@ -189,7 +189,7 @@ class Q8_0ActivationsTest {
     @Test
     void batchesFollowTheLatestQuantizationAndServeSeveralProducts() {
         // the token-pair layout (the batch kernel's, 16 tokens or more, and dotEightTokens') and the block-pair
-        // layout (4 to 15 tokens) are built once per quantization, for every product made of it
+        // layout (up to 15 tokens) are built once per quantization, for every product made of it
         Random random = new Random(14);
         for (boolean wide : new boolean[] {true, false}) {
             for (int n : new int[] {17, 6, 9}) {
