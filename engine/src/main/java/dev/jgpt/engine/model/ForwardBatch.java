@@ -48,6 +48,7 @@ public final class ForwardBatch {
     /** Whether the model's weights stay in the caches between forward passes (set by each forward). */
     boolean cached;
     final Q8_KActivations q8k = new Q8_KActivations();
+    final Q4_0Activations q4 = new Q4_0Activations();
     /** Attention scratch per thread (attention is split across the matrix pool's threads). */
     final ThreadLocal<FlashAttention> attention;
     /** Per segment: its keys of the current layer by tiles, for the tiled attention kernel (see FlashAttention). */
