@@ -176,7 +176,14 @@ final class Q8_0Activations {
     /** Rows 0..3's sums sit in lanes 0, 4, 2 and 6 after {@link #dotFourRows}' epilogue. */
     private static final VectorShuffle<Float> FOUR_ROWS = VectorShuffle.fromValues(F8, 0, 4, 2, 6, 1, 3, 5, 7);
 
+    /** Whether the 512-bit kernels run (two blocks at a time, 8 tokens at a time, the batch kernel). */
     private final boolean wide;
+    /**
+     * Whether the short-product kernels run ({@link #dotRow}, {@link #dotFourRows}, {@link #dotFourTokens},
+     * {@link #dotShortRows}): 256-bit vectors, so also on CPUs with AVX2 only, where they replace the narrow
+     * float kernel.
+     */
+    private final boolean shorts;
     /**
      * Whether {@link #dotFourRows} loads the next rows ahead: for weights that stream from DRAM; on weights
      * in the caches the loads only cost (tiny-llama-q8_0 decode ~1 460-1 520 with them against ~1 730-1 780
@@ -266,14 +273,18 @@ final class Q8_0Activations {
         return Arena.ofAuto().allocate(bytes, 64);
     }
 
-    /** Activations for the widest kernel this machine supports. */
+    /** Activations for the widest kernels this machine supports. */
     Q8_0Activations() {
-        this(WIDE_SUPPORTED);
+        this(VectorWidth.BITS);
     }
 
-    /** Activations for the 512-bit kernel ({@code wide}) or the 256-bit one; both give the same bits. */
-    Q8_0Activations(boolean wide) {
-        this.wide = wide;
+    /**
+     * Activations for the kernels of vectors up to {@code bits}: 512 (all), 256 (the short-product kernels),
+     * less (the narrow kernel); all give the same bits.
+     */
+    Q8_0Activations(int bits) {
+        this.wide = bits >= 512;
+        this.shorts = bits >= 256;
     }
 
     /** True if llama.cpp multiplies weights of this type with Q8_0 activations through these kernels. */
@@ -292,7 +303,7 @@ final class Q8_0Activations {
         if (d.length < blocks) {
             d = new float[blocks];
             x = new float[len];
-            if (wide) {
+            if (shorts) {
                 q = new short[len];
             }
         }
@@ -317,7 +328,10 @@ final class Q8_0Activations {
         }
     }
 
-    /** {@link #quantize} one value at a time, for the narrow kernel (CPUs without 512-bit vectors). */
+    /**
+     * {@link #quantize} one value at a time, for CPUs without 512-bit vectors: {@link #x}, and {@link #q} for
+     * the short-product kernels.
+     */
     private void quantizeScalar(float[] src, int blocks) {
         for (int b = 0; b < blocks; b++) {
             int o = b * BLOCK;
@@ -330,6 +344,9 @@ final class Q8_0Activations {
             for (int i = 0; i < BLOCK; i++) {
                 float v = (float) Math.rint(src[o + i] * id);
                 x[o + (i & 3) * 8 + (i >> 2)] = v;
+                if (shorts) {
+                    q[o + (i & 1) * 16 + (i >> 1)] = (short) v;
+                }
             }
         }
     }
@@ -447,7 +464,7 @@ final class Q8_0Activations {
         }
         // the kernels that take two blocks at a time read the layout matmul built for exactly this case
         boolean twoBlocks = blockPairs(n, blocks);
-        if (wide && n < MULTI_TOKENS && blocks <= SHORT_ROW_BLOCKS && shortRowGroups && !lookAhead) {
+        if (shorts && n < MULTI_TOKENS && blocks <= SHORT_ROW_BLOCKS && shortRowGroups && !lookAhead) {
             MemorySegment acc = scratch.accumulators;
             for (int r0 = from; r0 < to; r0 += SHORT_ROW_GROUP) {
                 int g = Math.min(SHORT_ROW_GROUP, to - r0);
@@ -466,7 +483,7 @@ final class Q8_0Activations {
         }
         int r = from;
         int done = 0;
-        if (wide && (n >= MULTI_TOKENS || !(lookAhead && oneRowStreams))) {
+        if (shorts && (n >= MULTI_TOKENS || !(lookAhead && oneRowStreams))) {
             // 8 tokens at a time over all the rows from 8 tokens on; then tokens 4 at a time from MULTI_TOKENS
             // on, each row at a time; the rest 4 rows at a time
             int multi = n >= MULTI_TOKENS ? n - n % 4 : 0;
@@ -493,7 +510,7 @@ final class Q8_0Activations {
         for (; r < to; r++) {
             for (int t = done; t < n; t++) {
                 out[t * rows + r] = twoBlocks ? dotRowPairs(w, r * rowBytes, t * blocks, blocks, lanes)
-                        : wide ? dotRow(w, r * rowBytes, t * blocks, blocks, lanes)
+                        : shorts ? dotRow(w, r * rowBytes, t * blocks, blocks, lanes)
                         : dotRowNarrow(w, r * rowBytes, t * blocks, blocks, lanes);
             }
         }

@@ -72,6 +72,15 @@ final class Q8_KActivations {
     /** With 16 int lanes: 32 shorts (one Q6_K chunk of 32 values) and their 32 activation bytes. */
     private static final VectorSpecies<Short> S32 = LANES == 16 ? ShortVector.SPECIES_512 : null;
     private static final VectorSpecies<Byte> B32 = LANES == 16 ? ByteVector.SPECIES_256 : null;
+    /** With 8 int lanes: 16 shorts (half a 32-value chunk) and the 16 bytes they widen from. */
+    private static final VectorSpecies<Short> S16 = LANES == 8 ? ShortVector.SPECIES_256 : null;
+    private static final VectorSpecies<Byte> B16 = LANES == 8 ? ByteVector.SPECIES_128 : null;
+    private static final VectorSpecies<Byte> B8 = LANES == 8 ? ByteVector.SPECIES_64 : null;
+    /** Lanes 0, 2, 4, 6 of two 8-lane vectors side by side (and 1, 3, 5, 7): one fold adds neighbours. */
+    private static final VectorShuffle<Integer> EVEN_LANES8 =
+            LANES == 8 ? VectorShuffle.fromOp(IntVector.SPECIES_256, m -> m < 4 ? 2 * m : 8 + 2 * (m - 4)) : null;
+    private static final VectorShuffle<Integer> ODD_LANES8 =
+            LANES == 8 ? VectorShuffle.fromOp(IntVector.SPECIES_256, m -> m < 4 ? 2 * m + 1 : 9 + 2 * (m - 4)) : null;
     /**
      * Chunk c's sub-block scales for its 16 pair sums: {@code sc[2c]} for pairs 0..7 (values 0..15),
      * {@code sc[2c+1]} for pairs 8..15.
@@ -212,6 +221,21 @@ final class Q8_KActivations {
         // 8 tokens: 2.0 against 3.4 ns per 32 values and token in the one-token gemm kernel)
         int laneTokens = q4 ? gemmTokens : n;
         int groups = LANES == 16 ? laneTokens / 16 + (q4 && laneTokens % 16 >= 8 ? 1 : 0) : 0;
+        if (LANES == 8 && n < 4) {
+            // 8 int lanes (AVX2): up to 3 tokens through the fused one-token kernels, token after token over
+            // the chunk's rows (no Q4_K gemm tokens below 4)
+            tokenActivations(n, cols);
+            MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
+                for (int t = 0; t < n; t++) {
+                    if (q4) {
+                        rowsQ4K8(seg, from, to, blocks, t, out, t * rows);
+                    } else {
+                        rowsQ6K8(seg, from, to, blocks, t, out, t * rows);
+                    }
+                }
+            });
+            return;
+        }
         if (LANES == 16 && (n < 4 || q4 && groups == 0)) {
             // up to 3 tokens, or Q4_K with fewer than 16 gemm tokens: the fused one-token kernels, the gemm
             // tokens token after token on each row (read from memory once, then from L1), the others one token
@@ -413,6 +437,113 @@ final class Q8_KActivations {
     }
 
     /**
+     * {@link #rowsQ6K} with 8 int lanes (AVX2), in {@code ggml_vec_dot_q6_K_q8_K}'s lanes: lane L sums, over
+     * the chunks, values 4L..4L+3 of each 32-value chunk times the scale of the chunk's first (L &lt; 4) or
+     * second 16 values. Each 16-value half is multiplied in shorts and its neighbouring products paired into
+     * 8 ints (values 2k, 2k+1), scaled and accumulated in {@code first} or {@code second}; the offset term
+     * comes off there too (lane L's is {@code 32 * (bsums[2L] * sc[2L] + bsums[2L+1] * sc[2L+1])}, the same
+     * pairing), and one fold of neighbouring ints per super-block gives the 8 lanes. Integer sums are
+     * exact in any order; the float steps are llama.cpp's.
+     */
+    private void rowsQ6K8(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
+        short[] x = tokenShorts;
+        float[] lanes = SCRATCH.get().lanes;
+        for (int r = from; r < to; r++) {
+            long rowBase = (long) r * blocks * Q6_K_BYTES;
+            FloatVector acc = FloatVector.zero(F);
+            for (int b = 0; b < blocks; b++) {
+                long base = rowBase + (long) b * Q6_K_BYTES;
+                int xb = t * blocks + b;
+                int qo = xb * BLOCK;
+                IntVector first = IntVector.zero(I);
+                IntVector second = first;
+                for (int chunk = 0; chunk < 8; chunk++) {
+                    // ql[64*half ..+64) holds chunks 4*half+0..3 in its low (0, 1) and high (2, 3) nibbles,
+                    // qh[32*half ..+32) their top two bits at bits 0-1, 2-3, 4-5, 6-7; 16 values at a time.
+                    // Loaded again for each chunk and shifted by variable counts: vectors chosen by branches
+                    // (a loop over the four chunks of a half) were boxed by C2 here, 3x slower.
+                    int half = chunk >> 2;
+                    int c = chunk & 3;
+                    long low = base + 64L * half + 32 * (c & 1);
+                    long high = base + 128 + 32L * half;
+                    int lowShift = (c >> 1) << 2;
+                    int highShift = 2 * c;
+                    ShortVector w6a = unsignedShorts16(w, low).lanewise(VectorOperators.LSHR, lowShift).and((short) 15)
+                            .or(unsignedShorts16(w, high).lanewise(VectorOperators.LSHL, 4)
+                                    .lanewise(VectorOperators.LSHR, highShift).and((short) 0x30));
+                    ShortVector w6b = unsignedShorts16(w, low + 16).lanewise(VectorOperators.LSHR, lowShift)
+                            .and((short) 15)
+                            .or(unsignedShorts16(w, high + 16).lanewise(VectorOperators.LSHL, 4)
+                                    .lanewise(VectorOperators.LSHR, highShift).and((short) 0x30));
+                    int xo = qo + 32 * chunk;
+                    IntVector pa = pairSums(w6a.mul(ShortVector.fromArray(S16, x, xo)));
+                    IntVector pb = pairSums(w6b.mul(ShortVector.fromArray(S16, x, xo + 16)));
+                    first = pa.mul(w.get(ValueLayout.JAVA_BYTE, base + 192 + 2 * chunk)).add(first);
+                    second = pb.mul(w.get(ValueLayout.JAVA_BYTE, base + 193 + 2 * chunk)).add(second);
+                }
+                int bs = xb * 16;
+                IntVector sc0 = (IntVector) ByteVector.fromMemorySegment(B8, w, base + 192, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector sc1 = (IntVector) ByteVector.fromMemorySegment(B8, w, base + 200, ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                first = first.sub(IntVector.fromArray(I, bsums, bs).mul(sc0).lanewise(VectorOperators.LSHL, 5));
+                second = second.sub(IntVector.fromArray(I, bsums, bs + 8).mul(sc1).lanewise(VectorOperators.LSHL, 5));
+                IntVector sums = first.rearrange(EVEN_LANES8, second).add(first.rearrange(ODD_LANES8, second));
+                float dd = d[xb] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, dd), acc);
+            }
+            acc.intoArray(lanes, 0);
+            out[at + r] = LlamaCppMath.hsum8(lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5], lanes[6],
+                    lanes[7]);
+        }
+    }
+
+    /**
+     * {@link #rowsQ4K} with 8 int lanes (AVX2): the gemv needs only each super-block's two integer sums, so
+     * the lanes may hold any values; the two 16-value halves of a sub-block are multiplied in shorts and
+     * added there (|2 * 15 * 127| fits), paired into ints and scaled; the mins are scalar.
+     */
+    private void rowsQ4K8(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
+        short[] x = tokenShorts;
+        int[] subSums = tokenSubSums;
+        for (int r = from; r < to; r++) {
+            long rowBase = (long) r * blocks * Q4_K_BYTES;
+            float acc = 0f;
+            float accMin = 0f;
+            for (int b = 0; b < blocks; b++) {
+                long base = rowBase + (long) b * Q4_K_BYTES;
+                int xb = t * blocks + b;
+                long h0 = w.get(LONG_LE, base);
+                long h1 = w.get(LONG_LE, base + 8);
+                long scales = q4Scales(h0, h1);
+                long mins = q4Mins(h1);
+                int qo = xb * BLOCK;
+                IntVector sums = IntVector.zero(I);
+                for (int pair = 0; pair < 4; pair++) {
+                    // qs[32*pair ..+32): sub-block 2*pair in the low nibbles, 2*pair+1 in the high ones
+                    ShortVector na = unsignedShorts16(w, base + 16 + 32L * pair);
+                    ShortVector nb = unsignedShorts16(w, base + 32 + 32L * pair);
+                    int xo = qo + 64 * pair;
+                    ShortVector low = na.and((short) 0x0f).mul(ShortVector.fromArray(S16, x, xo))
+                            .add(nb.and((short) 0x0f).mul(ShortVector.fromArray(S16, x, xo + 16)));
+                    ShortVector high = na.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, x, xo + 32))
+                            .add(nb.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, x, xo + 48)));
+                    sums = pairSums(low).mul((int) (scales >>> (16 * pair)) & 0xff)
+                            .add(pairSums(high).mul((int) (scales >>> (16 * pair + 8)) & 0xff)).add(sums);
+                }
+                int so = 8 * xb;
+                int min = pairMin(mins, subSums, so, 0) + pairMin(mins, subSums, so, 1)
+                        + pairMin(mins, subSums, so, 2) + pairMin(mins, subSums, so, 3);
+                float dx = d[xb];
+                acc = Math.fma((float) sums.reduceLanes(VectorOperators.ADD), Float.float16ToFloat((short) h0) * dx,
+                        acc);
+                accMin = Math.fma((float) min, Float.float16ToFloat((short) (h0 >>> 16)) * dx, accMin);
+            }
+            out[at + r] = acc - accMin;
+        }
+    }
+
+    /**
      * Rows {@code [from, to)} of a Q4_K matrix times quantized token {@code t} in
      * {@code ggml_gemv_q4_K_8x8_q8_K} order (16 int lanes), into {@code out[at + r]}; in one call for all the
      * rows, as {@link #rowsQ6K}.
@@ -573,6 +704,12 @@ final class Q8_KActivations {
         ShortVector hi = highShift < 4 ? high.lanewise(VectorOperators.LSHL, 4 - highShift)
                 : highShift == 4 ? high : high.lanewise(VectorOperators.LSHR, highShift - 4);
         return lo.or(hi.and((short) 0x30));
+    }
+
+    /** 16 bytes zero-extended to shorts (8 int lanes). */
+    private static ShortVector unsignedShorts16(MemorySegment w, long offset) {
+        return (ShortVector) ByteVector.fromMemorySegment(B16, w, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
     }
 
     /** 32 bytes zero-extended to shorts. */

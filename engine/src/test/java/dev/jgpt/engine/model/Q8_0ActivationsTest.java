@@ -19,6 +19,11 @@ import static org.junit.jupiter.api.Assertions.fail;
  * {@code d_w * d_x} into 8 accumulators, summed by {@link LlamaCppMath#hsum8}.
  */
 class Q8_0ActivationsTest {
+    /**
+     * The kernel sets, by the vector bits they may use: all (512), the short-product kernels (256, CPUs with
+     * AVX2 only), the narrow float kernel.
+     */
+    private static final int[] KERNEL_BITS = {512, 256, 128};
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -86,15 +91,16 @@ class Q8_0ActivationsTest {
     }
 
     private static void assertBitIdentical(Random random, int rows, int cols, int n) {
-        assertBitIdentical(random, rows, cols, n, true);
-        assertBitIdentical(random, rows, cols, n, false);
+        for (int bits : KERNEL_BITS) {
+            assertBitIdentical(random, rows, cols, n, bits);
+        }
     }
 
-    private static void assertBitIdentical(Random random, int rows, int cols, int n, boolean wide) {
+    private static void assertBitIdentical(Random random, int rows, int cols, int n, int bits) {
         MemorySegment seg = randomWeights(random, rows, cols);
         FloatTensor w = FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols);
         float[] x = randomActivations(random, n * cols);
-        Q8_0Activations activations = new Q8_0Activations(wide);
+        Q8_0Activations activations = new Q8_0Activations(bits);
         // loading rows ahead (for weights streamed from DRAM) must change nothing, nor read past the tensor
         activations.lookAhead = (rows + n) % 2 == 1;
         // and streamed weights go one row at a time on some CPUs: both ways, whatever this machine is
@@ -114,7 +120,7 @@ class Q8_0ActivationsTest {
                 float expected = referenceDot(seg, r, blocks, qs, ds, t * blocks);
                 float actual = out[t * rows + r];
                 if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(actual)) {
-                    fail((wide ? "wide " : "narrow ") + rows + "x" + cols + " n=" + n + " token " + t + " row " + r + ": expected " + expected
+                    fail(bits + " bits " + rows + "x" + cols + " n=" + n + " token " + t + " row " + r + ": expected " + expected
                             + ", got " + actual);
                 }
             }
@@ -156,17 +162,19 @@ class Q8_0ActivationsTest {
                 for (int i = 0; i < x.length; i++) {
                     x[i] = i % 64 < 32 ? -3f : (i % 5 == 0 ? 2f : -2f);
                 }
-                Q8_0Activations activations = new Q8_0Activations();
-                activations.quantize(x, n * cols);
-                float[] out = new float[n * rows];
-                activations.matmul(FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols), n, out, rows, cols);
-                byte[] qs = new byte[n * cols];
-                float[] ds = new float[n * cols / 32];
-                referenceQuantize(x, n * cols, qs, ds);
-                for (int t = 0; t < n; t++) {
-                    for (int r = 0; r < rows; r++) {
-                        assertEquals(referenceDot(seg, r, cols / 32, qs, ds, t * cols / 32), out[t * rows + r], 0f,
-                                cols + " cols, n=" + n + ", token " + t + ", row " + r);
+                for (int bits : KERNEL_BITS) {
+                    Q8_0Activations activations = new Q8_0Activations(bits);
+                    activations.quantize(x, n * cols);
+                    float[] out = new float[n * rows];
+                    activations.matmul(FloatTensor.of(GgmlType.Q8_0, seg, (long) rows * cols), n, out, rows, cols);
+                    byte[] qs = new byte[n * cols];
+                    float[] ds = new float[n * cols / 32];
+                    referenceQuantize(x, n * cols, qs, ds);
+                    for (int t = 0; t < n; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            assertEquals(referenceDot(seg, r, cols / 32, qs, ds, t * cols / 32), out[t * rows + r], 0f,
+                                    bits + " bits, " + cols + " cols, n=" + n + ", token " + t + ", row " + r);
+                        }
                     }
                 }
             }
@@ -191,9 +199,9 @@ class Q8_0ActivationsTest {
         // the token-pair layout (the batch kernel's, 16 tokens or more, and dotEightTokens') and the block-pair
         // layout (up to 15 tokens) are built once per quantization, for every product made of it
         Random random = new Random(14);
-        for (boolean wide : new boolean[] {true, false}) {
+        for (int bits : KERNEL_BITS) {
             for (int n : new int[] {17, 6, 9}) {
-                Q8_0Activations activations = new Q8_0Activations(wide);
+                Q8_0Activations activations = new Q8_0Activations(bits);
                 int cols = 64;
                 MemorySegment first = randomWeights(random, 9, cols);
                 MemorySegment second = randomWeights(random, 5, cols);
@@ -211,7 +219,7 @@ class Q8_0ActivationsTest {
                     for (int t = 0; t < n; t++) {
                         for (int r = 0; r < rows; r++) {
                             assertEquals(referenceDot(seg, r, 2, qs, ds, t * 2), out[t * rows + r], 0f,
-                                    (wide ? "wide" : "narrow") + " n=" + n + " token " + t + " row " + r);
+                                    bits + " bits, n=" + n + " token " + t + " row " + r);
                         }
                     }
                 }
@@ -222,8 +230,8 @@ class Q8_0ActivationsTest {
     @Test
     void reusedInstanceFollowsTheLatestQuantization() {
         Random random = new Random(12);
-        for (boolean wide : new boolean[] {true, false}) {
-            Q8_0Activations activations = new Q8_0Activations(wide);
+        for (int bits : KERNEL_BITS) {
+            Q8_0Activations activations = new Q8_0Activations(bits);
             MemorySegment seg = randomWeights(random, 9, 64);
             FloatTensor w = FloatTensor.of(GgmlType.Q8_0, seg, 9 * 64);
             float[] out = new float[9];
@@ -235,7 +243,7 @@ class Q8_0ActivationsTest {
             float[] ds = new float[2];
             referenceQuantize(x, 64, qs, ds);
             for (int r = 0; r < 9; r++) {
-                assertEquals(referenceDot(seg, r, 2, qs, ds, 0), out[r], 0f, (wide ? "wide" : "narrow") + " row " + r);
+                assertEquals(referenceDot(seg, r, 2, qs, ds, 0), out[r], 0f, bits + " bits, row " + r);
             }
         }
     }
