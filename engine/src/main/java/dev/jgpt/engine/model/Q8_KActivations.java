@@ -221,14 +221,16 @@ final class Q8_KActivations {
         // 8 tokens: 2.0 against 3.4 ns per 32 values and token in the one-token gemm kernel)
         int laneTokens = q4 ? gemmTokens : n;
         int groups = LANES == 16 ? laneTokens / 16 + (q4 && laneTokens % 16 >= 8 ? 1 : 0) : 0;
-        if (LANES == 8 && n < 4) {
-            // 8 int lanes (AVX2): up to 3 tokens through the fused one-token kernels, token after token over
-            // the chunk's rows (no Q4_K gemm tokens below 4)
+        if (LANES == 8) {
+            // 8 int lanes (AVX2): every token through the fused one-token kernels, token after token over the
+            // chunk's rows (Q4_K gemm tokens in gemm order); on unpacked super-blocks batches were slower (one
+            // Zen 1 thread, ns per super-block and token, 8 tokens: Q4_K 2816 x 1024 100 unpacked, 80-83
+            // fused; Q6_K 1024 x 1024 172 unpacked, 88-94 fused)
             tokenActivations(n, cols);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 for (int t = 0; t < n; t++) {
                     if (q4) {
-                        rowsQ4K8(seg, from, to, blocks, t, out, t * rows);
+                        rowsQ4K8(seg, from, to, blocks, t, t < gemmTokens, out, t * rows);
                     } else {
                         rowsQ6K8(seg, from, to, blocks, t, out, t * rows);
                     }
@@ -457,29 +459,55 @@ final class Q8_KActivations {
                 int qo = xb * BLOCK;
                 IntVector first = IntVector.zero(I);
                 IntVector second = first;
-                for (int chunk = 0; chunk < 8; chunk++) {
+                for (int half = 0; half < 2; half++) {
                     // ql[64*half ..+64) holds chunks 4*half+0..3 in its low (0, 1) and high (2, 3) nibbles,
-                    // qh[32*half ..+32) their top two bits at bits 0-1, 2-3, 4-5, 6-7; 16 values at a time.
-                    // Loaded again for each chunk and shifted by variable counts: vectors chosen by branches
-                    // (a loop over the four chunks of a half) were boxed by C2 here, 3x slower.
-                    int half = chunk >> 2;
-                    int c = chunk & 3;
-                    long low = base + 64L * half + 32 * (c & 1);
+                    // qh[32*half ..+32) their top two bits at bits 0-1, 2-3, 4-5, 6-7; 16 values at a time (a:
+                    // values 0-15 of a chunk, b: 16-31). Written out, without helpers: in a loop over the chunks
+                    // C2 kept variable shifts and bounds checks (~70 instructions a chunk), and helpers taking
+                    // vectors were not inlined here and boxed them
+                    long low = base + 64L * half;
                     long high = base + 128 + 32L * half;
-                    int lowShift = (c >> 1) << 2;
-                    int highShift = 2 * c;
-                    ShortVector w6a = unsignedShorts16(w, low).lanewise(VectorOperators.LSHR, lowShift).and((short) 15)
-                            .or(unsignedShorts16(w, high).lanewise(VectorOperators.LSHL, 4)
-                                    .lanewise(VectorOperators.LSHR, highShift).and((short) 0x30));
-                    ShortVector w6b = unsignedShorts16(w, low + 16).lanewise(VectorOperators.LSHR, lowShift)
-                            .and((short) 15)
-                            .or(unsignedShorts16(w, high + 16).lanewise(VectorOperators.LSHL, 4)
-                                    .lanewise(VectorOperators.LSHR, highShift).and((short) 0x30));
-                    int xo = qo + 32 * chunk;
-                    IntVector pa = pairSums(w6a.mul(ShortVector.fromArray(S16, x, xo)));
-                    IntVector pb = pairSums(w6b.mul(ShortVector.fromArray(S16, x, xo + 16)));
-                    first = pa.mul(w.get(ValueLayout.JAVA_BYTE, base + 192 + 2 * chunk)).add(first);
-                    second = pb.mul(w.get(ValueLayout.JAVA_BYTE, base + 193 + 2 * chunk)).add(second);
+                    ShortVector low0a = unsignedShorts16(w, low);
+                    ShortVector low0b = unsignedShorts16(w, low + 16);
+                    ShortVector low1a = unsignedShorts16(w, low + 32);
+                    ShortVector low1b = unsignedShorts16(w, low + 48);
+                    ShortVector higha = unsignedShorts16(w, high);
+                    ShortVector highb = unsignedShorts16(w, high + 16);
+                    int xo = qo + 128 * half;
+                    long sc = base + 192 + 8L * half;
+                    IntVector p;
+                    p = low0a.and((short) 15).or(higha.lanewise(VectorOperators.LSHL, 4).and((short) 0x30))
+                            .mul(ShortVector.fromArray(S16, x, xo + 0)).reinterpretAsInts();
+                    first = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .mul(w.get(ValueLayout.JAVA_BYTE, sc + 0)).add(first);
+                    p = low0b.and((short) 15).or(highb.lanewise(VectorOperators.LSHL, 4).and((short) 0x30))
+                            .mul(ShortVector.fromArray(S16, x, xo + 16)).reinterpretAsInts();
+                    second = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .mul(w.get(ValueLayout.JAVA_BYTE, sc + 1)).add(second);
+                    p = low1a.and((short) 15).or(higha.lanewise(VectorOperators.LSHL, 2).and((short) 0x30))
+                            .mul(ShortVector.fromArray(S16, x, xo + 32)).reinterpretAsInts();
+                    first = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .mul(w.get(ValueLayout.JAVA_BYTE, sc + 2)).add(first);
+                    p = low1b.and((short) 15).or(highb.lanewise(VectorOperators.LSHL, 2).and((short) 0x30))
+                            .mul(ShortVector.fromArray(S16, x, xo + 48)).reinterpretAsInts();
+                    second = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .mul(w.get(ValueLayout.JAVA_BYTE, sc + 3)).add(second);
+                    p = low0a.lanewise(VectorOperators.LSHR, 4).or(higha.and((short) 0x30))
+                            .mul(ShortVector.fromArray(S16, x, xo + 64)).reinterpretAsInts();
+                    first = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .mul(w.get(ValueLayout.JAVA_BYTE, sc + 4)).add(first);
+                    p = low0b.lanewise(VectorOperators.LSHR, 4).or(highb.and((short) 0x30))
+                            .mul(ShortVector.fromArray(S16, x, xo + 80)).reinterpretAsInts();
+                    second = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .mul(w.get(ValueLayout.JAVA_BYTE, sc + 5)).add(second);
+                    p = low1a.lanewise(VectorOperators.LSHR, 4).or(higha.lanewise(VectorOperators.LSHR, 2).and((short) 0x30))
+                            .mul(ShortVector.fromArray(S16, x, xo + 96)).reinterpretAsInts();
+                    first = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .mul(w.get(ValueLayout.JAVA_BYTE, sc + 6)).add(first);
+                    p = low1b.lanewise(VectorOperators.LSHR, 4).or(highb.lanewise(VectorOperators.LSHR, 2).and((short) 0x30))
+                            .mul(ShortVector.fromArray(S16, x, xo + 112)).reinterpretAsInts();
+                    second = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                            .mul(w.get(ValueLayout.JAVA_BYTE, sc + 7)).add(second);
                 }
                 int bs = xb * 16;
                 IntVector sc0 = (IntVector) ByteVector.fromMemorySegment(B8, w, base + 192, ByteOrder.LITTLE_ENDIAN)
@@ -499,11 +527,13 @@ final class Q8_KActivations {
     }
 
     /**
-     * {@link #rowsQ4K} with 8 int lanes (AVX2): the gemv needs only each super-block's two integer sums, so
-     * the lanes may hold any values; the two 16-value halves of a sub-block are multiplied in shorts and
-     * added there (|2 * 15 * 127| fits), paired into ints and scaled; the mins are scalar.
+     * {@link #rowsQ4K} with 8 int lanes (AVX2), in gemv order or, with {@code gemm}, in
+     * {@code ggml_gemm_q4_K_8x8_q8_K}'s (a fused multiply-add per pair of sub-blocks, as {@link #rowQ4KGemm}).
+     * Only each pair's integer sums matter, so the lanes may hold any values: the two 16-value halves of a
+     * sub-block are multiplied in shorts and added there (|2 * 15 * 127| fits), paired into ints, scaled and
+     * added up; the mins are scalar.
      */
-    private void rowsQ4K8(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
+    private void rowsQ4K8(MemorySegment w, int from, int to, int blocks, int t, boolean gemm, float[] out, int at) {
         short[] x = tokenShorts;
         int[] subSums = tokenSubSums;
         for (int r = from; r < to; r++) {
@@ -518,7 +548,12 @@ final class Q8_KActivations {
                 long scales = q4Scales(h0, h1);
                 long mins = q4Mins(h1);
                 int qo = xb * BLOCK;
+                int so = 8 * xb;
+                float dx = d[xb];
+                float dScale = Float.float16ToFloat((short) h0) * dx;
+                float minScale = Float.float16ToFloat((short) (h0 >>> 16)) * dx;
                 IntVector sums = IntVector.zero(I);
+                int blockMin = 0;
                 for (int pair = 0; pair < 4; pair++) {
                     // qs[32*pair ..+32): sub-block 2*pair in the low nibbles, 2*pair+1 in the high ones
                     ShortVector na = unsignedShorts16(w, base + 16 + 32L * pair);
@@ -528,16 +563,22 @@ final class Q8_KActivations {
                             .add(nb.and((short) 0x0f).mul(ShortVector.fromArray(S16, x, xo + 16)));
                     ShortVector high = na.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, x, xo + 32))
                             .add(nb.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(S16, x, xo + 48)));
-                    sums = pairSums(low).mul((int) (scales >>> (16 * pair)) & 0xff)
-                            .add(pairSums(high).mul((int) (scales >>> (16 * pair + 8)) & 0xff)).add(sums);
+                    IntVector pairSums = pairSums(low).mul((int) (scales >>> (16 * pair)) & 0xff)
+                            .add(pairSums(high).mul((int) (scales >>> (16 * pair + 8)) & 0xff));
+                    int pairMin = pairMin(mins, subSums, so, pair);
+                    // gemv: one sum per super-block (no vector is chosen by the branch: C2 would box it)
+                    sums = sums.add(pairSums);
+                    if (gemm) {
+                        acc = Math.fma((float) pairSums.reduceLanes(VectorOperators.ADD), dScale, acc);
+                        accMin = Math.fma((float) pairMin, minScale, accMin);
+                    } else {
+                        blockMin += pairMin;
+                    }
                 }
-                int so = 8 * xb;
-                int min = pairMin(mins, subSums, so, 0) + pairMin(mins, subSums, so, 1)
-                        + pairMin(mins, subSums, so, 2) + pairMin(mins, subSums, so, 3);
-                float dx = d[xb];
-                acc = Math.fma((float) sums.reduceLanes(VectorOperators.ADD), Float.float16ToFloat((short) h0) * dx,
-                        acc);
-                accMin = Math.fma((float) min, Float.float16ToFloat((short) (h0 >>> 16)) * dx, accMin);
+                if (!gemm) {
+                    acc = Math.fma((float) sums.reduceLanes(VectorOperators.ADD), dScale, acc);
+                    accMin = Math.fma((float) blockMin, minScale, accMin);
+                }
             }
             out[at + r] = acc - accMin;
         }
