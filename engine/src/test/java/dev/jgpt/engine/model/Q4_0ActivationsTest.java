@@ -38,22 +38,6 @@ class Q4_0ActivationsTest {
         return seg;
     }
 
-    /** Activations with awkward blocks too: all zero, one dominant value, exact halves to round. */
-    private static float[] randomActivations(Random random, int len) {
-        float[] x = new float[len];
-        for (int i = 0; i < len; i++) {
-            x[i] = (float) random.nextGaussian() * (1 + random.nextInt(4));
-        }
-        if (len >= 96) {
-            java.util.Arrays.fill(x, 0, 32, 0f);
-            x[40] = 1000f;
-            for (int i = 64; i < 96; i++) {
-                x[i] = (i - 80) * 0.5f;
-            }
-        }
-        return x;
-    }
-
     private static float referenceDot(MemorySegment w, int row, int blocks, float[] x, int firstBlock) {
         float acc = 0f;
         for (int b = 0; b < blocks; b++) {
@@ -81,7 +65,8 @@ class Q4_0ActivationsTest {
     private static void assertBitIdentical(Random random, int rows, int cols, int n, boolean simd) {
         MemorySegment seg = randomWeights(random, rows, cols);
         FloatTensor w = FloatTensor.of(GgmlType.Q4_0, seg, (long) rows * cols);
-        float[] x = randomActivations(random, n * cols);
+        // awkward blocks too: all zero, one dominant value, exact halves to round
+        float[] x = Q8_0ActivationsTest.randomActivations(random, n * cols);
         Q4_0Activations activations = new Q4_0Activations(simd);
         activations.quantize(x, n * cols);
         float[] out = new float[n * rows];

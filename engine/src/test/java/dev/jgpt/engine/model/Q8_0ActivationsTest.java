@@ -42,7 +42,7 @@ class Q8_0ActivationsTest {
     }
 
     /** Activations with the awkward blocks too: all zero, one dominant value, exact halves to round. */
-    private static float[] randomActivations(Random random, int len) {
+    static float[] randomActivations(Random random, int len) {
         float[] x = new float[len];
         for (int i = 0; i < len; i++) {
             x[i] = (float) random.nextGaussian() * (1 + random.nextInt(4));
