@@ -62,10 +62,11 @@ import java.nio.ByteOrder;
  * weights streamed from DRAM go one row at a time ({@link #oneRowStreams}) and short rows in the caches
  * block by block across 64 rows ({@link #shortRowGroups}): both were faster there.
  *
- * <p>CPUs without 512-bit vectors (or {@code -Djgpt.vectorBits=256}) take the narrow kernel for every n:
- * byte k of each 32-bit lane of 4 weight bytes is isolated by shifts, converted to float and
- * fused-multiply-added with the activations' k-th 8-float run (as fast as multiplying as ints, with one
- * activation layout for both kernels).
+ * <p>CPUs without 512-bit vectors (AVX2, or {@code -Djgpt.vectorBits=256}) take the 256-bit short-product
+ * kernels for single tokens ({@link #dotRow}, {@link #dotFourRows}, {@link #dotShortRows}) and, for 4 tokens
+ * at a time, {@link #dotFourTokensFloat}: byte k of each 32-bit lane of 4 weight bytes is isolated by
+ * shifts, converted to float once and fused-multiply-added with each token's k-th 8-float run of activations.
+ * Narrower vectors take that float arithmetic one token at a time ({@link #dotRowNarrow}).
  *
  * <p>Measured alternatives that were slower with C2 (JDK 25): the float kernel for single tokens (the
  * byte shuffle and two conversions per block cost ~15% more than the short products); converting one row
@@ -87,8 +88,6 @@ final class Q8_0Activations {
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    /** Whether the 512-bit kernel may run here ({@link VectorWidth}: CPU, -Djgpt.vectorBits, -Djgpt.simd). */
-    static final boolean WIDE_SUPPORTED = VectorWidth.BITS >= 512;
     private static final int BLOCK = 32;
     private static final int BLOCK_BYTES = 34;
     /** Floats of converted weight rows a thread keeps for a batch (16 KB: a third of L1d). */

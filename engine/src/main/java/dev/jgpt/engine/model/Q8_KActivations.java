@@ -49,7 +49,8 @@ import java.nio.ByteOrder;
  * {@code rowsQ6K}: weights decoded straight into short products with the token, no unpacked copy), and
  * batches put 16 tokens in the lanes of a vector ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}):
  * there the integer sums are formed by float fused multiply-adds, exact because every partial sum is an
- * integer below 2^24, and each lane then takes the one-token kernel's float steps.
+ * integer below 2^24, and each lane then takes the one-token kernel's float steps. With 8 int lanes (AVX2),
+ * every token of every batch takes fused kernels ({@code rowsQ4K8}, {@code rowsQ6K8}), token after token.
  */
 final class Q8_KActivations {
     private static final int BLOCK = 256;
@@ -820,23 +821,6 @@ final class Q8_KActivations {
 
     /** {@code pos[i]}: the sum over the 8 chunks of scaled weight times activation at chunk position i. */
     private void q6PositionSums(Unpacked w, int qo, int[] pos) {
-        if (LANES == 8) {
-            IntVector p0 = IntVector.zero(I);
-            IntVector p1 = IntVector.zero(I);
-            IntVector p2 = IntVector.zero(I);
-            IntVector p3 = IntVector.zero(I);
-            for (int c = 0; c < BLOCK; c += 32) {
-                p0 = p0.add(IntVector.fromArray(I, w.values, c).mul(activations(qo + c)));
-                p1 = p1.add(IntVector.fromArray(I, w.values, c + 8).mul(activations(qo + c + 8)));
-                p2 = p2.add(IntVector.fromArray(I, w.values, c + 16).mul(activations(qo + c + 16)));
-                p3 = p3.add(IntVector.fromArray(I, w.values, c + 24).mul(activations(qo + c + 24)));
-            }
-            p0.intoArray(pos, 0);
-            p1.intoArray(pos, 8);
-            p2.intoArray(pos, 16);
-            p3.intoArray(pos, 24);
-            return;
-        }
         java.util.Arrays.fill(pos, 0);
         for (int c = 0; c < BLOCK; c += 32) {
             for (int i = 0; i < 32; i++) {
@@ -860,9 +844,6 @@ final class Q8_KActivations {
         int[] mins = s.minProducts;
         if (LANES > 0) {
             IntVector.fromArray(I, bsums, bs).mul(IntVector.fromArray(I, w.scales, 0)).intoArray(mins, 0);
-            if (LANES == 8) {
-                IntVector.fromArray(I, bsums, bs + 8).mul(IntVector.fromArray(I, w.scales, 8)).intoArray(mins, 8);
-            }
             for (int p = 0; p < 4; p++) {
                 IntVector sum = IntVector.zero(I);
                 for (int i = 64 * p; i < 64 * p + 64; i += LANES) {
