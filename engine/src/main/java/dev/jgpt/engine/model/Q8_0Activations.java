@@ -1024,11 +1024,13 @@ final class Q8_0Activations {
     /**
      * {@link #dotFourTokens} for CPUs without 512-bit vectors (AVX2): each weight block is converted to floats
      * once, as {@link #dotRowNarrow} does it (byte k of every 32-bit lane in its own 8-float vector), and
-     * multiplied with the 4 tokens' float activations ({@link #x}, same split order), four fused
-     * multiply-adds per token forming the 8 exact lane sums; then llama.cpp's one multiply-add with the
-     * scales, and {@link #dotFourTokens}' epilogue. The short products take 6 shifts per block and token
-     * where this takes 7 per block; on a Zen 1, whose 256-bit operations are split in two, one thread, ns per
-     * block and token: 1024 x 1024, 4 tokens 6.4-6.5 -> 5.5-5.7, 512 x 256 7.6-7.7 -> 6.9-7.2.
+     * multiplied with the 4 tokens' float activations ({@link #x}, same split order), two products and two
+     * fused multiply-adds per token forming the 8 exact lane sums (as two chains added, which shortens the
+     * latency: any order is exact); then llama.cpp's one multiply-add with the scales, and
+     * {@link #dotFourTokens}' epilogue. The short products take 6 shifts per block and token where this takes
+     * 7 per block; on a Zen 1, whose 256-bit operations are split in two, one thread, ns per block and token:
+     * 1024 x 1024, 4 tokens 6.4-6.5 -> 5.5-5.7 (one chain of multiply-adds) -> 4.6-4.9 (two), 512 x 256
+     * 7.6-7.7 -> 6.9-7.2 -> 6.0-6.4.
      */
     private void dotFourTokensFloat(MemorySegment w, long base, int t0, int blocks, float[] out, int rows, int r,
                                     float[] lanes) {
@@ -1052,28 +1054,20 @@ final class Q8_0Activations {
             FloatVector k3 = (FloatVector) wv.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
             float dw = Float.float16ToFloat(w.get(SHORT_LE, o));
             int xo = (x0 + b) * BLOCK;
-            FloatVector sum = k0.mul(FloatVector.fromArray(F8, x, xo));
-            sum = k1.fma(FloatVector.fromArray(F8, x, xo + 8), sum);
-            sum = k2.fma(FloatVector.fromArray(F8, x, xo + 16), sum);
-            sum = k3.fma(FloatVector.fromArray(F8, x, xo + 24), sum);
+            FloatVector sum = k1.fma(FloatVector.fromArray(F8, x, xo + 8), k0.mul(FloatVector.fromArray(F8, x, xo)))
+                    .add(k3.fma(FloatVector.fromArray(F8, x, xo + 24), k2.mul(FloatVector.fromArray(F8, x, xo + 16))));
             acc0 = sum.fma(FloatVector.broadcast(F8, dw * d[x0 + b]), acc0);
             xo = (x1 + b) * BLOCK;
-            sum = k0.mul(FloatVector.fromArray(F8, x, xo));
-            sum = k1.fma(FloatVector.fromArray(F8, x, xo + 8), sum);
-            sum = k2.fma(FloatVector.fromArray(F8, x, xo + 16), sum);
-            sum = k3.fma(FloatVector.fromArray(F8, x, xo + 24), sum);
+            sum = k1.fma(FloatVector.fromArray(F8, x, xo + 8), k0.mul(FloatVector.fromArray(F8, x, xo)))
+                    .add(k3.fma(FloatVector.fromArray(F8, x, xo + 24), k2.mul(FloatVector.fromArray(F8, x, xo + 16))));
             acc1 = sum.fma(FloatVector.broadcast(F8, dw * d[x1 + b]), acc1);
             xo = (x2 + b) * BLOCK;
-            sum = k0.mul(FloatVector.fromArray(F8, x, xo));
-            sum = k1.fma(FloatVector.fromArray(F8, x, xo + 8), sum);
-            sum = k2.fma(FloatVector.fromArray(F8, x, xo + 16), sum);
-            sum = k3.fma(FloatVector.fromArray(F8, x, xo + 24), sum);
+            sum = k1.fma(FloatVector.fromArray(F8, x, xo + 8), k0.mul(FloatVector.fromArray(F8, x, xo)))
+                    .add(k3.fma(FloatVector.fromArray(F8, x, xo + 24), k2.mul(FloatVector.fromArray(F8, x, xo + 16))));
             acc2 = sum.fma(FloatVector.broadcast(F8, dw * d[x2 + b]), acc2);
             xo = (x3 + b) * BLOCK;
-            sum = k0.mul(FloatVector.fromArray(F8, x, xo));
-            sum = k1.fma(FloatVector.fromArray(F8, x, xo + 8), sum);
-            sum = k2.fma(FloatVector.fromArray(F8, x, xo + 16), sum);
-            sum = k3.fma(FloatVector.fromArray(F8, x, xo + 24), sum);
+            sum = k1.fma(FloatVector.fromArray(F8, x, xo + 8), k0.mul(FloatVector.fromArray(F8, x, xo)))
+                    .add(k3.fma(FloatVector.fromArray(F8, x, xo + 24), k2.mul(FloatVector.fromArray(F8, x, xo + 16))));
             acc3 = sum.fma(FloatVector.broadcast(F8, dw * d[x3 + b]), acc3);
         }
         FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc0.rearrange(SWAP4_8, acc1));
