@@ -8,6 +8,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -46,8 +47,9 @@ import java.nio.ByteOrder;
  * <p>Only the float steps are order-sensitive; the integer sums are exact in any order, so they run on
  * the Vector API. Each weight super-block is unpacked once ({@link Unpacked}) and then multiplied with
  * every token of the batch. With 512-bit vectors, one token takes fused paths ({@code rowsQ4K},
- * {@code rowsQ6K}: weights decoded straight into short products with the token, no unpacked copy), and
- * batches put 16 tokens in the lanes of a vector ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}):
+ * {@code rowsQ6K}: weights decoded straight into short products with the token, no unpacked copy; Q6_K
+ * batches of up to 31 tokens too, token after token), and larger batches put 16 tokens in the lanes of a
+ * vector ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}):
  * there the integer sums are formed by float fused multiply-adds, exact because every partial sum is an
  * integer below 2^24, and each lane then takes the one-token kernel's float steps. With 8 int lanes (AVX2),
  * every token of every batch takes fused kernels ({@code rowsQ4K8}, {@code rowsQ6K8}), token after token.
@@ -90,6 +92,16 @@ final class Q8_KActivations {
     /** Pair sums {@code 2L} to lane L, {@code 2L+1} to lane L+8, so that one fold adds each Q6_K lane. */
     private static final VectorShuffle<Integer> EVEN_ODD = shuffle(m -> 2 * (m & 7) + (m >> 3));
     private static final VectorShuffle<Integer> SWAP_HALVES = shuffle(m -> m ^ 8);
+    /**
+     * {@link #rowsQ6K}'s scales for chunk pair p (chunks p and p + 4): lane m &lt; 8 holds values 4m..4m+3
+     * of chunk p, scale {@code sc[2p + m/4]}; lane m &gt;= 8 those of chunk p + 4, {@code sc[8 + 2p + (m-8)/4]}.
+     */
+    private static final VectorShuffle<Integer> PAIR_SCALES0 = pairScales(0);
+    private static final VectorShuffle<Integer> PAIR_SCALES1 = pairScales(1);
+    private static final VectorShuffle<Integer> PAIR_SCALES2 = pairScales(2);
+    private static final VectorShuffle<Integer> PAIR_SCALES3 = pairScales(3);
+    /** Shorts 16..31 of a 32-short vector: two 64-byte loads 32 bytes apart blended into bytes 0..31 and 64..95. */
+    private static final VectorMask<Short> UPPER_SHORTS = LANES == 16 ? VectorMask.fromLong(S32, 0xFFFF0000L) : null;
     /** Lane l takes lane l ^ k: butterfly steps of {@code hsum_float_8}. */
     private static final VectorShuffle<Float> XOR4 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 4) : null;
     private static final VectorShuffle<Float> XOR2 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 2) : null;
@@ -111,6 +123,13 @@ final class Q8_KActivations {
     private static final IntVector MIN_SHIFTS = intLanes(m -> 8 * (m & 3));
     private static final IntVector MIN_MASK = intLanes(m -> m < 8 ? 0xff : 0);
 
+    /**
+     * Q6_K batches from this many tokens take the unpacked super-blocks (16 tokens to a vector), smaller ones
+     * {@link #rowsQ6K} token after token. One Zen 4 thread, ns per super-block and token, unpacked against
+     * rowsQ6K: 32000 x 256 n = 4 35.9 / 18, n = 8 29.5 / 18, n = 16 23.1 / 18, n = 32 17.1 / 18; 1024 x 1024
+     * 27.5, 22.8, 21.9, 15.2 / 16.
+     */
+    private static final int Q6_K_BATCH_TOKENS = 32;
     /** Rows whose super-blocks are unpacked together and multiplied with each group of tokens in turn. */
     private static final int TILE_ROWS = 8;
     /**
@@ -138,6 +157,11 @@ final class Q8_KActivations {
     private short[] tokenShorts = new short[0];
     /** The one-token Q4_K kernel's sums of each 32 quantized values (8 ints longer: vector loads stay in bounds). */
     private int[] tokenSubSums = new int[0];
+    /**
+     * The quantized activations rearranged for {@link #rowsQ6K}: per super-block and chunk pair p, 32 shorts of
+     * the even positions (values 32p + 2k, then 128 + 32p + 2k, k = 0..15), then 32 of the odd ones.
+     */
+    private short[] tokenPairs = new short[0];
     /**
      * The prompt kernel's copy of the activations, 16 tokens to a vector ({@link #transpose}): per group of
      * 16 tokens, per column, the 16 tokens' quantized values as floats.
@@ -239,15 +263,14 @@ final class Q8_KActivations {
             });
             return;
         }
-        if (LANES == 16 && (n < 4 || q4 && groups == 0)) {
-            // up to 3 tokens, or Q4_K with fewer than 16 gemm tokens: the fused one-token kernels, the gemm
-            // tokens token after token on each row (read from memory once, then from L1), the others one token
-            // at a time over the chunk's rows (in the caches after the first). Q6_K batches of 4 or more are
-            // faster on the unpacked super-blocks below (one thread, 2816 x 1024, 8 tokens: 2.5-3.4 against
-            // 3.2-6.0 ns per 32 values and token; on a Zen 5, ns per super-block and token, 1024 x 1024 4
-            // tokens 29-31 against 36-40), 2 and 3 tokens here (1024 x 1024, 2 tokens 28.9-29.1 -> 20.9-21.2,
-            // 3 tokens 23.4-24.0 -> 21.0-21.1; 32000 x 256, 2 tokens 32.0 -> 24.6-24.9)
+        if (LANES == 16 && (q4 ? groups == 0 : n < Q6_K_BATCH_TOKENS)) {
+            // Q4_K with fewer than 16 gemm tokens, or Q6_K with fewer than Q6_K_BATCH_TOKENS: the fused one-token
+            // kernels, the gemm tokens token after token on each row (read from memory once, then from L1), the
+            // others one token at a time over the chunk's rows (in the caches after the first).
             tokenActivations(n, cols);
+            if (!q4) {
+                tokenPairs(n, cols);
+            }
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 if (q4) {
                     int[] pairLanes = gemmTokens > 0 ? SCRATCH.get().pairLanes : null;
@@ -376,6 +399,27 @@ final class Q8_KActivations {
         }
     }
 
+    /** {@link #tokenPairs} for {@code n} tokens of {@code cols} values. */
+    private void tokenPairs(int n, int cols) {
+        int len = n * cols;
+        if (tokenPairs.length < len) {
+            tokenPairs = new short[len];
+        }
+        short[] p = tokenPairs;
+        for (int o = 0; o < len; o += BLOCK) {
+            for (int pair = 0; pair < 4; pair++) {
+                int at = o + 64 * pair;
+                int first = o + 32 * pair;
+                for (int k = 0; k < 16; k++) {
+                    p[at + k] = q[first + 2 * k];
+                    p[at + 16 + k] = q[first + 128 + 2 * k];
+                    p[at + 32 + k] = q[first + 2 * k + 1];
+                    p[at + 48 + k] = q[first + 128 + 2 * k + 1];
+                }
+            }
+        }
+    }
+
     /**
      * The 16 tokens' results from a group's accumulators: Q4_K's difference of its two sums, Q6_K's
      * {@code hsum_float_8} of its 8 lanes, lane by lane.
@@ -398,39 +442,77 @@ final class Q8_KActivations {
 
     /**
      * Rows {@code [from, to)} of a Q6_K matrix times quantized token {@code t} (16 int lanes) into
-     * {@code out[at + r]}, each chunk decoded straight into its product: {@link #q6Lanes16}'s arithmetic
-     * without the unpacked copy, and the final {@code hsum_float_8} as vector steps. The rows go in one call,
-     * not one call each: on rows of one super-block (a tiny model's output matrix) the call and its set-up
-     * cost as much as a third of the products (one Zen 5 thread, ns per super-block: 32000 x 256 31.6-31.9 ->
-     * 26.5-26.7, 1024 x 1024 23.7-24.0 -> 21.8-22.4; Q4_K alike, {@link #rowsQ4K}: 24.2-24.9 -> 19.8-20.2 and
-     * 18.7-18.9 -> 17.3-17.5; tiny-llama-q4_k_m decoding on one thread 805-855 -> 981-999 tokens/s).
+     * {@code out[at + r]}, the weights decoded straight into their products, two chunks to a vector: chunk p
+     * in shorts 0..15 and chunk p + 4 in shorts 16..31 (the bytes of {@code ql} and {@code qh} read as shorts,
+     * their even-position weights from the low bytes and odd ones from the high bytes), each multiplied with
+     * the token's values at the same positions ({@link #tokenPairs}) and the two products added in a short.
+     * Paired into ints, lane m then holds values 4m..4m+3 of one chunk, llama.cpp's lane m, and takes its
+     * scale: one pairing and one scale multiply per 64 values, not per 32 as with a chunk to a vector (one
+     * Zen 4 thread, ns per super-block: 32000 x 256 32.5-35 -> 18.0-18.4, 1024 x 1024 27-33 -> 15.9-16.3).
+     * The final {@code hsum_float_8} as vector steps. The rows go in one call, not one call each: on rows of
+     * one super-block (a tiny model's output matrix) the call and its set-up cost as much as a third of the
+     * products (one Zen 5 thread, ns per super-block: 32000 x 256 31.6-31.9 -> 26.5-26.7, 1024 x 1024
+     * 23.7-24.0 -> 21.8-22.4; Q4_K alike, {@link #rowsQ4K}: 24.2-24.9 -> 19.8-20.2 and 18.7-18.9 -> 17.3-17.5;
+     * tiny-llama-q4_k_m decoding on one thread 805-855 -> 981-999 tokens/s). The four chunk pairs are written
+     * out, each pairing too: as a helper, C2 left it out of line ({@code NodeCountInliningCutoff}), and the
+     * kernel took 70-80 ns.
      */
     private void rowsQ6K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
-        short[] x = tokenShorts;
+        short[] x = tokenPairs;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q6_K_BYTES;
             FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q6_K_BYTES;
                 int xb = t * blocks + b;
-                int qo = xb * BLOCK;
+                int xo = xb * BLOCK;
                 IntVector scales = Unpacked.bytes(w, base + 192);
-                IntVector sums = IntVector.zero(I);
-                for (int half = 0; half < 2; half++) {
-                    // ql[64*half ..+64) holds chunks 4*half+0..3 in its low (0, 1) and high (2, 3) nibbles,
-                    // qh[32*half ..+32) their top two bits at bits 0-1, 2-3, 4-5, 6-7
-                    ShortVector low0 = unsignedShorts(w, base + 64L * half);
-                    ShortVector low1 = unsignedShorts(w, base + 64L * half + 32);
-                    ShortVector high = unsignedShorts(w, base + 128 + 32L * half);
-                    for (int c = 0; c < 4; c++) {
-                        ShortVector w6 = sixBits((c & 1) == 0 ? low0 : low1, (c >> 1) << 2, high, c << 1);
-                        int chunk = 4 * half + c;
-                        sums = chunkProducts(sums, w6, ShortVector.fromArray(S32, x, qo + 32 * chunk), scales, chunk);
-                    }
-                }
+                // ql as shorts, bytes 0..31 and 64..95 (qa: chunks 0 and 4 in the low nibbles, 2 and 6 in the
+                // high ones) and bytes 32..63 and 96..127 (qb: chunks 1 and 5, 3 and 7); qh as shorts, bytes
+                // 0..31 and 32..63 (the same positions of the first and the second four chunks)
+                ShortVector l0 = ShortVector.fromMemorySegment(S32, w, base, ByteOrder.LITTLE_ENDIAN);
+                ShortVector l32 = ShortVector.fromMemorySegment(S32, w, base + 32, ByteOrder.LITTLE_ENDIAN);
+                ShortVector l64 = ShortVector.fromMemorySegment(S32, w, base + 64, ByteOrder.LITTLE_ENDIAN);
+                ShortVector qa = l0.blend(l32, UPPER_SHORTS);
+                ShortVector qb = l32.blend(l64, UPPER_SHORTS);
+                ShortVector h = ShortVector.fromMemorySegment(S32, w, base + 128, ByteOrder.LITTLE_ENDIAN);
+                // each chunk pair's even-position weights (low bytes) and odd ones (high bytes), times the
+                // token's values at those positions: two products per short, which fits (2 * 63 * 128)
+                ShortVector even = qa.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30));
+                ShortVector odd = qa.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                        .or(h.lanewise(VectorOperators.LSHR, 4).and((short) 0x30));
+                IntVector p = even.mul(ShortVector.fromArray(S32, x, xo))
+                        .add(odd.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
+                IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .mul(scales.rearrange(PAIR_SCALES0));
+                even = qb.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30));
+                odd = qb.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                        .or(h.lanewise(VectorOperators.LSHR, 6).and((short) 0x30));
+                p = even.mul(ShortVector.fromArray(S32, x, xo + 64))
+                        .add(odd.mul(ShortVector.fromArray(S32, x, xo + 96))).reinterpretAsInts();
+                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .mul(scales.rearrange(PAIR_SCALES1)).add(sums);
+                even = qa.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).or(h.and((short) 0x30));
+                odd = qa.lanewise(VectorOperators.LSHR, 12).or(h.lanewise(VectorOperators.LSHR, 8).and((short) 0x30));
+                p = even.mul(ShortVector.fromArray(S32, x, xo + 128))
+                        .add(odd.mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
+                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .mul(scales.rearrange(PAIR_SCALES2)).add(sums);
+                even = qb.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f)
+                        .or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30));
+                odd = qb.lanewise(VectorOperators.LSHR, 12).or(h.lanewise(VectorOperators.LSHR, 10).and((short) 0x30));
+                p = even.mul(ShortVector.fromArray(S32, x, xo + 192))
+                        .add(odd.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
+                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .mul(scales.rearrange(PAIR_SCALES3)).add(sums);
+                // lane L and L + 8 hold llama.cpp's lane L of the first and the second four chunks; the offset
+                // term's two halves go to the same two lanes, and one fold finishes the 8 lanes
+                IntVector offsets = IntVector.fromArray(I, bsums, xb * 16).mul(scales)
+                        .lanewise(VectorOperators.LSHL, 5).rearrange(EVEN_ODD);
+                IntVector v = sums.sub(offsets);
+                v = v.add(v.rearrange(SWAP_HALVES));
                 float dd = d[xb] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
-                FloatVector lanes = (FloatVector) q6Finish(sums, scales, xb).convert(VectorOperators.I2F, 0);
-                acc = lanes.fma(FloatVector.broadcast(F, dd), acc);
+                acc = ((FloatVector) v.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, dd), acc);
             }
             // hsum_float_8: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
             acc = acc.add(acc.rearrange(XOR4));
@@ -734,18 +816,6 @@ final class Q8_KActivations {
     private static IntVector pairSums(ShortVector products) {
         IntVector p = products.reinterpretAsInts();
         return p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-    }
-
-    /**
-     * The unsigned 6-bit weights of one chunk: a nibble of {@code low}, two bits of {@code high} (both
-     * zero-extended bytes, so the top nibble needs no mask once shifted down).
-     */
-    private static ShortVector sixBits(ShortVector low, int lowShift, ShortVector high, int highShift) {
-        ShortVector lo = lowShift == 0 ? low.and((short) 15) : low.lanewise(VectorOperators.LSHR, lowShift);
-        // bits highShift..highShift+1 of qh moved straight to bits 4..5
-        ShortVector hi = highShift < 4 ? high.lanewise(VectorOperators.LSHL, 4 - highShift)
-                : highShift == 4 ? high : high.lanewise(VectorOperators.LSHR, highShift - 4);
-        return lo.or(hi.and((short) 0x30));
     }
 
     /** 16 bytes zero-extended to shorts (8 int lanes). */
@@ -1189,6 +1259,10 @@ final class Q8_KActivations {
             shuffles[c] = shuffle(m -> 2 * chunk + (m >> 3));
         }
         return shuffles;
+    }
+
+    private static VectorShuffle<Integer> pairScales(int p) {
+        return shuffle(m -> m < 8 ? 2 * p + (m >> 2) : 8 + 2 * p + ((m - 8) >> 2));
     }
 
     /** For {@code selectFrom(a, b)}: lanes {@code first..first+8)} of a, then the same lanes of b. */
