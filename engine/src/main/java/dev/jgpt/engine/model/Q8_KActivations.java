@@ -100,6 +100,14 @@ final class Q8_KActivations {
     private static final VectorShuffle<Integer> PAIR_SCALES1 = pairScales(1);
     private static final VectorShuffle<Integer> PAIR_SCALES2 = pairScales(2);
     private static final VectorShuffle<Integer> PAIR_SCALES3 = pairScales(3);
+    /**
+     * {@link #rowsQ4K}'s scales (lanes 0..7 of the scale vector, again in 8..15) for the four products of a
+     * super-block: sub-blocks 0 | 2, 1 | 3, 4 | 6, 5 | 7 in lanes 0..7 | 8..15.
+     */
+    private static final VectorShuffle<Integer> Q4_SCALES0 = shuffle(m -> m < 8 ? 0 : 2);
+    private static final VectorShuffle<Integer> Q4_SCALES1 = shuffle(m -> m < 8 ? 1 : 3);
+    private static final VectorShuffle<Integer> Q4_SCALES2 = shuffle(m -> m < 8 ? 4 : 6);
+    private static final VectorShuffle<Integer> Q4_SCALES3 = shuffle(m -> m < 8 ? 5 : 7);
     /** Shorts 16..31 of a 32-short vector: two 64-byte loads 32 bytes apart blended into bytes 0..31 and 64..95. */
     private static final VectorMask<Short> UPPER_SHORTS = LANES == 16 ? VectorMask.fromLong(S32, 0xFFFF0000L) : null;
     /** Lane l takes lane l ^ k: butterfly steps of {@code hsum_float_8}. */
@@ -162,6 +170,12 @@ final class Q8_KActivations {
      * the even positions (values 32p + 2k, then 128 + 32p + 2k, k = 0..15), then 32 of the odd ones.
      */
     private short[] tokenPairs = new short[0];
+    /**
+     * The quantized activations rearranged for {@link #rowsQ4K}: per super-block, half h and nibble u (low,
+     * high), 32 shorts of the even positions of sub-blocks 4h + u and 4h + 2 + u (values 128h + 32u + 2k,
+     * then 128h + 64 + 32u + 2k, k = 0..15), then 32 of the odd ones.
+     */
+    private short[] tokenQ4Pairs = new short[0];
     /**
      * The prompt kernel's copy of the activations, 16 tokens to a vector ({@link #transpose}): per group of
      * 16 tokens, per column, the 16 tokens' quantized values as floats.
@@ -268,16 +282,17 @@ final class Q8_KActivations {
             // kernels, the gemm tokens token after token on each row (read from memory once, then from L1), the
             // others one token at a time over the chunk's rows (in the caches after the first).
             tokenActivations(n, cols);
-            if (!q4) {
+            if (q4) {
+                tokenQ4Pairs(n, cols);
+            } else {
                 tokenPairs(n, cols);
             }
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 if (q4) {
-                    int[] pairLanes = gemmTokens > 0 ? SCRATCH.get().pairLanes : null;
                     for (int r = from; r < to && gemmTokens > 0; r++) {
                         long rowBase = (long) r * blocks * Q4_K_BYTES;
                         for (int t = 0; t < gemmTokens; t++) {
-                            out[t * rows + r] = rowQ4KGemm(seg, rowBase, blocks, t, pairLanes);
+                            out[t * rows + r] = rowQ4KGemm(seg, rowBase, blocks, t);
                         }
                     }
                     for (int t = gemmTokens; t < n; t++) {
@@ -396,6 +411,29 @@ final class Q8_KActivations {
         }
         for (int i = 0; i < len / 32; i++) {
             tokenSubSums[i] = bsums[2 * i] + bsums[2 * i + 1];
+        }
+    }
+
+    /** {@link #tokenQ4Pairs} for {@code n} tokens of {@code cols} values. */
+    private void tokenQ4Pairs(int n, int cols) {
+        int len = n * cols;
+        if (tokenQ4Pairs.length < len) {
+            tokenQ4Pairs = new short[len];
+        }
+        short[] p = tokenQ4Pairs;
+        for (int o = 0; o < len; o += BLOCK) {
+            for (int half = 0; half < 2; half++) {
+                for (int nibble = 0; nibble < 2; nibble++) {
+                    int at = o + 128 * half + 64 * nibble;
+                    int first = o + 128 * half + 32 * nibble;
+                    for (int k = 0; k < 16; k++) {
+                        p[at + k] = q[first + 2 * k];
+                        p[at + 16 + k] = q[first + 64 + 2 * k];
+                        p[at + 32 + k] = q[first + 2 * k + 1];
+                        p[at + 48 + k] = q[first + 64 + 2 * k + 1];
+                    }
+                }
+            }
         }
     }
 
@@ -670,19 +708,23 @@ final class Q8_KActivations {
     /**
      * Rows {@code [from, to)} of a Q4_K matrix times quantized token {@code t} in
      * {@code ggml_gemv_q4_K_8x8_q8_K} order (16 int lanes), into {@code out[at + r]}; in one call for all the
-     * rows, as {@link #rowsQ6K}.
-     * Each 32-value sub-block is multiplied in shorts with {@link #tokenShorts} (the nibbles zero-extended,
-     * |15 * 127| fits, and so does the sum of two), adjacent products are paired into ints and scaled. The
-     * mins times the token's 32-value sums are formed in a second vector, and one fold adds both up.
+     * rows, as {@link #rowsQ6K}, and like it with the weights' bytes read as shorts: 64 bytes (two pairs of
+     * sub-blocks) at a time, the low nibbles of the even bytes (values 2k of sub-blocks 4P and 4P + 2, in
+     * shorts 0..15 and 16..31) and of the odd ones (values 2k + 1) multiplied with the token's values at the
+     * same positions ({@link #tokenQ4Pairs}) and added in a short (|2 * 15 * 128| fits), the high nibbles
+     * likewise; paired into ints, lanes 0..7 and 8..15 belong to two sub-blocks and take their scales. The
+     * mins times the token's 32-value sums are formed in a second vector, and one fold adds both up. One Zen 4
+     * thread, ns per super-block: 1024 x 1024 23.1-23.4 -> 16.4, 32000 x 256 24.6-27.0 -> 16.4 (one pairing and
+     * one scale multiply per 64 values instead of per 32, and no zero-extending loads).
      *
      * <p>Everything is in this one method on purpose: C2 did not inline a helper returning a vector into it
-     * ("already compiled into a big method"), and the boxed vector cost more than the arithmetic. Measured
-     * one thread, 2816x1024, ns per super-block: 37 (before), 28 (float multiply-adds, scalar mins), 24
-     * (mins from precomputed 32-value sums), 19 (mins as a vector), 17.7 (products in shorts), 17.0 (high
-     * nibbles shifted down, so that {@link #pairSums} fits).
+     * ("already compiled into a big method", {@code NodeCountInliningCutoff}), and the boxed vector cost more
+     * than the arithmetic. Measured one Zen 5 thread, 2816x1024, ns per super-block: 37 (before), 28 (float
+     * multiply-adds, scalar mins), 24 (mins from precomputed 32-value sums), 19 (mins as a vector), 17.7
+     * (products in shorts), 17.0 (high nibbles shifted down, so that the pairing fits).
      */
     private void rowsQ4K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
-        short[] x = tokenShorts;
+        short[] x = tokenQ4Pairs;
         int[] subSums = tokenSubSums;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
@@ -694,22 +736,33 @@ final class Q8_KActivations {
                 // d, dmin (f16), then the 12 bytes of 6-bit scales and mins
                 long h0 = w.get(LONG_LE, base);
                 long h1 = w.get(LONG_LE, base + 8);
-                long scales = q4Scales(h0, h1);
                 long mins = q4Mins(h1);
-                int qo = xb * BLOCK;
-                IntVector lowSums = IntVector.zero(I);
-                IntVector highSums = lowSums;
-                for (int pair = 0; pair < 4; pair++) {
-                    // qs[32*pair ..+32): sub-block 2*pair in the low nibbles, 2*pair+1 in the high ones
-                    ShortVector nibbles = unsignedShorts(w, base + 16 + 32L * pair);
-                    int xo = qo + 64 * pair;
-                    IntVector low = pairSums(nibbles.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo)));
-                    IntVector high = pairSums(nibbles.lanewise(VectorOperators.LSHR, 4)
-                            .mul(ShortVector.fromArray(S32, x, xo + 32)));
-                    lowSums = low.mul((int) (scales >>> (16 * pair)) & 0xff).add(lowSums);
-                    highSums = high.mul((int) (scales >>> (16 * pair + 8)) & 0xff).add(highSums);
-                }
-                IntVector sums = lowSums.add(highSums);
+                // the 8 scales in lanes 0..7 and again in 8..15
+                IntVector scales = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, q4Scales(h0, h1))
+                        .reinterpretAsBytes().convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                int xo = xb * BLOCK;
+                ShortVector q = ShortVector.fromMemorySegment(S32, w, base + 16, ByteOrder.LITTLE_ENDIAN);
+                IntVector p = q.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo))
+                        .add(q.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                                .mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
+                IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .mul(scales.rearrange(Q4_SCALES0));
+                p = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo + 64))
+                        .add(q.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S32, x, xo + 96)))
+                        .reinterpretAsInts();
+                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .mul(scales.rearrange(Q4_SCALES1)).add(sums);
+                q = ShortVector.fromMemorySegment(S32, w, base + 80, ByteOrder.LITTLE_ENDIAN);
+                p = q.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo + 128))
+                        .add(q.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                                .mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
+                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .mul(scales.rearrange(Q4_SCALES2)).add(sums);
+                p = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo + 192))
+                        .add(q.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S32, x, xo + 224)))
+                        .reinterpretAsInts();
+                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .mul(scales.rearrange(Q4_SCALES3)).add(sums);
                 // lanes 0..7: sub-block k's min times the token's sum of those 32 values; lanes 8..15: zero
                 IntVector minProducts = ((IntVector) LongVector.broadcast(LongVector.SPECIES_512, mins)
                         .reinterpretAsInts())
@@ -729,15 +782,14 @@ final class Q8_KActivations {
     }
 
     /**
-     * {@link #rowsQ4K} for one row in {@code ggml_gemm_q4_K_8x8_q8_K} order, for tokens of a batch in whole groups of
-     * four: the scaled products and the mins are added to the two float accumulators once per pair of
-     * 32-value sub-blocks, not once per super-block. Each pair's 16 scaled lanes go to {@code pairLanes} (the
-     * loop written out four times grew the method past what C2 inlines into it, and unlined vector helpers
-     * box: 4x slower); the four are folded out together (two selects and two shuffled adds, then one lane
-     * each); the mins, eight products per super-block, are scalar.
+     * {@link #rowsQ4K} for one row in {@code ggml_gemm_q4_K_8x8_q8_K} order, for tokens of a batch in whole
+     * groups of four: the scaled products and the mins are added to the two float accumulators once per pair
+     * of 32-value sub-blocks, not once per super-block. Each 64-byte half of the weights gives two pairs'
+     * scaled lanes (pair 2P in lanes 0..7, 2P + 1 in 8..15), folded out together (two selects and two shuffled
+     * adds, then one lane each); the mins, eight products per super-block, are scalar.
      */
-    private float rowQ4KGemm(MemorySegment w, long rowBase, int blocks, int t, int[] pairLanes) {
-        short[] x = tokenShorts;
+    private float rowQ4KGemm(MemorySegment w, long rowBase, int blocks, int t) {
+        short[] x = tokenQ4Pairs;
         int[] subSums = tokenSubSums;
         float acc = 0f;
         float accMin = 0f;
@@ -746,25 +798,33 @@ final class Q8_KActivations {
             int xb = t * blocks + b;
             long h0 = w.get(LONG_LE, base);
             long h1 = w.get(LONG_LE, base + 8);
-            long scales = q4Scales(h0, h1);
             long mins = q4Mins(h1);
-            int qo = xb * BLOCK;
-            for (int pair = 0; pair < 4; pair++) {
-                ShortVector nibbles = unsignedShorts(w, base + 16 + 32L * pair);
-                int xo = qo + 64 * pair;
-                IntVector low = pairSums(nibbles.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo)));
-                IntVector high = pairSums(nibbles.lanewise(VectorOperators.LSHR, 4)
-                        .mul(ShortVector.fromArray(S32, x, xo + 32)));
-                low.mul((int) (scales >>> (16 * pair)) & 0xff).add(high.mul((int) (scales >>> (16 * pair + 8)) & 0xff))
-                        .intoArray(pairLanes, 16 * pair);
-            }
-            IntVector p0 = IntVector.fromArray(I, pairLanes, 0);
-            IntVector p1 = IntVector.fromArray(I, pairLanes, 16);
-            IntVector p2 = IntVector.fromArray(I, pairLanes, 32);
-            IntVector p3 = IntVector.fromArray(I, pairLanes, 48);
-            // lanes 0..7: pair 0 folded once, 8..15: pair 1 (p23: pairs 2 and 3); then lanes 4k..4k+3: pair k
-            IntVector p01 = LOW_HALVES.selectFrom(p0, p1).add(HIGH_HALVES.selectFrom(p0, p1));
-            IntVector p23 = LOW_HALVES.selectFrom(p2, p3).add(HIGH_HALVES.selectFrom(p2, p3));
+            IntVector scales = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, q4Scales(h0, h1))
+                    .reinterpretAsBytes().convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            int xo = xb * BLOCK;
+            ShortVector q = ShortVector.fromMemorySegment(S32, w, base + 16, ByteOrder.LITTLE_ENDIAN);
+            IntVector p = q.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo))
+                    .add(q.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                            .mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
+            IntVector p01 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .mul(scales.rearrange(Q4_SCALES0));
+            p = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo + 64))
+                    .add(q.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S32, x, xo + 96)))
+                    .reinterpretAsInts();
+            p01 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .mul(scales.rearrange(Q4_SCALES1)).add(p01);
+            q = ShortVector.fromMemorySegment(S32, w, base + 80, ByteOrder.LITTLE_ENDIAN);
+            p = q.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo + 128))
+                    .add(q.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                            .mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
+            IntVector p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .mul(scales.rearrange(Q4_SCALES2));
+            p = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo + 192))
+                    .add(q.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S32, x, xo + 224)))
+                    .reinterpretAsInts();
+            p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .mul(scales.rearrange(Q4_SCALES3)).add(p23);
+            // lanes 4k..4k+3: pair k folded once; then within each quarter
             IntVector v = LOW_QUARTERS.selectFrom(p01, p23).add(HIGH_QUARTERS.selectFrom(p01, p23));
             v = v.add(v.rearrange(XOR2_I));
             v = v.add(v.rearrange(XOR1_I));
@@ -1426,8 +1486,6 @@ final class Q8_KActivations {
         final Unpacked[] tile = new Unpacked[TILE_ROWS];
         final int[] positions = new int[32];
         final int[] pairSums = new int[4];
-        /** {@link Q8_KActivations#rowQ4KGemm}'s four pairs of sub-blocks, 16 int lanes each. */
-        final int[] pairLanes = new int[64];
         final int[] minProducts = new int[16];
         final float[] lanes = new float[16];
         private float[] acc = new float[0];
