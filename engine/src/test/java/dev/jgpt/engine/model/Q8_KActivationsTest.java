@@ -17,9 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * The Vector API Q4_K and Q6_K kernels give the same bits as the scalar reproduction of llama.cpp's x86
  * kernels they replaced ({@link ScalarReference}, kept here verbatim), for batches of 1..9 tokens (which
- * switch Q4_K between its gemv and gemm accumulation orders, and from 8 put Q4_K's tokens in a 16-lane group
- * with empty lanes), of 12 and of 16..36 (the 16-token prompt kernel, with leftover tokens: 27 makes a
- * full group, a padded one of 8 and 3 gemv tokens) on random blocks.
+ * switch Q4_K between its gemv and gemm accumulation orders, and take the four-token kernels with leftover
+ * tokens), of 12, of 16..36 (Q4_K's 16-token prompt kernel, with leftover tokens: 27 makes a full group, a
+ * padded one of 8 and 3 gemv tokens) and of 67 (Q6_K's prompt kernel: four full groups and 3 tokens) on
+ * random blocks.
  */
 class Q8_KActivationsTest {
     private static final ValueLayout.OfShort SHORT_LE =
@@ -27,7 +28,7 @@ class Q8_KActivationsTest {
 
     static Stream<Object[]> cases() {
         return Stream.of(GgmlType.Q4_K, GgmlType.Q6_K)
-                .flatMap(type -> IntStream.concat(IntStream.rangeClosed(1, 9), IntStream.of(12, 16, 19, 27, 33, 36))
+                .flatMap(type -> IntStream.concat(IntStream.rangeClosed(1, 9), IntStream.of(12, 16, 19, 27, 33, 36, 67))
                         .mapToObj(n -> new Object[] {type, n}));
     }
 
