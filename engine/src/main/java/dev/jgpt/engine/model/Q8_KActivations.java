@@ -50,8 +50,9 @@ import java.nio.ByteOrder;
  * {@code rowsQ6K}: weights decoded straight into short products with the token, no unpacked copy), and
  * so do batches of up to 15 (Q4_K) or 63 (Q6_K) tokens, four tokens to each decoded super-block
  * ({@code rowsQ4KGemm4}, {@code rowsQ6K4}); larger batches put 16 tokens in the lanes of a vector
- * ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}): there the integer sums are formed by float fused multiply-adds, exact because every partial sum is an
- * integer below 2^24, and each lane then takes the one-token kernel's float steps. With 8 int lanes (AVX2),
+ * ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}): there the integer sums are formed by float
+ * fused multiply-adds, exact because every partial sum is an integer below 2^24, and each lane then takes
+ * the one-token kernel's float steps. With 8 int lanes (AVX2),
  * every token of every batch takes fused kernels ({@code rowsQ4K8}, {@code rowsQ6K8}), token after token.
  */
 final class Q8_KActivations {
@@ -82,13 +83,16 @@ final class Q8_KActivations {
     /** Lanes 0, 2, 4, 6 of two 8-lane vectors side by side (and 1, 3, 5, 7): one fold adds neighbours. */
     private static final VectorShuffle<Integer> EVEN_LANES8 =
             LANES == 8 ? VectorShuffle.fromOp(IntVector.SPECIES_256, m -> m < 4 ? 2 * m : 8 + 2 * (m - 4)) : null;
-    /** {@link #rowsQ6K8}'s scales for chunk 4h + c of half h's 8: lanes 0..3 {@code sc[2c]}, 4..7 {@code sc[2c+1]}. */
+    private static final VectorShuffle<Integer> ODD_LANES8 =
+            LANES == 8 ? VectorShuffle.fromOp(IntVector.SPECIES_256, m -> m < 4 ? 2 * m + 1 : 9 + 2 * (m - 4)) : null;
+    /**
+     * {@link #rowsQ6K8}'s scales for chunk c of a half (8 scales of the half, as ints): lanes 0..3
+     * {@code sc[2c]}, lanes 4..7 {@code sc[2c+1]}.
+     */
     private static final VectorShuffle<Integer> SCALES8_0 = scales8(0);
     private static final VectorShuffle<Integer> SCALES8_1 = scales8(1);
     private static final VectorShuffle<Integer> SCALES8_2 = scales8(2);
     private static final VectorShuffle<Integer> SCALES8_3 = scales8(3);
-    private static final VectorShuffle<Integer> ODD_LANES8 =
-            LANES == 8 ? VectorShuffle.fromOp(IntVector.SPECIES_256, m -> m < 4 ? 2 * m + 1 : 9 + 2 * (m - 4)) : null;
     /**
      * Chunk c's sub-block scales for its 16 pair sums: {@code sc[2c]} for pairs 0..7 (values 0..15),
      * {@code sc[2c+1]} for pairs 8..15.
@@ -172,8 +176,9 @@ final class Q8_KActivations {
     /** The one-token Q4_K kernel's sums of each 32 quantized values (8 ints longer: vector loads stay in bounds). */
     private int[] tokenSubSums = new int[0];
     /**
-     * The quantized activations rearranged for {@link #rowsQ6K}: per super-block and chunk pair p, 32 shorts of
-     * the even positions (values 32p + 2k, then 128 + 32p + 2k, k = 0..15), then 32 of the odd ones.
+     * The quantized activations rearranged for {@link #rowsQ6K} and {@link #rowsQ6K4}: per super-block and
+     * chunk pair p, 32 shorts of the even positions (values 32p + 2k, then 128 + 32p + 2k, k = 0..15), then 32
+     * of the odd ones; with 8 int lanes, {@link #tokenPairs8}'s layout instead.
      */
     private short[] tokenPairs = new short[0];
     /**
@@ -290,9 +295,9 @@ final class Q8_KActivations {
         if (LANES == 16 && (q4 ? gemmTokens < 16 : n < Q6_K_BATCH_TOKENS)) {
             // Q4_K with fewer than 16 gemm tokens, or Q6_K with fewer than Q6_K_BATCH_TOKENS: the fused kernels,
             // four tokens at a time on each row (Q4_K: the gemm tokens; read from memory once, then from L1), the
-            // others one token at a time over the chunk's rows (in the caches after the first). One Zen 4 thread, Q4_K, ns
-            // per super-block and token, 8 tokens: 22.3-22.6 in a 16-lane group with empty lanes, 15.3-17.3
-            // four at a time; 16 tokens in a full group 11.4-13.7.
+            // others one token at a time over the chunk's rows (in the caches after the first). One Zen 4
+            // thread, Q4_K, ns per super-block and token, 8 tokens: 22.3-22.6 in a 16-lane group with empty
+            // lanes, 15.3-17.3 four at a time; 16 tokens in a full group 11.4-13.7.
             tokenActivations(n, cols);
             if (q4) {
                 tokenQ4Pairs(n, cols);
@@ -706,29 +711,33 @@ final class Q8_KActivations {
                     IntVector scales = (IntVector) ByteVector.fromMemorySegment(B8, w, base + 192 + 8L * half,
                             ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
                     int xo = xb * BLOCK + 128 * half;
-                    IntVector p;
-                    p = qa.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30))
-                            .mul(ShortVector.fromArray(S16, x, xo + 0))
-                            .add(qa.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f).or(h.lanewise(VectorOperators.LSHR, 4).and((short) 0x30))
-                                    .mul(ShortVector.fromArray(S16, x, xo + 16))).reinterpretAsInts();
+                    ShortVector even = qa.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30));
+                    ShortVector odd = qa.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                            .or(h.lanewise(VectorOperators.LSHR, 4).and((short) 0x30));
+                    IntVector p = even.mul(ShortVector.fromArray(S16, x, xo + 0))
+                            .add(odd.mul(ShortVector.fromArray(S16, x, xo + 16))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(scales.rearrange(SCALES8_0)).add(sums);
-                    p = qb.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30))
-                            .mul(ShortVector.fromArray(S16, x, xo + 32))
-                            .add(qb.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f).or(h.lanewise(VectorOperators.LSHR, 6).and((short) 0x30))
-                                    .mul(ShortVector.fromArray(S16, x, xo + 48))).reinterpretAsInts();
+                    even = qb.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30));
+                    odd = qb.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                            .or(h.lanewise(VectorOperators.LSHR, 6).and((short) 0x30));
+                    p = even.mul(ShortVector.fromArray(S16, x, xo + 32))
+                            .add(odd.mul(ShortVector.fromArray(S16, x, xo + 48))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(scales.rearrange(SCALES8_1)).add(sums);
-                    p = qa.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).or(h.and((short) 0x30))
-                            .mul(ShortVector.fromArray(S16, x, xo + 64))
-                            .add(qa.lanewise(VectorOperators.LSHR, 12).or(h.lanewise(VectorOperators.LSHR, 8).and((short) 0x30))
-                                    .mul(ShortVector.fromArray(S16, x, xo + 80))).reinterpretAsInts();
+                    even = qa.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).or(h.and((short) 0x30));
+                    odd = qa.lanewise(VectorOperators.LSHR, 12)
+                            .or(h.lanewise(VectorOperators.LSHR, 8).and((short) 0x30));
+                    p = even.mul(ShortVector.fromArray(S16, x, xo + 64))
+                            .add(odd.mul(ShortVector.fromArray(S16, x, xo + 80))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(scales.rearrange(SCALES8_2)).add(sums);
-                    p = qb.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30))
-                            .mul(ShortVector.fromArray(S16, x, xo + 96))
-                            .add(qb.lanewise(VectorOperators.LSHR, 12).or(h.lanewise(VectorOperators.LSHR, 10).and((short) 0x30))
-                                    .mul(ShortVector.fromArray(S16, x, xo + 112))).reinterpretAsInts();
+                    even = qb.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f)
+                            .or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30));
+                    odd = qb.lanewise(VectorOperators.LSHR, 12)
+                            .or(h.lanewise(VectorOperators.LSHR, 10).and((short) 0x30));
+                    p = even.mul(ShortVector.fromArray(S16, x, xo + 96))
+                            .add(odd.mul(ShortVector.fromArray(S16, x, xo + 112))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(scales.rearrange(SCALES8_3)).add(sums);
                 }
