@@ -28,7 +28,8 @@ class Q8_KActivationsTest {
 
     static Stream<Object[]> cases() {
         return Stream.of(GgmlType.Q4_K, GgmlType.Q6_K)
-                .flatMap(type -> IntStream.concat(IntStream.rangeClosed(1, 9), IntStream.of(12, 16, 19, 27, 33, 36, 67))
+                .flatMap(type -> IntStream.concat(IntStream.rangeClosed(1, 9),
+                                IntStream.of(12, 16, 19, 27, 33, 36, 67))
                         .mapToObj(n -> new Object[] {type, n}));
     }
 
