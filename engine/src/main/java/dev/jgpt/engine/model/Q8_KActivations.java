@@ -171,14 +171,15 @@ final class Q8_KActivations {
     private float[] d = new float[0];
     /** Sums of each 16 quantized values. */
     private int[] bsums = new int[0];
-    /** The one-token kernels' copy of the quantized values as shorts. */
+    /** The quantized values as shorts, for {@link #rowsQ4K8}. */
     private short[] tokenShorts = new short[0];
-    /** The one-token Q4_K kernel's sums of each 32 quantized values (8 ints longer: vector loads stay in bounds). */
+    /** The fused Q4_K kernels' sums of each 32 quantized values (8 ints longer: vector loads stay in bounds). */
     private int[] tokenSubSums = new int[0];
     /**
      * The quantized activations rearranged for {@link #rowsQ6K} and {@link #rowsQ6K4}: per super-block and
      * chunk pair p, 32 shorts of the even positions (values 32p + 2k, then 128 + 32p + 2k, k = 0..15), then 32
-     * of the odd ones; with 8 int lanes, {@link #tokenPairs8}'s layout instead.
+     * of the odd ones; with 8 int lanes, per 32-value chunk its 16 even values, then its odd ones
+     * ({@link #rowsQ6K8}).
      */
     private short[] tokenPairs = new short[0];
     /**
@@ -277,10 +278,7 @@ final class Q8_KActivations {
             // chunk's rows (Q4_K gemm tokens in gemm order); on unpacked super-blocks batches were slower (one
             // Zen 1 thread, ns per super-block and token, 8 tokens: Q4_K 2816 x 1024 100 unpacked, 80-83
             // fused; Q6_K 1024 x 1024 172 unpacked, 88-94 fused)
-            tokenActivations(n, cols);
-            if (!q4) {
-                tokenPairs8(n, cols);
-            }
+            tokenActivations(n, cols, q4);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 for (int t = 0; t < n; t++) {
                     if (q4) {
@@ -298,12 +296,7 @@ final class Q8_KActivations {
             // others one token at a time over the chunk's rows (in the caches after the first). One Zen 4
             // thread, Q4_K, ns per super-block and token, 8 tokens: 22.3-22.6 in a 16-lane group with empty
             // lanes, 15.3-17.3 four at a time; 16 tokens in a full group 11.4-13.7.
-            tokenActivations(n, cols);
-            if (q4) {
-                tokenQ4Pairs(n, cols);
-            } else {
-                tokenPairs(n, cols);
-            }
+            tokenActivations(n, cols, q4);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 if (q4) {
                     float[] acc = gemmTokens > 0 ? SCRATCH.get().gemmAcc : null;
@@ -417,79 +410,70 @@ final class Q8_KActivations {
     }
 
     /**
-     * The quantized activations of {@code n} tokens as shorts ({@link #tokenShorts}) and their 32-value
-     * sums ({@link #tokenSubSums}, 8 spare entries at the end for a 16-lane load), for the one-token kernels.
+     * The quantized activations of {@code n} tokens as the fused kernels read them: for Q4_K their 32-value
+     * sums ({@link #tokenSubSums}, 8 spare entries at the end for a 16-lane load) and the values as shorts
+     * ({@link #tokenShorts}, 8 int lanes) or rearranged ({@link #tokenQ4Pairs}, 16); for Q6_K rearranged
+     * ({@link #tokenPairs}).
      */
-    private void tokenActivations(int n, int cols) {
+    private void tokenActivations(int n, int cols, boolean q4) {
         int len = n * cols;
-        if (tokenShorts.length < len) {
-            tokenShorts = new short[len];
-            tokenSubSums = new int[len / 32 + 8];
+        if (!q4) {
+            if (tokenPairs.length < len) {
+                tokenPairs = new short[len];
+            }
+            if (LANES == 8) {
+                // per 32-value chunk its 16 even values, then its odd ones
+                for (int o = 0; o < len; o += 32) {
+                    evenOdd(tokenPairs, o, o, 16);
+                }
+            } else {
+                for (int o = 0; o < len; o += BLOCK) {
+                    for (int pair = 0; pair < 4; pair++) {
+                        evenOdd(tokenPairs, o + 64 * pair, o + 32 * pair, 32);
+                        evenOdd(tokenPairs, o + 64 * pair + 16, o + 128 + 32 * pair, 32);
+                    }
+                }
+            }
+            return;
         }
-        for (int i = 0; i < len; i++) {
-            tokenShorts[i] = q[i];
+        if (tokenSubSums.length < len / 32 + 8) {
+            tokenSubSums = new int[len / 32 + 8];
         }
         for (int i = 0; i < len / 32; i++) {
             tokenSubSums[i] = bsums[2 * i] + bsums[2 * i + 1];
         }
-    }
-
-    /** {@link #tokenPairs} in {@link #rowsQ6K8}'s layout: per 32-value chunk its 16 even values, then its odd ones. */
-    private void tokenPairs8(int n, int cols) {
-        int len = n * cols;
-        if (tokenPairs.length < len) {
-            tokenPairs = new short[len];
-        }
-        short[] p = tokenPairs;
-        for (int o = 0; o < len; o += 32) {
-            for (int k = 0; k < 16; k++) {
-                p[o + k] = q[o + 2 * k];
-                p[o + 16 + k] = q[o + 2 * k + 1];
+        if (LANES == 8) {
+            if (tokenShorts.length < len) {
+                tokenShorts = new short[len];
             }
+            for (int i = 0; i < len; i++) {
+                tokenShorts[i] = q[i];
+            }
+            return;
         }
-    }
-
-    /** {@link #tokenQ4Pairs} for {@code n} tokens of {@code cols} values. */
-    private void tokenQ4Pairs(int n, int cols) {
-        int len = n * cols;
         if (tokenQ4Pairs.length < len) {
             tokenQ4Pairs = new short[len];
         }
-        short[] p = tokenQ4Pairs;
         for (int o = 0; o < len; o += BLOCK) {
             for (int half = 0; half < 2; half++) {
                 for (int nibble = 0; nibble < 2; nibble++) {
                     int at = o + 128 * half + 64 * nibble;
                     int first = o + 128 * half + 32 * nibble;
-                    for (int k = 0; k < 16; k++) {
-                        p[at + k] = q[first + 2 * k];
-                        p[at + 16 + k] = q[first + 64 + 2 * k];
-                        p[at + 32 + k] = q[first + 2 * k + 1];
-                        p[at + 48 + k] = q[first + 64 + 2 * k + 1];
-                    }
+                    evenOdd(tokenQ4Pairs, at, first, 32);
+                    evenOdd(tokenQ4Pairs, at + 16, first + 64, 32);
                 }
             }
         }
     }
 
-    /** {@link #tokenPairs} for {@code n} tokens of {@code cols} values. */
-    private void tokenPairs(int n, int cols) {
-        int len = n * cols;
-        if (tokenPairs.length < len) {
-            tokenPairs = new short[len];
-        }
-        short[] p = tokenPairs;
-        for (int o = 0; o < len; o += BLOCK) {
-            for (int pair = 0; pair < 4; pair++) {
-                int at = o + 64 * pair;
-                int first = o + 32 * pair;
-                for (int k = 0; k < 16; k++) {
-                    p[at + k] = q[first + 2 * k];
-                    p[at + 16 + k] = q[first + 128 + 2 * k];
-                    p[at + 32 + k] = q[first + 2 * k + 1];
-                    p[at + 48 + k] = q[first + 128 + 2 * k + 1];
-                }
-            }
+    /**
+     * The 16 even-position values of {@code q} from {@code from} on to {@code p[at..at+16)}, and the odd ones
+     * {@code oddAt} further on.
+     */
+    private void evenOdd(short[] p, int at, int from, int oddAt) {
+        for (int k = 0; k < 16; k++) {
+            p[at + k] = q[from + 2 * k];
+            p[at + oddAt + k] = q[from + 2 * k + 1];
         }
     }
 
@@ -679,7 +663,7 @@ final class Q8_KActivations {
      * the chunks, values 4L..4L+3 of each 32-value chunk times the scale of the chunk's first (L &lt; 4) or
      * second 16 values. As in rowsQ6K, the 32 bytes of a chunk's {@code ql} (and its {@code qh}) are read as 16
      * shorts, the weights at even positions from the low bytes and at odd ones from the high bytes, each
-     * multiplied with the token's values at the same positions ({@link #tokenPairs8}) and the two products
+     * multiplied with the token's values at the same positions ({@link #tokenPairs}) and the two products
      * added in a short; paired into ints, lane m holds values 4m..4m+3, llama.cpp's lane m, and takes its
      * scale by a shuffle. The offset term ({@code 32 * (bsums[2L] * sc[2L] + bsums[2L+1] * sc[2L+1])}) comes
      * off per super-block. Integer sums are exact in any order; the float steps are llama.cpp's. Against the
@@ -1028,12 +1012,6 @@ final class Q8_KActivations {
     private static ShortVector unsignedShorts16(MemorySegment w, long offset) {
         return (ShortVector) ByteVector.fromMemorySegment(B16, w, offset, ByteOrder.LITTLE_ENDIAN)
                 .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-    }
-
-    /** 32 bytes zero-extended to shorts. */
-    private static ShortVector unsignedShorts(MemorySegment w, long offset) {
-        return (ShortVector) ByteVector.fromMemorySegment(B32, w, offset, ByteOrder.LITTLE_ENDIAN)
-                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
     }
 
     /**
