@@ -28,6 +28,19 @@ public final class MatrixOps implements AutoCloseable {
      * kernel dot per token (one thread, F16 2816 x 1024: 86 -> 39 ns per row and token at n = 2).
      */
     static final int DEQUANTIZE_BATCH = 2;
+    /**
+     * From this batch size on (with 16-lane vectors), the dequantized rows multiply the batch with the tokens
+     * in the vector lanes ({@link TiledMatmul#multiplyLanes}), the batch transposed once per product. One Zen
+     * 5 thread, F16 weights, ns per 32 multiply-adds, {@link TiledMatmul#multiply} against the lanes: 512 x
+     * 256 n = 128 0.60 -> 0.41-0.47, n = 32 0.63-0.65 -> 0.47, 1024 x 1024 n = 128 0.53 -> 0.49-0.59 (the
+     * transposed batch streams from L2), n = 48 0.50 -> 0.43; at 16 tokens (one vector per tile) 0.65-0.71 ->
+     * 0.71-0.76, so it starts at 32. With 8 lanes (AVX2 shape, {@code -Djgpt.vectorBits=256}) it was slower
+     * at 128 tokens (512 x 256 0.81 -> 0.89, 1024 x 1024 0.72 -> 0.85): {@link TiledMatmul#multiply}'s
+     * reductions cost half as much there.
+     */
+    static final int LANE_BATCH = 32;
+    /** Work units (multiply-adds) of moving one value into the transposed batch, for {@link #forRows}. */
+    private static final int TRANSPOSE_WORK = 4;
     /** Weight rows dequantized together for {@link TiledMatmul}, whose tiles are 4 rows high. */
     private static final int TILE_ROWS = 4;
     /** How long idle workers spin before parking: covers the gaps between the products of one token. */
@@ -54,6 +67,10 @@ public final class MatrixOps implements AutoCloseable {
      */
     private final AtomicIntegerArray nextChunk;
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
+    /** The calling thread's transposed batch for {@link TiledMatmul#multiplyLanes}. */
+    private final ThreadLocal<float[]> transposed = ThreadLocal.withInitial(() -> new float[0]);
+    /** Each thread's accumulators on their way out of {@link TiledMatmul#multiplyLanes}. */
+    private final ThreadLocal<float[]> laneScratch = ThreadLocal.withInitial(() -> new float[16 * Simd.LANES]);
 
     // The current job, written by the dispatching thread before it bumps generation (a volatile write),
     // read by workers after they see the new generation.
@@ -66,6 +83,8 @@ public final class MatrixOps implements AutoCloseable {
     private int jobCols;
     private int jobBatch;
     private boolean jobCached;
+    private float[] jobXt;
+    private int jobPadded;
     private int jobChunkRows;
     private int jobChunks;
     private RowTask jobTask;
@@ -186,8 +205,31 @@ public final class MatrixOps implements AutoCloseable {
     private void run(FloatTensor w, float[] x, int xOffset, float[] out, int outOffset, int rows, int cols,
                      int batch, boolean cached) {
         long work = (long) rows * cols * Math.max(1, batch);
+        float[] xt = null;
+        int padded = 0;
+        if (lanes(w, batch)) {
+            padded = (batch + Simd.LANES - 1) / Simd.LANES * Simd.LANES;
+            xt = transposed.get();
+            if (xt.length < padded * cols) {
+                xt = new float[padded * cols];
+                transposed.set(xt);
+            }
+            float[] from = x;
+            float[] to = xt;
+            int p = padded;
+            int[] map = new int[Simd.LANES];
+            for (int i = 0; i < map.length; i++) {
+                map[i] = i * cols;
+            }
+            forRows(padded / Simd.LANES, (long) padded * cols * TRANSPOSE_WORK,
+                    (g0, g1) -> {
+                        for (int g = g0; g < g1; g++) {
+                            TiledMatmul.transpose(from, xOffset, batch, cols, to, p, g * Simd.LANES, map);
+                        }
+                    });
+        }
         if (workers.length == 0 || work < SERIAL_WORK || rows < 2 || !dispatch.tryLock()) {
-            computeRows(w, x, xOffset, out, outOffset, rows, cols, batch, cached, 0, rows);
+            computeRows(w, x, xOffset, xt, padded, out, outOffset, rows, cols, batch, cached, 0, rows);
             return;
         }
         try {
@@ -200,6 +242,8 @@ public final class MatrixOps implements AutoCloseable {
             jobCols = cols;
             jobBatch = batch;
             jobCached = cached;
+            jobXt = xt;
+            jobPadded = padded;
             planChunks(rows, work, 1);
             runJob();
         } finally {
@@ -254,6 +298,7 @@ public final class MatrixOps implements AutoCloseable {
             }
         }
         jobX = null;
+        jobXt = null;
         jobOut = null;
         jobWeights = null;
         Throwable t = own != null ? own : failure;
@@ -294,8 +339,8 @@ public final class MatrixOps implements AutoCloseable {
         if (jobTask != null) {
             jobTask.run(r0, r1);
         } else {
-            computeRows(jobWeights, jobX, jobXOffset, jobOut, jobOutOffset, jobRows, jobCols, jobBatch, jobCached, r0,
-                    r1);
+            computeRows(jobWeights, jobX, jobXOffset, jobXt, jobPadded, jobOut, jobOutOffset, jobRows, jobCols,
+                    jobBatch, jobCached, r0, r1);
         }
     }
 
@@ -309,8 +354,13 @@ public final class MatrixOps implements AutoCloseable {
         return s;
     }
 
-    private void computeRows(FloatTensor w, float[] x, int xOffset, float[] out, int outOffset, int rows, int cols,
-                             int batch, boolean cached, int r0, int r1) {
+    /** Whether a product of {@code batch} tokens takes {@link TiledMatmul#multiplyLanes}. */
+    private static boolean lanes(FloatTensor w, int batch) {
+        return batch >= LANE_BATCH && Simd.ENABLED && Simd.LANES == 16 && !(w instanceof F32Tensor);
+    }
+
+    private void computeRows(FloatTensor w, float[] x, int xOffset, float[] xt, int padded, float[] out,
+                             int outOffset, int rows, int cols, int batch, boolean cached, int r0, int r1) {
         if (batch == 1 && cached && w instanceof F16Tensor h && Simd.ENABLED) {
             h.dotRows(r0, r1, cols, x, xOffset, out, outOffset, scratch(4 * Math.min(cols, F16Tensor.CONVERTED_COLS)));
         } else if (batch == 0) {
@@ -323,6 +373,14 @@ public final class MatrixOps implements AutoCloseable {
                 for (int b = 0; b < batch; b++) {
                     out[b * rows + r] = w.dot(rowOffset, x, b * cols, cols);
                 }
+            }
+        } else if (xt != null) {
+            float[] tile = scratch(TILE_ROWS * cols);
+            float[] lanes = laneScratch.get();
+            for (int r = r0; r < r1; r += TILE_ROWS) {
+                int nRows = Math.min(TILE_ROWS, r1 - r);
+                w.dequantize((long) r * cols, tile, 0, nRows * cols);
+                TiledMatmul.multiplyLanes(tile, nRows, cols, xt, padded, batch, out, rows, r, lanes);
             }
         } else {
             float[] tile = scratch(TILE_ROWS * cols);

@@ -48,7 +48,8 @@ class MatrixOpsTest {
                     // 8 x 256 stays on the caller; 300 x 512 is split across the pool.
                     assertMatvec(ops, type, 8, 256, random);
                     assertMatvec(ops, type, 300, 512, random);
-                    for (int n : new int[] {1, 2, 5}) {
+                    // 40 and 70 tokens: the batch transposed, tokens in the vector lanes
+                    for (int n : new int[] {1, 2, 5, 40, 70}) {
                         assertMatmul(ops, type, 70, 512, n, random);
                     }
                 }

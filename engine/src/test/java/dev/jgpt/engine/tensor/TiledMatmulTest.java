@@ -42,6 +42,48 @@ class TiledMatmulTest {
     }
 
     @Test
+    void tokenLanesGiveEachOutputOneFusedChainOverTheColumns() {
+        if (!Simd.ENABLED) {
+            return; // the lanes kernels need vectors; MatrixOps does not call them without
+        }
+        Random random = new Random(13);
+        // tokens: one vector, every count of leftover vectors after the 4-vector tiles, partial vectors
+        for (int cols : new int[] {16, 37, 256, 5}) {
+            for (int nRows = 1; nRows <= 9; nRows++) {
+                for (int batch : new int[] {1, 15, 16, 17, 33, 48, 64, 70, 113, 130}) {
+                    float[] w = Tensors.gaussian(random, nRows * cols, 1f);
+                    float[] x = Tensors.gaussian(random, 3 + batch * cols, 1f);
+                    int padded = (batch + Simd.LANES - 1) / Simd.LANES * Simd.LANES;
+                    float[] xt = new float[padded * cols];
+                    java.util.Arrays.fill(xt, Float.NaN); // the padding must be written too
+                    int[] map = new int[Simd.LANES];
+                    for (int i = 0; i < map.length; i++) {
+                        map[i] = i * cols;
+                    }
+                    for (int b0 = 0; b0 < padded; b0 += Simd.LANES) {
+                        TiledMatmul.transpose(x, 3, batch, cols, xt, padded, b0, map);
+                    }
+                    int outRows = nRows + 7;
+                    int firstRow = 3;
+                    float[] out = new float[batch * outRows];
+                    TiledMatmul.multiplyLanes(w, nRows, cols, xt, padded, batch, out, outRows, firstRow,
+                            new float[16 * Simd.LANES]);
+                    for (int b = 0; b < batch; b++) {
+                        for (int i = 0; i < nRows; i++) {
+                            float acc = 0f;
+                            for (int k = 0; k < cols; k++) {
+                                acc = Math.fma(w[i * cols + k], x[3 + b * cols + k], acc);
+                            }
+                            assertEquals(acc, out[b * outRows + firstRow + i],
+                                    cols + " cols, " + nRows + " rows, " + batch + " tokens: row " + i + " token " + b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void leavesOtherOutputsAlone() {
         Random random = new Random(12);
         int cols = 48;
