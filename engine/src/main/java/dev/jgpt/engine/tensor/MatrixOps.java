@@ -50,6 +50,10 @@ public final class MatrixOps implements AutoCloseable {
      * quantized kernels, whose leftover rows take a slower one-row path (same bits). Not for the float
      * products of {@link #matmul}: {@link TiledMatmul}'s tiles add in another order than its leftover rows,
      * so moving chunk boundaries would move results (tiny-llama3-q4_0's parity went from 0.139 to 0.154).
+     * Except {@link TiledMatmul#multiplyLanes}, whose outputs do not depend on the tile they fall in: there a
+     * 128-token prompt's 256-column products had been split into 2-row chunks, each row one vector of tokens
+     * at a time, and two threads took as long as one (tiny-qwen3-f16's prompt: 9.3-10.6 ms on two threads,
+     * 9.3-9.7 on one; with chunks of whole tiles 4.7-7.3 ms).
      */
     private static final int CHUNK_ALIGN = 8;
 
@@ -244,7 +248,8 @@ public final class MatrixOps implements AutoCloseable {
             jobCached = cached;
             jobXt = xt;
             jobPadded = padded;
-            planChunks(rows, work, 1);
+            // the lanes kernels give the same bits whatever the split, so their chunks can be whole tiles
+            planChunks(rows, work, xt != null ? TILE_ROWS : 1);
             runJob();
         } finally {
             dispatch.unlock();
