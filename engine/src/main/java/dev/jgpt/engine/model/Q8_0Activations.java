@@ -100,6 +100,11 @@ final class Q8_0Activations {
      * 1.03-1.40 -> 0.99-1.11.
      */
     private static final int MIN_GROUP = 4;
+    /**
+     * Work units ({@link MatrixOps#forRows}' multiply-adds) of quantizing or laying out one activation value:
+     * a prompt's are split across the pool, a single token's stay on the calling thread.
+     */
+    private static final long PREPARE_WORK = 4;
     /** Tokens from which a product takes the batch kernel ({@link #batchKernel}). */
     private static final int BATCH_TOKENS = 16;
     /** Tokens from which smaller products take 4 tokens at a time ({@link #dotFourTokens}). */
@@ -306,11 +311,17 @@ final class Q8_0Activations {
                 q = new short[len];
             }
         }
+        // block by block, so a prompt's blocks are split across the pool (single tokens stay on the caller)
+        MatrixOps.shared().forRows(blocks, (long) len * PREPARE_WORK, (from, to) -> quantizeBlocks(src, from, to));
+    }
+
+    /** {@link #quantize} of blocks {@code [from, to)}. */
+    private void quantizeBlocks(float[] src, int from, int to) {
         if (!wide) {
-            quantizeScalar(src, blocks);
+            quantizeScalar(src, from, to);
             return;
         }
-        for (int b = 0; b < blocks; b++) {
+        for (int b = from; b < to; b++) {
             int o = b * BLOCK;
             FloatVector v0 = FloatVector.fromArray(F16, src, o);
             FloatVector v1 = FloatVector.fromArray(F16, src, o + 16);
@@ -331,8 +342,8 @@ final class Q8_0Activations {
      * {@link #quantize} one value at a time, for CPUs without 512-bit vectors: {@link #x}, and {@link #q} for
      * the short-product kernels.
      */
-    private void quantizeScalar(float[] src, int blocks) {
-        for (int b = 0; b < blocks; b++) {
+    private void quantizeScalar(float[] src, int from, int to) {
+        for (int b = from; b < to; b++) {
             int o = b * BLOCK;
             float amax = 0f;
             for (int i = 0; i < BLOCK; i++) {
@@ -552,9 +563,17 @@ final class Q8_0Activations {
         if (paired.byteSize() < need) {
             paired = aligned(need);
         }
+        MatrixOps.shared().forRows(pairs, (long) pairs * blocks * 2 * BLOCK * PREPARE_WORK,
+                (from, to) -> pairActivations(n, blocks, from, to));
+        pairedTokens = n;
+        pairedBlocks = blocks;
+    }
+
+    /** {@link #pairActivations} of pairs {@code [from, to)}. */
+    private void pairActivations(int n, int blocks, int from, int to) {
         FloatVector zero = FloatVector.zero(F16);
-        long o = 0;
-        for (int p = 0; p < pairs; p++) {
+        long o = (long) from * blocks * PAIR_BYTES;
+        for (int p = from; p < to; p++) {
             int t = 2 * p;
             boolean second = t + 1 < n;
             for (int b = 0; b < blocks; b++, o += PAIR_BYTES) {
@@ -572,8 +591,6 @@ final class Q8_0Activations {
                         .intoMemorySegment(paired, o + 256, LE);
             }
         }
-        pairedTokens = n;
-        pairedBlocks = blocks;
     }
 
     /**
