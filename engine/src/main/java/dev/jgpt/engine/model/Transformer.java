@@ -20,6 +20,8 @@ public final class Transformer {
     /** Work units ({@link MatrixOps#forRows}' multiply-adds) of one SiLU and product, and of one norm value. */
     private static final long SILU_WORK = 16;
     private static final long NORM_WORK = 4;
+    /** Work units of one sine and cosine pair of {@link #computeRope} (software, like glibc's). */
+    private static final long SINCOS_WORK = 64;
     /** Tokens a single sequence evaluates per pass; bounds the scratch space a lone sequence needs. */
     private static final int SINGLE_SEQUENCE_CHUNK = 64;
 
@@ -286,8 +288,13 @@ public final class Transformer {
      */
     private void computeRope(ForwardBatch s, int n) {
         int half = config.ropeDims() / 2;
+        // by tokens across the pool: a prompt's sines and cosines are thousands of software sincosf
+        MatrixOps.shared().forRows(n, (long) n * half * SINCOS_WORK, (from, to) -> computeRope(s, half, from, to));
+    }
+
+    private void computeRope(ForwardBatch s, int half, int from, int to) {
         float[] factors = weights.ropeFreqFactors();
-        for (int i = 0; i < n; i++) {
+        for (int i = from; i < to; i++) {
             float theta = (float) s.rowPosition[i];
             for (int j = 0; j < half; j++) {
                 float t = factors != null ? theta / factors[j] : theta;
@@ -300,10 +307,15 @@ public final class Transformer {
     }
 
     private void applyRope(ForwardBatch s, float[] vec, int n, int heads) {
+        MatrixOps.shared().forRows(n, (long) n * heads * config.headDim() * NORM_WORK,
+                (from, to) -> applyRope(s, vec, heads, from, to));
+    }
+
+    private void applyRope(ForwardBatch s, float[] vec, int heads, int from, int to) {
         int headDim = config.headDim();
         int half = config.ropeDims() / 2;
         boolean neox = config.architecture().ropeType() == Architecture.RopeType.NEOX;
-        for (int i = 0; i < n; i++) {
+        for (int i = from; i < to; i++) {
             for (int h = 0; h < heads; h++) {
                 int base = (i * heads + h) * headDim;
                 for (int j = 0; j < half; j++) {
