@@ -127,8 +127,8 @@ final class TiledMatmul {
      * accumulators of {@link Simd#LANES} tokens each. Nothing is reduced across lanes, so no tile ends in
      * 16 horizontal sums (at 256 columns those cost a third of {@link #tile4x4}'s time), and every output
      * is one chain of fused multiply-adds over the columns in order, whatever tile, chunk or position in the
-     * batch it falls in: the same bits for a token alone in a batch of 16 as among 128. {@code lanes} is
-     * scratch of at least 16 x {@link Simd#LANES} floats.
+     * batch it falls in: the same bits for a token in a batch of 32 as among 128. {@code lanes} is scratch
+     * of at least 16 x {@link Simd#LANES} floats.
      */
     static void multiplyLanes(float[] w, int nRows, int cols, float[] xt, int padded, int batch, float[] out,
                               int outRows, int firstRow, float[] lanes) {
@@ -213,7 +213,11 @@ final class TiledMatmul {
         a33.intoArray(lanes, 15 * LANES);
     }
 
-    /** {@link #lanes4x4} for 3 vectors of tokens. */
+    /**
+     * {@link #lanes4x4} for 3 vectors of tokens (the batch's last ones). The kernels for 4, 3, 2 and 1 token
+     * vectors are written out alike on purpose: one kernel with a vector count would pick its accumulators by
+     * branches, and C2 boxes vectors chosen that way.
+     */
     private static void lanes4x3(float[] w, int w0, int cols, float[] xt, int padded, int t0, float[] lanes) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00;
