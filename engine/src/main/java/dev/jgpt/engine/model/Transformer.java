@@ -17,7 +17,10 @@ import dev.jgpt.engine.tensor.MatrixOps;
 public final class Transformer {
     /** Tokens llama.cpp puts in one batch (its default n_ubatch); attention's code path depends on it. */
     private static final int LLAMA_CPP_UBATCH = 512;
-    /** Work units ({@link MatrixOps#forRows}' multiply-adds) of one SiLU and product, and of one norm value. */
+    /**
+     * Work units ({@link MatrixOps#forRows}' multiply-adds) of one SiLU and product, and of one norm or RoPE
+     * value.
+     */
     private static final long SILU_WORK = 16;
     private static final long NORM_WORK = 4;
     /** Work units of one sine and cosine pair of {@link #computeRope} (software, like glibc's). */
