@@ -2,6 +2,7 @@ package dev.jgpt.engine.model;
 
 import dev.jgpt.engine.tensor.MatrixOps;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -18,7 +19,9 @@ import static dev.jgpt.engine.model.LlamaCppMath.roundF16Lanes;
  * <li>{@link #tiled}: 64 or more query tokens. Float query, keys and values in tiles of 64, exact-order
  *     fused multiply-adds, vectorised {@code expf}, sums in double per tile. A prompt's keys are first
  *     laid out by tiles ({@link #tileKeys}), so that 16 keys' chains run in one vector (scalar chains,
- *     eight at a time, were ~13% of a tiny model's 128-token prompt).</li>
+ *     eight at a time, were ~13% of a tiny model's 128-token prompt); and a prompt's queries go two
+ *     neighbouring tokens at a time ({@link #attendPair}), sharing each key and value load, with twice the
+ *     independent chains of multiply-adds.</li>
  * <li>{@link #splitKv}: a single query over 512 or more cache cells. The cells are split among llama.cpp's
  *     threads, each runs {@link #oneChunk} on its share, and the partial results are merged.</li>
  * </ul>
@@ -60,6 +63,10 @@ final class FlashAttention {
     private final float[] acc;
     private final float[] acc2;
     private final float[] tile;
+    /** The second query's tile in {@link #tiledPair}. */
+    private final float[] tile2;
+    /** {@link #tiledPair}'s running maxima and sums. */
+    private final float[] pairState = new float[4];
     private final float[] tmp16 = new float[16];
     /** Per cell of a chunk: its key score, then its value's weight, or the rescaling at a new maximum. */
     private float[] valueWeight = new float[0];
@@ -76,6 +83,7 @@ final class FlashAttention {
         acc = new float[headDim];
         acc2 = new float[headDim];
         tile = new float[TILE_KV];
+        tile2 = new float[TILE_KV];
     }
 
     /**
@@ -474,6 +482,198 @@ final class FlashAttention {
         for (int d = 0; d < headDim; d++) {
             out[outOff + d] = vkq[d] * inv;
         }
+    }
+
+    /**
+     * {@link #attend} of two queries of one head at neighbouring positions of a prompt ({@code q[qOff..]} at
+     * {@code pos}, {@code q[qOff2..]} at {@code pos + 1}), which share their keys and values. With the tiled
+     * kernel and its key layout, and head dimensions a multiple of 16, both go through one pass over the
+     * cache ({@link #tiledPair}); otherwise one after the other. The same bits as two {@link #attend} calls.
+     * One thread of an Intel Xeon (Emerald Rapids), all 500 queries of one head over a 500-cell prompt, CPU
+     * time: 64 dimensions 1.5-2.1 -> 1.2 ms, 128 dimensions 3.4-4.3 -> 2.0-2.1 ms; tiny-llama-q8_0's
+     * 500-token prompt (attention ~30% of it before) ~50-55 -> ~42 ms.
+     */
+    void attendPair(float[] q, int qOff, int qOff2, float[] kc, float[] tiledKeys, float[] vc, int kvOff, int pos,
+                    int batchTokens, int cacheCells, float[] out, int outOff, int outOff2) {
+        if (batchTokens >= TILE_Q && tiledKeys != null && TILED_BY_LANES && headDim % 16 == 0) {
+            tiledPair(q, qOff, qOff2, tiledKeys, vc, kvOff, pos, out, outOff, outOff2);
+            return;
+        }
+        attend(q, qOff, kc, tiledKeys, vc, kvOff, pos, batchTokens, cacheCells, out, outOff);
+        attend(q, qOff2, kc, tiledKeys, vc, kvOff, pos + 1, batchTokens, cacheCells, out, outOff2);
+    }
+
+    /**
+     * {@link #tiled} for queries A (at {@code pos}) and B (at {@code pos + 1}) at once: each tile's 16-key
+     * vectors are loaded once for both, each value vector too, and the two queries' chains of fused
+     * multiply-adds (8 where {@link #tiled} has 4) no longer wait on each other's latency. Each chain is
+     * the one {@link #tiled} runs, in the same order; A skips the tile that only B reaches.
+     */
+    private void tiledPair(float[] q, int qOffA, int qOffB, float[] tiledKeys, float[] vc, int kvOff, int pos,
+                           float[] out, int outOffA, int outOffB) {
+        float[] vkqA = acc;
+        float[] vkqB = acc2;
+        float[] tileA = tile;
+        float[] tileB = tile2;
+        java.util.Arrays.fill(vkqA, 0, headDim, 0f);
+        java.util.Arrays.fill(vkqB, 0, headDim, 0f);
+        float[] state = pairState; // max and sum of A, then of B
+        state[0] = Float.NEGATIVE_INFINITY;
+        state[1] = 0f;
+        state[2] = Float.NEGATIVE_INFINITY;
+        state[3] = 0f;
+        int posB = pos + 1;
+        for (int ic = 0; ic <= posB; ic += TILE_KV) {
+            int kt = (ic / TILE_KV * kvDim + kvOff) * TILE_KV;
+            FloatVector a0 = FloatVector.zero(F16_LANES);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector b0 = a0;
+            FloatVector b1 = a0;
+            FloatVector b2 = a0;
+            FloatVector b3 = a0;
+            for (int d = 0; d < headDim; d++, kt += TILE_KV) {
+                FloatVector qa = FloatVector.broadcast(F16_LANES, q[qOffA + d]);
+                FloatVector qb = FloatVector.broadcast(F16_LANES, q[qOffB + d]);
+                FloatVector k0 = FloatVector.fromArray(F16_LANES, tiledKeys, kt);
+                FloatVector k1 = FloatVector.fromArray(F16_LANES, tiledKeys, kt + 16);
+                FloatVector k2 = FloatVector.fromArray(F16_LANES, tiledKeys, kt + 32);
+                FloatVector k3 = FloatVector.fromArray(F16_LANES, tiledKeys, kt + 48);
+                a0 = k0.fma(qa, a0);
+                a1 = k1.fma(qa, a1);
+                a2 = k2.fma(qa, a2);
+                a3 = k3.fma(qa, a3);
+                b0 = k0.fma(qb, b0);
+                b1 = k1.fma(qb, b1);
+                b2 = k2.fma(qb, b2);
+                b3 = k3.fma(qb, b3);
+            }
+            a0.mul(scale).intoArray(tileA, 0);
+            a1.mul(scale).intoArray(tileA, 16);
+            a2.mul(scale).intoArray(tileA, 32);
+            a3.mul(scale).intoArray(tileA, 48);
+            b0.mul(scale).intoArray(tileB, 0);
+            b1.mul(scale).intoArray(tileB, 16);
+            b2.mul(scale).intoArray(tileB, 32);
+            b3.mul(scale).intoArray(tileB, 48);
+            int lastA = ic <= pos ? softmaxStep(tileA, ic, pos, vkqA, state, 0) : 0;
+            int lastB = softmaxStep(tileB, ic, posB, vkqB, state, 2);
+            int d = 0;
+            for (; d + 64 <= headDim; d += 64) {
+                FloatVector va0 = FloatVector.fromArray(F16_LANES, vkqA, d);
+                FloatVector va1 = FloatVector.fromArray(F16_LANES, vkqA, d + 16);
+                FloatVector va2 = FloatVector.fromArray(F16_LANES, vkqA, d + 32);
+                FloatVector va3 = FloatVector.fromArray(F16_LANES, vkqA, d + 48);
+                FloatVector vb0 = FloatVector.fromArray(F16_LANES, vkqB, d);
+                FloatVector vb1 = FloatVector.fromArray(F16_LANES, vkqB, d + 16);
+                FloatVector vb2 = FloatVector.fromArray(F16_LANES, vkqB, d + 32);
+                FloatVector vb3 = FloatVector.fromArray(F16_LANES, vkqB, d + 48);
+                int tk = 0;
+                for (; tk < lastA; tk++) {
+                    FloatVector wa = FloatVector.broadcast(F16_LANES, tileA[tk]);
+                    FloatVector wb = FloatVector.broadcast(F16_LANES, tileB[tk]);
+                    int o = (ic + tk) * kvDim + kvOff + d;
+                    FloatVector v0 = FloatVector.fromArray(F16_LANES, vc, o);
+                    FloatVector v1 = FloatVector.fromArray(F16_LANES, vc, o + 16);
+                    FloatVector v2 = FloatVector.fromArray(F16_LANES, vc, o + 32);
+                    FloatVector v3 = FloatVector.fromArray(F16_LANES, vc, o + 48);
+                    va0 = wa.fma(v0, va0);
+                    va1 = wa.fma(v1, va1);
+                    va2 = wa.fma(v2, va2);
+                    va3 = wa.fma(v3, va3);
+                    vb0 = wb.fma(v0, vb0);
+                    vb1 = wb.fma(v1, vb1);
+                    vb2 = wb.fma(v2, vb2);
+                    vb3 = wb.fma(v3, vb3);
+                }
+                for (; tk < lastB; tk++) {
+                    FloatVector wb = FloatVector.broadcast(F16_LANES, tileB[tk]);
+                    int o = (ic + tk) * kvDim + kvOff + d;
+                    vb0 = wb.fma(FloatVector.fromArray(F16_LANES, vc, o), vb0);
+                    vb1 = wb.fma(FloatVector.fromArray(F16_LANES, vc, o + 16), vb1);
+                    vb2 = wb.fma(FloatVector.fromArray(F16_LANES, vc, o + 32), vb2);
+                    vb3 = wb.fma(FloatVector.fromArray(F16_LANES, vc, o + 48), vb3);
+                }
+                va0.intoArray(vkqA, d);
+                va1.intoArray(vkqA, d + 16);
+                va2.intoArray(vkqA, d + 32);
+                va3.intoArray(vkqA, d + 48);
+                vb0.intoArray(vkqB, d);
+                vb1.intoArray(vkqB, d + 16);
+                vb2.intoArray(vkqB, d + 32);
+                vb3.intoArray(vkqB, d + 48);
+            }
+            for (; d < headDim; d += 16) {
+                FloatVector va = FloatVector.fromArray(F16_LANES, vkqA, d);
+                FloatVector vb = FloatVector.fromArray(F16_LANES, vkqB, d);
+                int tk = 0;
+                for (; tk < lastA; tk++) {
+                    FloatVector v = FloatVector.fromArray(F16_LANES, vc, (ic + tk) * kvDim + kvOff + d);
+                    va = FloatVector.broadcast(F16_LANES, tileA[tk]).fma(v, va);
+                    vb = FloatVector.broadcast(F16_LANES, tileB[tk]).fma(v, vb);
+                }
+                for (; tk < lastB; tk++) {
+                    vb = FloatVector.broadcast(F16_LANES, tileB[tk])
+                            .fma(FloatVector.fromArray(F16_LANES, vc, (ic + tk) * kvDim + kvOff + d), vb);
+                }
+                va.intoArray(vkqA, d);
+                vb.intoArray(vkqB, d);
+            }
+        }
+        float invA = state[1] == 0f ? 0f : 1f / state[1];
+        float invB = state[3] == 0f ? 0f : 1f / state[3];
+        for (int d = 0; d < headDim; d++) {
+            out[outOffA + d] = vkqA[d] * invA;
+            out[outOffB + d] = vkqB[d] * invB;
+        }
+    }
+
+    /**
+     * {@link #tiled}'s steps between a tile's key scores and its value sums, for one query at {@code pos}:
+     * masks the cells past it, takes the new maximum (rescaling {@code vkq} and the sum when it grows),
+     * turns the scores in {@code tile} into probabilities and adds them to the sum. The running maximum and
+     * sum are {@code state[at]} and {@code state[at + 1]}. Returns the tile's cells up to {@code pos}.
+     */
+    private int softmaxStep(float[] tile, int ic, int pos, float[] vkq, float[] state, int at) {
+        float tileMax = Float.NEGATIVE_INFINITY;
+        if (ic + TILE_KV - 1 <= pos) {
+            // a whole tile: its maximum by vectors (the largest value, whatever the order)
+            FloatVector max = FloatVector.fromArray(EXP_LANES, tile, 0);
+            for (int i = EXP_LANES.length(); i < TILE_KV; i += EXP_LANES.length()) {
+                max = max.max(FloatVector.fromArray(EXP_LANES, tile, i));
+            }
+            tileMax = max.reduceLanes(VectorOperators.MAX);
+        } else {
+            for (int tk = 0; tk < TILE_KV; tk++) {
+                if (ic + tk > pos) {
+                    tile[tk] = Float.NEGATIVE_INFINITY;
+                } else {
+                    tileMax = Math.max(tileMax, tile[tk]);
+                }
+            }
+        }
+        float m = state[at];
+        float s = state[at + 1];
+        float mNew = Math.max(m, tileMax);
+        if (mNew > m) {
+            float ms = expf(m - mNew);
+            for (int d = 0; d < headDim; d++) {
+                vkq[d] *= ms;
+            }
+            s *= ms;
+        }
+        double tileSum = 0;
+        FloatVector max = FloatVector.broadcast(EXP_LANES, mNew);
+        for (int i = 0; i < TILE_KV; i += EXP_LANES.length()) {
+            LlamaCppMath.vExpf(FloatVector.fromArray(EXP_LANES, tile, i).sub(max)).intoArray(tile, i);
+        }
+        for (int i = 0; i < TILE_KV; i += 16) {
+            tileSum += LlamaCppMath.reduceAdd16(tile, i);
+        }
+        state[at] = mNew;
+        state[at + 1] = (float) (s + tileSum);
+        return Math.min(TILE_KV, pos + 1 - ic);
     }
 
     /** glibc's {@code expf}, which is correctly rounded in practice; so is exp in double, rounded once. */

@@ -277,8 +277,21 @@ public final class Transformer {
                 }
                 InferenceState s = b.states[seg];
                 int off = row * qDim + h * headDim;
+                int inSegment = row - b.firstRow[seg];
+                if (b.llamaBatchTokens[seg] >= FlashAttention.TILE_Q) {
+                    // a prompt's rows go in pairs of neighbouring tokens, which share the head's keys and values
+                    if (inSegment % 2 == 1) {
+                        continue; // done with the row before it
+                    }
+                    if (inSegment + 1 < b.length[seg]) {
+                        attention.attendPair(b.q, off, off + qDim, s.keyCache[layer], b.tiledKeys[seg],
+                                s.valueCache[layer], (h / group) * headDim, s.position() + inSegment,
+                                b.llamaBatchTokens[seg], s.capacity, b.attOut, off, off + qDim);
+                        continue;
+                    }
+                }
                 attention.attend(b.q, off, s.keyCache[layer], b.tiledKeys[seg], s.valueCache[layer],
-                        (h / group) * headDim, s.position() + row - b.firstRow[seg], b.llamaBatchTokens[seg],
+                        (h / group) * headDim, s.position() + inSegment, b.llamaBatchTokens[seg],
                         s.capacity, b.attOut, off);
             }
         });

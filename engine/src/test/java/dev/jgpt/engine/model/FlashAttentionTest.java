@@ -54,6 +54,50 @@ class FlashAttentionTest {
         }
     }
 
+    /**
+     * Two neighbouring queries of a prompt in one pass ({@link FlashAttention#attendPair}) give each the bits
+     * of the reference, where the second query's position starts a new tile as well as inside one.
+     */
+    @ParameterizedTest(name = "headDim {0}, batch {1}")
+    @CsvSource({"64, 64", "64, 100", "128, 64", "32, 64", "48, 64", "80, 64", "64, 7", "40, 64"})
+    void pairsOfQueriesMatchTheReferenceBitForBit(int headDim, int batch) {
+        Random random = new Random(headDim * 17L + batch);
+        int kvDim = 2 * headDim;
+        int cacheCells = 512;
+        float[] kc = new float[cacheCells * kvDim];
+        float[] vc = new float[cacheCells * kvDim];
+        for (int i = 0; i < kc.length; i++) {
+            kc[i] = LlamaCppMath.roundF16((float) random.nextGaussian() * 2f);
+            vc[i] = LlamaCppMath.roundF16((float) random.nextGaussian());
+        }
+        int qDim = 3 * headDim;
+        float[] q = new float[2 * qDim];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) random.nextGaussian();
+        }
+        FlashAttention fast = new FlashAttention(headDim, kvDim);
+        FlashAttentionReference ref = new FlashAttentionReference(headDim, kvDim);
+        float[] out = new float[2 * qDim];
+        float[] expected = new float[headDim];
+        for (int pos : new int[] {0, 1, 62, 63, 64, 127, 128, 200, 255, 300, cacheCells - 2}) {
+            float[] tiledKeys = FlashAttention.tileKeys(kc, kvDim, Math.min(cacheCells, pos + 9), null);
+            for (int kvOff : new int[] {0, headDim}) {
+                java.util.Arrays.fill(out, Float.NaN);
+                fast.attendPair(q, headDim, qDim + headDim, kc, tiledKeys, vc, kvOff, pos, batch, cacheCells, out,
+                        headDim, qDim + headDim);
+                for (int second = 0; second < 2; second++) {
+                    ref.attend(q, second * qDim + headDim, kc, vc, kvOff, pos + second, batch, cacheCells, expected,
+                            0);
+                    for (int d = 0; d < headDim; d++) {
+                        assertEquals(Float.floatToRawIntBits(expected[d]),
+                                Float.floatToRawIntBits(out[second * qDim + headDim + d]),
+                                "pos " + (pos + second) + " kv offset " + kvOff + " dim " + d);
+                    }
+                }
+            }
+        }
+    }
+
     /** The vector F16 rounding equals the scalar conversion on a sweep of all float bit patterns. */
     @Test
     void vectorRoundF16MatchesScalarConversion() {
