@@ -45,7 +45,11 @@ public final class ForwardBatch {
     /** Logits of every segment that asks for them, one vocabulary-sized row each. */
     final float[] logitRows;
     final Q8_0Activations q8 = new Q8_0Activations();
-    /** Whether the model's weights stay in the caches between forward passes (set by each forward). */
+    /**
+     * Whether single F16 tokens convert rows before their products (set by each forward): when the model's
+     * weights stay in the caches between forward passes, and on Intel CPUs always
+     * ({@link Transformer#CONVERT_STREAMED_F16}).
+     */
     boolean cached;
     final Q8_KActivations q8k = new Q8_KActivations();
     final Q4_0Activations q4 = new Q4_0Activations();

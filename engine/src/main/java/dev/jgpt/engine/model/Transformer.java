@@ -34,6 +34,16 @@ public final class Transformer {
      */
     static final long STREAMED_BYTES = 64L << 20;
 
+    /**
+     * Whether single F16 tokens convert short rows before their products ({@link ForwardBatch#cached}) even
+     * when the weights stream from DRAM: on Intel CPUs, unless {@code -Djgpt.f16.convertStreamed=true|false}
+     * says otherwise. On an Intel Xeon (Emerald Rapids, two threads) bench-llama-f16 decoded at 20-23
+     * tokens/s that way against 14-15 without; on a Zen 5 converting streamed rows first had been much
+     * slower (see {@link dev.jgpt.engine.tensor.F16Tensor}'s {@code dotRows}).
+     */
+    static final boolean CONVERT_STREAMED_F16 = Boolean.parseBoolean(
+            System.getProperty("jgpt.f16.convertStreamed", Boolean.toString(!CpuVendor.AMD)));
+
     private final ModelConfig config;
     private final TransformerWeights weights;
     /** powf(base, -2/ropeDims): each rotated pair's angle is the previous pair's times this. */
@@ -132,7 +142,7 @@ public final class Transformer {
         try {
             if (b.segments > 0) {
                 b.q8.lookAhead = streamed;
-                b.cached = !streamed;
+                b.cached = !streamed || CONVERT_STREAMED_F16;
                 forwardStacked(b);
             }
         } finally {

@@ -76,8 +76,10 @@ public final class F16Tensor extends FloatTensor {
      * leftover ones take {@link #dotBlocks}. One Zen 5 thread, weights in the caches, ns per row: 768 x 256
      * 31 -> 18, 256 x 768 69 -> 44, 1024 x 1024 90 -> 68. Streamed from DRAM, converting first was slower
      * (one thread, 1024 columns: 102 -> 142 ns per row; a 24-layer, 1024-wide model's decoding on two
-     * threads: ~50 -> ~14 tokens/s), which is why only cache-resident models take this path (see
-     * {@link MatrixOps#matmul}).
+     * threads: ~50 -> ~14 tokens/s), which is why only cache-resident models take this path there (see
+     * {@link MatrixOps#matmul}). On an Intel Xeon (Emerald Rapids) it is the faster one from DRAM too, where
+     * {@link #halfToFloat}'s 512-bit shifts share one port (bench-llama-f16's decoding on two threads: 15-17
+     * -> 25-26 tokens/s), so there streamed models take it as well.
      */
     void dotRows(int r0, int r1, int cols, float[] x, int xOffset, float[] out, int outOffset, float[] row) {
         int step = 2 * LANES;
