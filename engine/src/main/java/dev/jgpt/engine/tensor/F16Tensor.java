@@ -65,6 +65,8 @@ public final class F16Tensor extends FloatTensor {
 
     /** Rows up to this long are converted 4 at a time by {@link #dotRows} (16 KB of floats). */
     static final int CONVERTED_COLS = 1024;
+    /** Rows up to this long are converted one at a time by {@link #dotRows} (its scratch holds 4 short rows). */
+    private static final int ROW_COLS = 4 * CONVERTED_COLS;
 
     /**
      * {@link #dot} of rows {@code r0..r1} of {@code cols} halves each (from the tensor's start) with
@@ -72,8 +74,9 @@ public final class F16Tensor extends FloatTensor {
      * {@link #CONVERTED_COLS} long go 4 at a time, first converted into {@code row} (at least
      * {@code 4 * min(cols, CONVERTED_COLS)} floats) by a plain loop that C2 vectorizes into conversion
      * instructions (cheaper than {@link #halfToFloat}'s bit manipulation), then multiplied with
-     * {@link #dotBlocks}' two accumulators per row sharing each load of {@code x}; longer rows and the
-     * leftover ones take {@link #dotBlocks}. One Zen 5 thread, weights in the caches, ns per row: 768 x 256
+     * {@link #dotBlocks}' two accumulators per row sharing each load of {@code x}; longer rows (up to 4
+     * times that) and the leftover ones are converted one at a time, and rows longer still take
+     * {@link #dotBlocks}. One Zen 5 thread, weights in the caches, ns per row: 768 x 256
      * 31 -> 18, 256 x 768 69 -> 44, 1024 x 1024 90 -> 68. Streamed from DRAM, converting first was slower
      * (one thread, 1024 columns: 102 -> 142 ns per row; a 24-layer, 1024-wide model's decoding on two
      * threads: ~50 -> ~14 tokens/s), which is why only cache-resident models take this path there (see
@@ -132,8 +135,30 @@ public final class F16Tensor extends FloatTensor {
                 out[outOffset + r + 3] = s3;
             }
         }
+        // longer rows and the leftover ones one at a time, converted first too while a row fits in row: a
+        // call to dotBlocks from here was at times compiled without the Vector API's intrinsics (its
+        // conversions ran in Java: bench-llama-f16's decoding at ~10 tokens/s in jgpt bench against ~25 in
+        // another process); the same two accumulators and order as dotBlocks, so the same bits
         for (; r < r1; r++) {
-            out[outOffset + r] = dotBlocks((long) r * cols, cols, x, xOffset);
+            if (cols > ROW_COLS) {
+                out[outOffset + r] = dotBlocks((long) r * cols, cols, x, xOffset);
+                continue;
+            }
+            long base = (long) r * cols * 2;
+            for (int i = 0; i < cols; i++) {
+                row[i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
+            }
+            FloatVector a = FloatVector.zero(F);
+            FloatVector b = FloatVector.zero(F);
+            for (int i = 0; i < upper; i += step) {
+                a = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xOffset + i), a);
+                b = FloatVector.fromArray(F, row, i + LANES).fma(FloatVector.fromArray(F, x, xOffset + i + LANES), b);
+            }
+            float sum = a.add(b).reduceLanes(VectorOperators.ADD);
+            for (int i = upper; i < cols; i++) {
+                sum += row[i] * x[xOffset + i];
+            }
+            out[outOffset + r] = sum;
         }
     }
 
