@@ -65,7 +65,7 @@ final class FlashAttention {
     private final float[] tile;
     /** The second query's tile in {@link #tiledPair}. */
     private final float[] tile2;
-    /** {@link #tiledPair}'s running maxima and sums. */
+    /** The running maxima and sums of {@link #tiled} and {@link #tiledPair}. */
     private final float[] pairState = new float[4];
     private final float[] tmp16 = new float[16];
     /** Per cell of a chunk: its key score, then its value's weight, or the rescaling at a new maximum. */
@@ -337,11 +337,11 @@ final class FlashAttention {
                        float[] out, int outOff) {
         float[] vkq = acc;
         java.util.Arrays.fill(vkq, 0, headDim, 0f);
-        float m = Float.NEGATIVE_INFINITY;
-        float s = 0f;
+        float[] state = pairState; // the running maximum and sum
+        state[0] = Float.NEGATIVE_INFINITY;
+        state[1] = 0f;
         boolean byLanes = tiledKeys != null && TILED_BY_LANES;
         for (int ic = 0; ic <= pos; ic += TILE_KV) {
-            float tileMax = Float.NEGATIVE_INFINITY;
             if (byLanes) {
                 // 16 keys to a vector, each lane one key's chain of fused multiply-adds in dimension order
                 int kt = (ic / TILE_KV * kvDim + kvOff) * TILE_KV;
@@ -360,13 +360,6 @@ final class FlashAttention {
                 k1.mul(scale).intoArray(tile, 16);
                 k2.mul(scale).intoArray(tile, 32);
                 k3.mul(scale).intoArray(tile, 48);
-                for (int tk = 0; tk < TILE_KV; tk++) {
-                    if (ic + tk > pos) {
-                        tile[tk] = Float.NEGATIVE_INFINITY;
-                    } else {
-                        tileMax = Math.max(tileMax, tile[tk]);
-                    }
-                }
             }
             // without the tiled layout: the keys' chains eight at a time in scalar fused multiply-adds
             for (int tk = 0; tk < TILE_KV && !byLanes; tk++) {
@@ -407,9 +400,6 @@ final class FlashAttention {
                     tile[tk + 5] = k5 * scale;
                     tile[tk + 6] = k6 * scale;
                     tile[tk + 7] = k7 * scale;
-                    for (int j = tk; j < tk + 8; j++) {
-                        tileMax = Math.max(tileMax, tile[j]);
-                    }
                     tk += 7;
                     continue;
                 }
@@ -418,27 +408,8 @@ final class FlashAttention {
                     kq = Math.fma(kc[kOff + d], q[qOff + d], kq);
                 }
                 tile[tk] = kq * scale;
-                tileMax = Math.max(tileMax, tile[tk]);
             }
-            float mNew = Math.max(m, tileMax);
-            if (mNew > m) {
-                float ms = expf(m - mNew);
-                for (int d = 0; d < headDim; d++) {
-                    vkq[d] *= ms;
-                }
-                s *= ms;
-            }
-            m = mNew;
-            double tileSum = 0;
-            FloatVector max = FloatVector.broadcast(EXP_LANES, mNew);
-            for (int i = 0; i < TILE_KV; i += EXP_LANES.length()) {
-                LlamaCppMath.vExpf(FloatVector.fromArray(EXP_LANES, tile, i).sub(max)).intoArray(tile, i);
-            }
-            for (int i = 0; i < TILE_KV; i += 16) {
-                tileSum += LlamaCppMath.reduceAdd16(tile, i);
-            }
-            s = (float) (s + tileSum);
-            int last = Math.min(TILE_KV, pos + 1 - ic);
+            int last = softmaxStep(tile, ic, pos, vkq, state, 0);
             int d = 0;
             if (F16_LANES != null) {
                 // each dimension still takes the tile's cells in order; only dimensions run side by side, 64
@@ -478,7 +449,7 @@ final class FlashAttention {
                 vkq[d] = a;
             }
         }
-        float inv = s == 0f ? 0f : 1f / s;
+        float inv = state[1] == 0f ? 0f : 1f / state[1];
         for (int d = 0; d < headDim; d++) {
             out[outOff + d] = vkq[d] * inv;
         }
@@ -630,7 +601,8 @@ final class FlashAttention {
     }
 
     /**
-     * {@link #tiled}'s steps between a tile's key scores and its value sums, for one query at {@code pos}:
+     * The steps of {@link #tiled} and {@link #tiledPair} between a tile's key scores and its value sums, for
+     * one query at {@code pos}:
      * masks the cells past it, takes the new maximum (rescaling {@code vkq} and the sum when it grows),
      * turns the scores in {@code tile} into probabilities and adds them to the sum. The running maximum and
      * sum are {@code state[at]} and {@code state[at + 1]}. Returns the tile's cells up to {@code pos}.

@@ -37,8 +37,8 @@ public final class Transformer {
     /**
      * Whether single F16 tokens convert short rows before their products ({@link ForwardBatch#cached}) even
      * when the weights stream from DRAM: on Intel CPUs, unless {@code -Djgpt.f16.convertStreamed=true|false}
-     * says otherwise. On an Intel Xeon (Emerald Rapids, two threads) bench-llama-f16 decoded at 20-23
-     * tokens/s that way against 14-15 without; on a Zen 5 converting streamed rows first had been much
+     * says otherwise. On an Intel Xeon (Emerald Rapids, two threads) bench-llama-f16 decoded at 20-26
+     * tokens/s that way against 14-17 without; on a Zen 5 converting streamed rows first had been much
      * slower (see {@link dev.jgpt.engine.tensor.F16Tensor}'s {@code dotRows}).
      */
     static final boolean CONVERT_STREAMED_F16 = Boolean.parseBoolean(
