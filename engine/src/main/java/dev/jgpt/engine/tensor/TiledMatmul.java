@@ -1,7 +1,13 @@
 package dev.jgpt.engine.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 import static dev.jgpt.engine.tensor.Simd.F;
 import static dev.jgpt.engine.tensor.Simd.LANES;
@@ -19,6 +25,19 @@ import static dev.jgpt.engine.tensor.Simd.LANES;
  * {@link #multiplyLanes} instead, with the tokens in the lanes and no reductions.
  */
 final class TiledMatmul {
+    /** The byte order of {@link #multiplyLanes}' transposed batch, native memory this process writes and reads. */
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final long VECTOR_BYTES = (long) LANES * Float.BYTES;
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+    /**
+     * {@link #quads}' two steps on 16 lanes: rows a and b interleaved lane by lane (lanes 0-7 of each, or
+     * 8-15), then two such pairs interleaved two lanes at a time, so that each 4 lanes hold one token's 4
+     * rows. Null without 16 lanes (the lanes kernels then never run).
+     */
+    private static final IntVector PAIRS_LOW = indexes(i -> (i >> 1) + (i & 1) * 16);
+    private static final IntVector PAIRS_HIGH = indexes(i -> 8 + (i >> 1) + (i & 1) * 16);
+    private static final IntVector QUADS_LOW = indexes(i -> 2 * (i >> 2) + (i & 1) + ((i >> 1) & 1) * 16);
+    private static final IntVector QUADS_HIGH = indexes(i -> 8 + 2 * (i >> 2) + (i & 1) + ((i >> 1) & 1) * 16);
     private TiledMatmul() {
     }
 
@@ -131,7 +150,7 @@ final class TiledMatmul {
      * batch it falls in: the same bits for a token in a batch of 32 as among 128. {@code lanes} is scratch
      * of at least 16 x {@link Simd#LANES} floats.
      */
-    static void multiplyLanes(float[] w, int nRows, int cols, float[] xt, int padded, int batch, float[] out,
+    static void multiplyLanes(float[] w, int nRows, int cols, MemorySegment xt, int padded, int batch, float[] out,
                               int outRows, int firstRow, float[] lanes) {
         int i = 0;
         for (; i + 4 <= nRows; i += 4) {
@@ -164,17 +183,18 @@ final class TiledMatmul {
      * Rows {@code w[w0 ..]} (4, {@code cols} apart) times the 4 x {@link Simd#LANES} tokens from {@code t0}:
      * the accumulator of row r and token vector j into {@code lanes[(4j + r) * LANES ..]}.
      */
-    private static void lanes4x4(float[] w, int w0, int cols, float[] xt, int padded, int t0, float[] lanes) {
+    private static void lanes4x4(float[] w, int w0, int cols, MemorySegment xt, int padded, int t0, float[] lanes) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
         FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        int xo = t0;
-        for (int k = 0; k < cols; k++, xo += padded) {
-            FloatVector x0 = FloatVector.fromArray(F, xt, xo);
-            FloatVector x1 = FloatVector.fromArray(F, xt, xo + LANES);
-            FloatVector x2 = FloatVector.fromArray(F, xt, xo + 2 * LANES);
-            FloatVector x3 = FloatVector.fromArray(F, xt, xo + 3 * LANES);
+        long stride = (long) padded * Float.BYTES;
+        long xo = (long) t0 * Float.BYTES;
+        for (int k = 0; k < cols; k++, xo += stride) {
+            FloatVector x0 = FloatVector.fromMemorySegment(F, xt, xo, NATIVE);
+            FloatVector x1 = FloatVector.fromMemorySegment(F, xt, xo + VECTOR_BYTES, NATIVE);
+            FloatVector x2 = FloatVector.fromMemorySegment(F, xt, xo + 2 * VECTOR_BYTES, NATIVE);
+            FloatVector x3 = FloatVector.fromMemorySegment(F, xt, xo + 3 * VECTOR_BYTES, NATIVE);
             FloatVector w0v = FloatVector.broadcast(F, w[w0 + k]);
             a00 = w0v.fma(x0, a00);
             a01 = w0v.fma(x1, a01);
@@ -219,16 +239,17 @@ final class TiledMatmul {
      * vectors are written out alike on purpose: one kernel with a vector count would pick its accumulators by
      * branches, and C2 boxes vectors chosen that way.
      */
-    private static void lanes4x3(float[] w, int w0, int cols, float[] xt, int padded, int t0, float[] lanes) {
+    private static void lanes4x3(float[] w, int w0, int cols, MemorySegment xt, int padded, int t0, float[] lanes) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00;
         FloatVector a30 = a00, a31 = a00, a32 = a00;
-        int xo = t0;
-        for (int k = 0; k < cols; k++, xo += padded) {
-            FloatVector x0 = FloatVector.fromArray(F, xt, xo);
-            FloatVector x1 = FloatVector.fromArray(F, xt, xo + LANES);
-            FloatVector x2 = FloatVector.fromArray(F, xt, xo + 2 * LANES);
+        long stride = (long) padded * Float.BYTES;
+        long xo = (long) t0 * Float.BYTES;
+        for (int k = 0; k < cols; k++, xo += stride) {
+            FloatVector x0 = FloatVector.fromMemorySegment(F, xt, xo, NATIVE);
+            FloatVector x1 = FloatVector.fromMemorySegment(F, xt, xo + VECTOR_BYTES, NATIVE);
+            FloatVector x2 = FloatVector.fromMemorySegment(F, xt, xo + 2 * VECTOR_BYTES, NATIVE);
             FloatVector w0v = FloatVector.broadcast(F, w[w0 + k]);
             a00 = w0v.fma(x0, a00);
             a01 = w0v.fma(x1, a01);
@@ -261,15 +282,16 @@ final class TiledMatmul {
     }
 
     /** {@link #lanes4x4} for 2 vectors of tokens. */
-    private static void lanes4x2(float[] w, int w0, int cols, float[] xt, int padded, int t0, float[] lanes) {
+    private static void lanes4x2(float[] w, int w0, int cols, MemorySegment xt, int padded, int t0, float[] lanes) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00;
         FloatVector a10 = a00, a11 = a00;
         FloatVector a20 = a00, a21 = a00;
         FloatVector a30 = a00, a31 = a00;
-        int xo = t0;
-        for (int k = 0; k < cols; k++, xo += padded) {
-            FloatVector x0 = FloatVector.fromArray(F, xt, xo);
-            FloatVector x1 = FloatVector.fromArray(F, xt, xo + LANES);
+        long stride = (long) padded * Float.BYTES;
+        long xo = (long) t0 * Float.BYTES;
+        for (int k = 0; k < cols; k++, xo += stride) {
+            FloatVector x0 = FloatVector.fromMemorySegment(F, xt, xo, NATIVE);
+            FloatVector x1 = FloatVector.fromMemorySegment(F, xt, xo + VECTOR_BYTES, NATIVE);
             FloatVector w0v = FloatVector.broadcast(F, w[w0 + k]);
             a00 = w0v.fma(x0, a00);
             a01 = w0v.fma(x1, a01);
@@ -294,11 +316,12 @@ final class TiledMatmul {
     }
 
     /** {@link #lanes4x4} for one vector of tokens: row r's accumulator into {@code lanes[r * LANES ..]}. */
-    private static void lanes4x1(float[] w, int w0, int cols, float[] xt, int padded, int t0, float[] lanes) {
+    private static void lanes4x1(float[] w, int w0, int cols, MemorySegment xt, int padded, int t0, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int xo = t0;
-        for (int k = 0; k < cols; k++, xo += padded) {
-            FloatVector x0 = FloatVector.fromArray(F, xt, xo);
+        long stride = (long) padded * Float.BYTES;
+        long xo = (long) t0 * Float.BYTES;
+        for (int k = 0; k < cols; k++, xo += stride) {
+            FloatVector x0 = FloatVector.fromMemorySegment(F, xt, xo, NATIVE);
             a0 = FloatVector.broadcast(F, w[w0 + k]).fma(x0, a0);
             a1 = FloatVector.broadcast(F, w[w0 + cols + k]).fma(x0, a1);
             a2 = FloatVector.broadcast(F, w[w0 + 2 * cols + k]).fma(x0, a2);
@@ -311,11 +334,12 @@ final class TiledMatmul {
     }
 
     /** {@link #lanes4x4} for one row and one vector of tokens, into {@code lanes[0 .. LANES)}. */
-    private static void lanes1x1(float[] w, int w0, int cols, float[] xt, int padded, int t0, float[] lanes) {
+    private static void lanes1x1(float[] w, int w0, int cols, MemorySegment xt, int padded, int t0, float[] lanes) {
         FloatVector a = FloatVector.zero(F);
-        int xo = t0;
-        for (int k = 0; k < cols; k++, xo += padded) {
-            a = FloatVector.broadcast(F, w[w0 + k]).fma(FloatVector.fromArray(F, xt, xo), a);
+        long stride = (long) padded * Float.BYTES;
+        long xo = (long) t0 * Float.BYTES;
+        for (int k = 0; k < cols; k++, xo += stride) {
+            a = FloatVector.broadcast(F, w[w0 + k]).fma(FloatVector.fromMemorySegment(F, xt, xo, NATIVE), a);
         }
         a.intoArray(lanes, 0);
     }
@@ -327,7 +351,13 @@ final class TiledMatmul {
      */
     private static void scatter(float[] lanes, int rows, int vectors, int batch, int t0, float[] out, int outRows,
                                 int row0) {
-        for (int j = 0; j < vectors; j++) {
+        int j = 0;
+        if (rows == 4 && LANES == 16) {
+            for (; j < vectors && t0 + (j + 1) * LANES <= batch; j++) {
+                quads(lanes, j * 4 * LANES, out, (t0 + j * LANES) * outRows + row0, outRows);
+            }
+        }
+        for (; j < vectors; j++) {
             for (int l = 0; l < LANES; l++) {
                 int b = t0 + j * LANES + l;
                 if (b >= batch) {
@@ -342,23 +372,77 @@ final class TiledMatmul {
     }
 
     /**
+     * One token vector's 4 row accumulators ({@code lanes[at ..]}, {@code 4 x 16} floats) into {@code out}:
+     * each token's 4 rows are 4 consecutive outputs ({@code out[o + l * outRows ..]} for lane l), so the 16
+     * lanes are transposed into 4-lane groups by two steps of two-vector permutations and stored 4 floats
+     * at a time, instead of 64 single floats (one Intel Xeon thread, 768 x 256 by 128 tokens: the scalar
+     * copies were ~10% of {@link #multiplyLanes}).
+     */
+    private static void quads(float[] lanes, int at, float[] out, int o, int outRows) {
+        IntVector a0 = FloatVector.fromArray(F, lanes, at).reinterpretAsInts();
+        IntVector a1 = FloatVector.fromArray(F, lanes, at + 16).reinterpretAsInts();
+        IntVector a2 = FloatVector.fromArray(F, lanes, at + 32).reinterpretAsInts();
+        IntVector a3 = FloatVector.fromArray(F, lanes, at + 48).reinterpretAsInts();
+        IntVector u0 = PAIRS_LOW.selectFrom(a0, a1);
+        IntVector u1 = PAIRS_HIGH.selectFrom(a0, a1);
+        IntVector u2 = PAIRS_LOW.selectFrom(a2, a3);
+        IntVector u3 = PAIRS_HIGH.selectFrom(a2, a3);
+        // tokens 0-3, 4-7, 8-11, 12-15, each 4 lanes one token's rows 0-3
+        FloatVector q0 = QUADS_LOW.selectFrom(u0, u2).reinterpretAsFloats();
+        FloatVector q1 = QUADS_HIGH.selectFrom(u0, u2).reinterpretAsFloats();
+        FloatVector q2 = QUADS_LOW.selectFrom(u1, u3).reinterpretAsFloats();
+        FloatVector q3 = QUADS_HIGH.selectFrom(u1, u3).reinterpretAsFloats();
+        ((FloatVector) q0.reinterpretShape(F4, 0)).intoArray(out, o);
+        ((FloatVector) q0.reinterpretShape(F4, 1)).intoArray(out, o + outRows);
+        ((FloatVector) q0.reinterpretShape(F4, 2)).intoArray(out, o + 2 * outRows);
+        ((FloatVector) q0.reinterpretShape(F4, 3)).intoArray(out, o + 3 * outRows);
+        ((FloatVector) q1.reinterpretShape(F4, 0)).intoArray(out, o + 4 * outRows);
+        ((FloatVector) q1.reinterpretShape(F4, 1)).intoArray(out, o + 5 * outRows);
+        ((FloatVector) q1.reinterpretShape(F4, 2)).intoArray(out, o + 6 * outRows);
+        ((FloatVector) q1.reinterpretShape(F4, 3)).intoArray(out, o + 7 * outRows);
+        ((FloatVector) q2.reinterpretShape(F4, 0)).intoArray(out, o + 8 * outRows);
+        ((FloatVector) q2.reinterpretShape(F4, 1)).intoArray(out, o + 9 * outRows);
+        ((FloatVector) q2.reinterpretShape(F4, 2)).intoArray(out, o + 10 * outRows);
+        ((FloatVector) q2.reinterpretShape(F4, 3)).intoArray(out, o + 11 * outRows);
+        ((FloatVector) q3.reinterpretShape(F4, 0)).intoArray(out, o + 12 * outRows);
+        ((FloatVector) q3.reinterpretShape(F4, 1)).intoArray(out, o + 13 * outRows);
+        ((FloatVector) q3.reinterpretShape(F4, 2)).intoArray(out, o + 14 * outRows);
+        ((FloatVector) q3.reinterpretShape(F4, 3)).intoArray(out, o + 15 * outRows);
+    }
+
+    /** A 16-lane index vector, lane i holding {@code f(i)}; null without 16 lanes. */
+    private static IntVector indexes(java.util.function.IntUnaryOperator f) {
+        if (LANES != 16) {
+            return null;
+        }
+        int[] a = new int[16];
+        for (int i = 0; i < 16; i++) {
+            a[i] = f.applyAsInt(i);
+        }
+        return IntVector.fromArray(IntVector.SPECIES_512, a, 0);
+    }
+
+    /**
      * Tokens {@code [b0, b0 + LANES)} of the batch into the layout of {@link #multiplyLanes}: {@code xt[k *
      * padded + b] = x[xOffset + b * cols + k]}, zeros for tokens from {@code batch} on. A whole group of
      * tokens is one gather per column ({@code map} holds {@code i * cols} for lane i): one Zen 5 thread, 128
      * tokens x 256 columns, 12 us, against 30-60 us for scalar copies in either loop order (the stores or the
      * loads go a row apart, and rows of 1024 columns share L1 sets).
      */
-    static void transpose(float[] x, int xOffset, int batch, int cols, float[] xt, int padded, int b0, int[] map) {
+    static void transpose(float[] x, int xOffset, int batch, int cols, MemorySegment xt, int padded, int b0,
+                          int[] map) {
+        long stride = (long) padded * Float.BYTES;
         if (b0 + LANES <= batch) {
             int src = xOffset + b0 * cols;
-            for (int k = 0, o = b0; k < cols; k++, o += padded) {
-                FloatVector.fromArray(F, x, src + k, map, 0).intoArray(xt, o);
+            long o = (long) b0 * Float.BYTES;
+            for (int k = 0; k < cols; k++, o += stride) {
+                FloatVector.fromArray(F, x, src + k, map, 0).intoMemorySegment(xt, o, NATIVE);
             }
             return;
         }
-        for (int k = 0, o = b0; k < cols; k++, o += padded) {
+        for (int k = 0; k < cols; k++) {
             for (int b = b0; b < b0 + LANES; b++) {
-                xt[o + b - b0] = b < batch ? x[xOffset + b * cols + k] : 0f;
+                xt.setAtIndex(ValueLayout.JAVA_FLOAT, (long) k * padded + b, b < batch ? x[xOffset + b * cols + k] : 0f);
             }
         }
     }

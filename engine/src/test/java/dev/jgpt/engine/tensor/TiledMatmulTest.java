@@ -54,8 +54,11 @@ class TiledMatmulTest {
                     float[] w = Tensors.gaussian(random, nRows * cols, 1f);
                     float[] x = Tensors.gaussian(random, 3 + batch * cols, 1f);
                     int padded = (batch + Simd.LANES - 1) / Simd.LANES * Simd.LANES;
-                    float[] xt = new float[padded * cols];
-                    java.util.Arrays.fill(xt, Float.NaN); // the padding must be written too
+                    java.lang.foreign.MemorySegment xt = java.lang.foreign.Arena.ofAuto()
+                            .allocate((long) padded * cols * Float.BYTES, 64);
+                    for (long i = 0; i < (long) padded * cols; i++) {
+                        xt.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, Float.NaN); // padding must be written too
+                    }
                     int[] map = new int[Simd.LANES];
                     for (int i = 0; i < map.length; i++) {
                         map[i] = i * cols;
