@@ -142,7 +142,8 @@ final class TiledMatmul {
 
     /**
      * {@link #multiply} for larger batches with the tokens in the vector lanes: {@code xt} holds the batch
-     * transposed ({@code xt[k * padded + b]} is column k of token b, tokens past {@code batch} zero), and
+     * transposed, as native-order floats on a 64-byte boundary (float {@code k * padded + b} is column k of
+     * token b, tokens past {@code batch} zero; see {@link #transpose}), and
      * each step broadcasts one weight of each of 4 rows and multiply-adds it with 4 vectors of tokens, 16
      * accumulators of {@link Simd#LANES} tokens each. Nothing is reduced across lanes, so no tile ends in
      * 16 horizontal sums (at 256 columns those cost a third of {@link #tile4x4}'s time), and every output
