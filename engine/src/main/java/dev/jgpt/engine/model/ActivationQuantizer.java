@@ -1,6 +1,7 @@
 package dev.jgpt.engine.model;
 
 import dev.jgpt.engine.tensor.GgmlType;
+import dev.jgpt.engine.tensor.MatrixOps;
 
 /**
  * Rounds activations to the values llama.cpp's CPU backend multiplies them as, for weight types that
@@ -11,6 +12,9 @@ import dev.jgpt.engine.tensor.GgmlType;
  * rounding; only the order of the float additions afterwards still differs from llama.cpp's kernels.
  */
 final class ActivationQuantizer {
+    /** Work units ({@link MatrixOps#forRows}' multiply-adds) of rounding one value to F16. */
+    private static final long ROUND_WORK = 2;
+
     private ActivationQuantizer() {
     }
 
@@ -23,7 +27,10 @@ final class ActivationQuantizer {
             case Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 -> len % 32 == 0 ? roundQ8_0(x, len, out) : x;
             case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> len % 256 == 0 ? roundQ8_K(x, len, out) : x;
             case F16 -> {
-                LlamaCppMath.roundF16Into(x, 0, out, 0, len);
+                // a prompt's activations in chunks across the pool (a single token's alone)
+                int chunk = LlamaCppMath.ROUND_CHUNK;
+                MatrixOps.shared().forRows((len + chunk - 1) / chunk, (long) len * ROUND_WORK, (c0, c1) ->
+                        LlamaCppMath.roundF16Into(x, c0 * chunk, out, c0 * chunk, Math.min(len, c1 * chunk) - c0 * chunk));
                 yield out;
             }
             default -> x;

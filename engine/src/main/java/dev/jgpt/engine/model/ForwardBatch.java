@@ -42,6 +42,11 @@ public final class ForwardBatch {
     final float[] ropeSin;
     /** Activations as llama.cpp rounds them before a product (see {@link ActivationQuantizer}). */
     final float[] rounded;
+    /**
+     * What the latest product of rounded activations multiplied: {@link #rounded}, or its input itself where
+     * the weight type takes floats as they are; the next product on the same input reuses it.
+     */
+    float[] lastRounded;
     /** Logits of every segment that asks for them, one vocabulary-sized row each. */
     final float[] logitRows;
     final Q8_0Activations q8 = new Q8_0Activations();

@@ -412,12 +412,13 @@ public final class Transformer {
 
     /**
      * Whether a product with {@code next}, right after one with {@code previous} on the same input, can
-     * reuse its quantized activations (products only read them): both take the same kind of input.
-     * Quantizing 256 floats to Q8_0 costs ~0.45 us on one thread; this saves three of them per layer.
+     * reuse its quantized activations (products only read them): both take the same kind of input, and for
+     * rounded float activations the same weight type (the rounding depends on it). Quantizing 256 floats to
+     * Q8_0 costs ~0.45 us on one thread; this saves three of them per layer.
      */
     private static boolean sameInput(FloatTensor previous, int previousRows, FloatTensor next, int rows, int cols) {
         Input kind = input(next, rows, cols);
-        return kind != Input.ROUNDED && kind == input(previous, previousRows, cols);
+        return kind == input(previous, previousRows, cols) && (kind != Input.ROUNDED || next.type() == previous.type());
     }
 
     /**
@@ -431,7 +432,8 @@ public final class Transformer {
 
     /**
      * {@link #matmul(ForwardBatch, FloatTensor, float[], int, float[], int, int)}; with {@code quantized}
-     * set, the batch's Q8_0 or Q8_K activations already hold {@code x} (see {@link #sameInput}).
+     * set, the batch's Q8_0, Q8_K or Q4_0 activations, or its rounded ones, already hold {@code x} (see
+     * {@link #sameInput}).
      */
     private static void matmul(ForwardBatch s, FloatTensor w, float[] x, int n, float[] out, int rows, int cols,
                                boolean quantized) {
@@ -455,8 +457,10 @@ public final class Transformer {
                 s.q4.matmul(w, n, out, rows, cols);
             }
             case ROUNDED -> {
-                float[] xr = ActivationQuantizer.roundLikeLlamaCpp(w.type(), x, n * cols, s.rounded);
-                MatrixOps.shared().matmul(w, xr, n, out, rows, cols, s.cached);
+                if (!quantized) {
+                    s.lastRounded = ActivationQuantizer.roundLikeLlamaCpp(w.type(), x, n * cols, s.rounded);
+                }
+                MatrixOps.shared().matmul(w, s.lastRounded, n, out, rows, cols, s.cached);
             }
         }
     }
