@@ -74,4 +74,23 @@ class LlamaCppMathTest {
         }
         assertEquals(0f, dst[4]);
     }
+
+    @Test
+    void roundingALongArrayGoesChunkByChunk() {
+        // more than two chunks of halves, the last one partial, at offsets into both arrays
+        SplittableRandom random = new SplittableRandom(10);
+        int len = 2 * LlamaCppMath.ROUND_CHUNK + 123;
+        float[] src = new float[len + 7];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = (float) (random.nextGaussian() * Math.pow(2, random.nextInt(-30, 20)));
+        }
+        float[] dst = new float[len + 9];
+        LlamaCppMath.roundF16Into(src, 7, dst, 2, len);
+        for (int i = 0; i < len; i++) {
+            assertEquals(Float.floatToIntBits(LlamaCppMath.roundF16(src[7 + i])), Float.floatToIntBits(dst[2 + i]),
+                    "value " + i + ": " + src[7 + i]);
+        }
+        assertEquals(0f, dst[1]);
+        assertEquals(0f, dst[2 + len]);
+    }
 }
