@@ -28,6 +28,8 @@ final class BenchCommand implements Callable<Integer> {
     /** The longest warm-up: the JIT of a 2-core machine takes several seconds on the kernels. */
     private static final long MAX_WARM_UP_NANOS = 60_000_000_000L;
     private static final long QUIET_JIT_MILLIS = 20;
+    /** How long the quiet rounds must run in a row at least, however many they are. */
+    private static final long QUIET_NANOS = 3_000_000_000L;
 
     @Option(names = "--model", description = "GGUF model file or name")
     String model;
@@ -128,21 +130,34 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs {@code round} until two rounds in a row finished no more than {@value #QUIET_JIT_MILLIS} ms of JIT
-     * compilation (for at most a minute): with a single warm-up round, background compilations still
-     * running in the measured rounds made the same build's figures differ up to 2x. Not a fixed number of
-     * rounds: the tiny models' rounds are so short that 8 of them (the earlier cap) ended the warm-up while
-     * C2 was still compiling their kernels (tiny-llama-q8_0 then took 12 rounds to get quiet).
+     * Runs {@code round} until the rounds of the last {@value #QUIET_NANOS} ns (two rounds at least) each
+     * finished no more than {@value #QUIET_JIT_MILLIS} ms of JIT compilation, for at most a minute: with a
+     * single warm-up round, background compilations still running in the measured rounds made the same
+     * build's figures differ up to 2x. Not a fixed number of rounds, nor just two quiet ones: a tiny model's
+     * round (one prompt, then single tokens) is so short that code run once per prompt is still in C1's
+     * profiling tier when two rounds in a row compile little. On tiny-llama-q8_0 (70 ms rounds) C2 compiled
+     * the prompt's activation layout ({@code Q8_0Activations.pairActivations}) only 9.7 s into the run, after
+     * warm-ups of ~8 s had ended, and the measured prompts of 4 runs in 6 took 3x as long as those of the
+     * others (4 361-7 599 against 12 444-15 924 tokens/s).
      */
     private static void warmUp(Runnable round) {
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
         int quiet = 0;
         long start = System.nanoTime();
-        while (quiet < 2 && System.nanoTime() - start < MAX_WARM_UP_NANOS) {
+        long quietSince = start;
+        while ((quiet < 2 || System.nanoTime() - quietSince < QUIET_NANOS)
+                && System.nanoTime() - start < MAX_WARM_UP_NANOS) {
             long before = timed ? jit.getTotalCompilationTime() : 0;
+            long roundStart = System.nanoTime();
             round.run();
-            quiet = !timed || jit.getTotalCompilationTime() - before <= QUIET_JIT_MILLIS ? quiet + 1 : 0;
+            if (!timed || jit.getTotalCompilationTime() - before <= QUIET_JIT_MILLIS) {
+                if (quiet++ == 0) {
+                    quietSince = roundStart;
+                }
+            } else {
+                quiet = 0;
+            }
         }
     }
 
