@@ -130,7 +130,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs {@code round} until the rounds of the last {@value #QUIET_NANOS} ns (two rounds at least) each
+     * Runs {@code round} until the rounds of the last 3 s ({@link #QUIET_NANOS}; two rounds at least) each
      * finished no more than {@value #QUIET_JIT_MILLIS} ms of JIT compilation, for at most a minute: with a
      * single warm-up round, background compilations still running in the measured rounds made the same
      * build's figures differ up to 2x. Not a fixed number of rounds, nor just two quiet ones: a tiny model's

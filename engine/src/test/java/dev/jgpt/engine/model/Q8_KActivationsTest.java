@@ -19,8 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * kernels they replaced ({@link ScalarReference}, kept here verbatim), for batches of 1..9 tokens (which
  * switch Q4_K between its gemv and gemm accumulation orders, and take the four-token kernels with leftover
  * tokens), of 12, of 16..36 (Q4_K's 16-token prompt kernel, with leftover tokens: 27 makes a full group, a
- * padded one of 8 and 3 gemv tokens) and of 67 (Q6_K's prompt kernel: four full groups and 3 tokens) on
- * random blocks.
+ * padded one of 8 and 3 gemv tokens; from two groups on, 27, 33, 36 and 67, Q4_K takes two groups at a time)
+ * and of 67 (Q6_K's prompt kernel: four full groups and 3 tokens) on random blocks.
  */
 class Q8_KActivationsTest {
     private static final ValueLayout.OfShort SHORT_LE =
