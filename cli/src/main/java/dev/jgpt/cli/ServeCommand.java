@@ -6,6 +6,8 @@ import dev.jgpt.api.ServerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -114,6 +116,7 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("jgpt: /v1 and /api need 'Authorization: Bearer KEY' (" + keys.size() + " key(s))");
         }
         if (entries.isEmpty()) {
+            createIfMissing(directory);
             System.err.println("jgpt: no models yet. Add one: copy a GGUF file into " + directory
                     + " (it is picked up without a restart),\n      download one with './jgpt pull OWNER/REPO[:QUANT]'"
                     + " (e.g. ./jgpt pull Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M),\n      or start with --model PATH"
@@ -125,6 +128,19 @@ final class ServeCommand implements Callable<Integer> {
         }
         stopped.await();
         return 0;
+    }
+
+    /**
+     * Creates the model directory if it does not exist yet, so that the advice printed next ("copy a GGUF file
+     * into it") works as written on a fresh machine: {@code cp model.gguf ~/.jgpt/models/} fails while the
+     * directory is missing. A directory that cannot be created is left to the message, which names it.
+     */
+    static void createIfMissing(Path directory) {
+        try {
+            Files.createDirectories(directory);
+        } catch (IOException | SecurityException | UnsupportedOperationException e) {
+            // the message names the directory; the user can create it
+        }
     }
 
     /** The --api-key options, else JGPT_API_KEY when set, else none. */

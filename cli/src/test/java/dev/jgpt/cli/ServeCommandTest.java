@@ -1,14 +1,21 @@
 package dev.jgpt.cli;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code jgpt serve --api-key}: repeatable, else JGPT_API_KEY, else an open server. */
+/**
+ * {@code jgpt serve --api-key}: repeatable, else JGPT_API_KEY, else an open server; a missing model directory is
+ * created for the advice to copy a file into it.
+ */
 class ServeCommandTest {
 
     static ServeCommand parse(Map<String, String> environment, String... args) {
@@ -54,5 +61,22 @@ class ServeCommandTest {
                     () -> ServeCommand.parseDuration(bad));
             org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("--keep-alive"), e.getMessage());
         }
+    }
+
+    @Test
+    void aMissingModelDirectoryIsCreatedAndAFileInItKept(@TempDir Path tmp) throws Exception {
+        Path directory = tmp.resolve(".jgpt").resolve("models");
+        ServeCommand.createIfMissing(directory);
+        assertTrue(Files.isDirectory(directory));
+        Path model = Files.writeString(directory.resolve("kept.gguf"), "x");
+        ServeCommand.createIfMissing(directory);
+        assertEquals("x", Files.readString(model));
+    }
+
+    @Test
+    void aDirectoryThatCannotBeCreatedIsLeftToTheMessage(@TempDir Path tmp) throws Exception {
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        ServeCommand.createIfMissing(file.resolve("models"));
+        assertTrue(Files.isRegularFile(file));
     }
 }
