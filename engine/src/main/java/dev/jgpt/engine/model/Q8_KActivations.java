@@ -1664,69 +1664,40 @@ final class Q8_KActivations {
         }
 
         void unpackQ4K(MemorySegment w, long base) {
-            // block_q4_K: d (f16), dmin (f16), scales[12] (6-bit scales and mins), qs[128]
-            if (LANES > 0) {
-                // the header as two longs (two bounds checks, not some forty for the scale bytes one by one),
-                // and each 16 bytes of qs read once for both of their nibbles
-                long h0 = w.get(LONG_LE, base);
-                long h1 = w.get(LONG_LE, base + 8);
-                d = Float.float16ToFloat((short) h0);
-                dmin = Float.float16ToFloat((short) (h0 >>> 16));
-                long packedScales = q4Scales(h0, h1);
-                long packedMins = q4Mins(h1);
-                for (int p = 0; p < 4; p++) {
-                    // sub-blocks 2p and 2p+1 are the low and high nibbles of qs[32p..32p+32)
-                    int lowScale = (int) (packedScales >>> (16 * p)) & 0xff;
-                    int highScale = (int) (packedScales >>> (16 * p + 8)) & 0xff;
-                    int lowMin = (int) (packedMins >>> (16 * p)) & 0xff;
-                    int highMin = (int) (packedMins >>> (16 * p + 8)) & 0xff;
-                    scales[4 * p] = lowMin;
-                    scales[4 * p + 1] = lowMin;
-                    scales[4 * p + 2] = highMin;
-                    scales[4 * p + 3] = highMin;
-                    long qb = base + 16 + 32L * p;
+            // block_q4_K: d (f16), dmin (f16), scales[12] (6-bit scales and mins), qs[128]; the header read as
+            // two longs (two bounds checks, not some forty for the scale bytes one by one), and each byte of qs
+            // read once for both of its nibbles
+            long h0 = w.get(LONG_LE, base);
+            long h1 = w.get(LONG_LE, base + 8);
+            d = Float.float16ToFloat((short) h0);
+            dmin = Float.float16ToFloat((short) (h0 >>> 16));
+            long packedScales = q4Scales(h0, h1);
+            long packedMins = q4Mins(h1);
+            for (int p = 0; p < 4; p++) {
+                // sub-blocks 2p and 2p+1 are the low and high nibbles of qs[32p..32p+32)
+                int lowScale = (int) (packedScales >>> (16 * p)) & 0xff;
+                int highScale = (int) (packedScales >>> (16 * p + 8)) & 0xff;
+                int lowMin = (int) (packedMins >>> (16 * p)) & 0xff;
+                int highMin = (int) (packedMins >>> (16 * p + 8)) & 0xff;
+                scales[4 * p] = lowMin;
+                scales[4 * p + 1] = lowMin;
+                scales[4 * p + 2] = highMin;
+                scales[4 * p + 3] = highMin;
+                long qb = base + 16 + 32L * p;
+                if (LANES > 0) {
                     for (int i = 0; i < 32; i += LANES) {
                         IntVector q = bytes(w, qb + i);
                         q.and(15).mul(lowScale).intoArray(values, 64 * p + i);
                         q.lanewise(VectorOperators.ASHR, 4).and(15).mul(highScale).intoArray(values, 64 * p + 32 + i);
                     }
-                }
-                return;
-            }
-            d = Float.float16ToFloat(w.get(SHORT_LE, base));
-            dmin = Float.float16ToFloat(w.get(SHORT_LE, base + 2));
-            long sc = base + 4;
-            for (int sub = 0; sub < 8; sub++) {
-                int scale = q4Scale(w, sc, sub);
-                int min = q4Min(w, sc, sub);
-                scales[2 * sub] = min;
-                scales[2 * sub + 1] = min;
-                // sub-blocks 2p and 2p+1 are the low and high nibbles of qs[32p..32p+32)
-                long qb = base + 16 + 32L * (sub >> 1);
-                int shift = 4 * (sub & 1);
-                int o = 32 * sub;
-                for (int i = 0; i < 32; i++) {
-                    values[o + i] = ((w.get(ValueLayout.JAVA_BYTE, qb + i) >> shift) & 15) * scale;
+                } else {
+                    for (int i = 0; i < 32; i++) {
+                        int q = w.get(ValueLayout.JAVA_BYTE, qb + i);
+                        values[64 * p + i] = (q & 15) * lowScale;
+                        values[64 * p + 32 + i] = ((q >> 4) & 15) * highScale;
+                    }
                 }
             }
-        }
-
-        /** Q4_K sub-block {@code sub}'s 6-bit scale from the 12 packed bytes at {@code sc}. */
-        static int q4Scale(MemorySegment w, long sc, int sub) {
-            if (sub < 4) {
-                return w.get(ValueLayout.JAVA_BYTE, sc + sub) & 63;
-            }
-            return (w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 0xF)
-                    | (((w.get(ValueLayout.JAVA_BYTE, sc + sub - 4) & 0xFF) >> 6) << 4);
-        }
-
-        /** Q4_K sub-block {@code sub}'s 6-bit min from the 12 packed bytes at {@code sc}. */
-        static int q4Min(MemorySegment w, long sc, int sub) {
-            if (sub < 4) {
-                return w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 63;
-            }
-            return ((w.get(ValueLayout.JAVA_BYTE, sc + sub + 4) & 0xFF) >> 4)
-                    | (((w.get(ValueLayout.JAVA_BYTE, sc + sub) & 0xFF) >> 6) << 4);
         }
 
         static ShortVector shorts(MemorySegment w, long offset) {
