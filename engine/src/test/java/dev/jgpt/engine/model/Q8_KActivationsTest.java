@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * switch Q4_K between its gemv and gemm accumulation orders, and take the four-token kernels with leftover
  * tokens), of 12, of 16..36 (Q4_K's 16-token prompt kernel, with leftover tokens: 27 makes a full group, a
  * padded one of 8 and 3 gemv tokens; from two groups on, 27, 33, 36 and 67, Q4_K takes two groups at a time)
- * and of 67 (Q6_K's prompt kernel: four full groups and 3 tokens) on random blocks.
+ * and of 67 and 83 (Q6_K's prompt kernel: four full groups and 3 tokens, two groups at a time; five groups,
+ * the last one alone) on random blocks.
  */
 class Q8_KActivationsTest {
     private static final ValueLayout.OfShort SHORT_LE =
@@ -29,7 +30,7 @@ class Q8_KActivationsTest {
     static Stream<Object[]> cases() {
         return Stream.of(GgmlType.Q4_K, GgmlType.Q6_K)
                 .flatMap(type -> IntStream.concat(IntStream.rangeClosed(1, 9),
-                                IntStream.of(12, 16, 19, 27, 33, 36, 67))
+                                IntStream.of(12, 16, 19, 27, 33, 36, 67, 83))
                         .mapToObj(n -> new Object[] {type, n}));
     }
 
