@@ -36,8 +36,8 @@ import java.nio.ByteOrder;
  * lane sums as int32 arithmetic. The activations are stored
  * as floats split by byte (block b's value 4j+k at {@code x[b*32 + k*8 + j]}, so that "byte k of every
  * lane" is one 8-float run) and, for the batch kernel, two tokens side by side in 16-float vectors
- * ({@link #pairActivations}). A group of weight rows (16 KB of floats) is converted once per batch (once per
- * chunk of token pairs whose activations fit in L2, on long rows) into the same order, each 8-float run twice. Per block, four 16-float multiply-adds then give both tokens'
+ * ({@link #pairActivations}). A group of weight rows (16 KB of floats) is converted once per batch into
+ * the same order, each 8-float run twice. Per block, four 16-float multiply-adds then give both tokens'
  * 8 lane sums at once, and one more adds them times both tokens' scales to their accumulators; tiles of
  * 4 rows x 2 token pairs ({@link #dotFourRowsTwoPairs}; 2 x 2 for leftover rows) share each activation load
  * four times and each weight load twice; the 4 x 2 tile ends with the 16 outputs' hsum8 done together in
@@ -100,11 +100,6 @@ final class Q8_0Activations {
      * 1.03-1.40 -> 0.99-1.11.
      */
     private static final int MIN_GROUP = 4;
-    /**
-     * Bytes of paired activations ({@link #pairActivations}) a batch goes through with each group of rows:
-     * 640 KB, within a 1 MB L2 (a 128-token batch of 2816-value rows is 1.8 MB).
-     */
-    private static final long PAIRED_BYTES = 640 * 1024;
     /**
      * Work units ({@link MatrixOps#forRows}' multiply-adds) of quantizing or laying out one activation value:
      * a prompt's are split across the pool, a single token's stay on the calling thread.
@@ -445,23 +440,34 @@ final class Q8_0Activations {
         RowScratch scratch = ROW_SCRATCH.get();
         float[] lanes = scratch.lanes;
         if (batchKernel(n)) {
-            // a group of rows is converted once per chunk of token pairs; each pair's activations then stay
-            // in L1 across it
+            // a group of rows is converted once; each pair of tokens' activations then stay in L1 across it
             int group = Math.max(MIN_GROUP, GROUP_FLOATS / (blocks * PLANE_FLOATS));
             scratch.ensure(group * blocks);
             int pairs = (n + 1) / 2;
-            // token pairs in chunks whose activations fit in L2 (PAIRED_BYTES), each chunk across all the rows,
-            // its groups of rows converted anew: past L2, every group streamed all the pairs from L3 (one Zen 5
-            // thread, 1024 x 2816 by 128 tokens, alternating runs: 12.6 -> 10.0 and 14.0 -> 10.0 ms)
-            int chunk = (int) Math.max(2, PAIRED_BYTES / (blocks * PAIR_BYTES) & ~1);
-            for (int p0 = 0; p0 < pairs; p0 += chunk) {
-                int p1 = Math.min(pairs, p0 + chunk);
-                for (int r0 = from; r0 < to; r0 += group) {
-                    int g = Math.min(group, to - r0);
-                    for (int i = 0; i < g; i++) {
-                        convertRow(w, (r0 + i) * rowBytes, blocks, scratch.scales, scratch.values, i * blocks);
+            for (int r0 = from; r0 < to; r0 += group) {
+                int g = Math.min(group, to - r0);
+                for (int i = 0; i < g; i++) {
+                    convertRow(w, (r0 + i) * rowBytes, blocks, scratch.scales, scratch.values, i * blocks);
+                }
+                int p = 0;
+                for (; p + 1 < pairs; p += 2) {
+                    int i = 0;
+                    for (; i + 3 < g; i += 4) {
+                        dotFourRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows,
+                                n);
                     }
-                    pairRows(scratch, p0, p1, g, r0, blocks, out, rows, n, lanes);
+                    for (; i + 1 < g; i += 2) {
+                        dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n,
+                                lanes);
+                    }
+                    for (; i < g; i++) {
+                        dotTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n, lanes);
+                    }
+                }
+                for (; p < pairs; p++) {
+                    for (int i = 0; i < g; i++) {
+                        dotPair(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n, lanes);
+                    }
                 }
             }
             return;
@@ -518,34 +524,6 @@ final class Q8_0Activations {
                 out[t * rows + r] = twoBlocks ? dotRowPairs(w, r * rowBytes, t * blocks, blocks, lanes)
                         : shorts ? dotRow(w, r * rowBytes, t * blocks, blocks, lanes)
                         : dotRowNarrow(w, r * rowBytes, t * blocks, blocks, lanes);
-            }
-        }
-    }
-
-    /**
-     * The batch kernels on the {@code g} rows converted last (from row {@code r0}) and token pairs
-     * {@code [p0, p1)}: 4-row tiles two pairs at a time, leftover rows two or one at a time, and a last odd
-     * pair alone.
-     */
-    private void pairRows(RowScratch scratch, int p0, int p1, int g, int r0, int blocks, float[] out, int rows,
-                          int n, float[] lanes) {
-        int p = p0;
-        for (; p + 1 < p1; p += 2) {
-            int i = 0;
-            for (; i + 3 < g; i += 4) {
-                dotFourRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n);
-            }
-            for (; i + 1 < g; i += 2) {
-                dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n,
-                        lanes);
-            }
-            for (; i < g; i++) {
-                dotTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n, lanes);
-            }
-        }
-        for (; p < p1; p++) {
-            for (int i = 0; i < g; i++) {
-                dotPair(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n, lanes);
             }
         }
     }

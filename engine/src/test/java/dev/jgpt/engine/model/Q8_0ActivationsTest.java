@@ -195,17 +195,6 @@ class Q8_0ActivationsTest {
     }
 
     @Test
-    void promptBatchesMatchAcrossPairChunks() {
-        // rows of 8192 values: the batch kernel takes the token pairs 8 at a time (640 KB of paired
-        // activations), each chunk across all the rows; 35 tokens end in a chunk of two pairs, the second
-        // missing its second token, 37 in a chunk of a two-pair tile and a lone pair
-        Random random = new Random(17);
-        for (int n : new int[] {35, 37}) {
-            assertBitIdentical(random, 6, 8192, n);
-        }
-    }
-
-    @Test
     void batchesFollowTheLatestQuantizationAndServeSeveralProducts() {
         // the token-pair layout (the batch kernel's, 16 tokens or more, and dotEightTokens') and the block-pair
         // layout (up to 15 tokens) are built once per quantization, for every product made of it
