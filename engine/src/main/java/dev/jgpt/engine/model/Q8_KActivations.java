@@ -1598,7 +1598,9 @@ final class Q8_KActivations {
      * ints, then its chunks 4..7, so that no more than 8 float chains are live (16, both halves at once,
      * had been 7-9% slower than {@link #accumulateQ6KLanes4} on an Intel Xeon). Same exact integer sums, so
      * the same bits. One Zen 5 thread, 128 tokens, 1024 x 2816: 14-22% faster than a group at a time (three
-     * alternating runs: 17.9 -> 14.7, 17.9 -> 15.4, 13.6 -> 11.7 ms); 4096 x 256: 5-9%.
+     * alternating runs: 17.9 -> 14.7, 17.9 -> 15.4, 13.6 -> 11.7 ms); 4096 x 256: 5-9%. The two halves are
+     * written out: as one loop over the halves, adding into 8 int vectors kept across it, the kernel took
+     * 16.0-19.9 instead of 12.0-15.4 ms (seven alternating runs).
      */
     private void accumulateQ6KLanes4x2(Unpacked[] tile, int i0, int g, int b, int blocks, int cols, float[] acc,
                                        int a, int stride) {
