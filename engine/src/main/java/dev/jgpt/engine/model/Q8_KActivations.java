@@ -161,8 +161,8 @@ final class Q8_KActivations {
     private static final int TILE_ROWS = 8;
     /**
      * The same for Q4_K: each super-block's activations serve twice as many rows before the next super-block's
-     * are read, which matters where a batch's activations outgrow L2 (a 2816-value row: 16 groups of 16 tokens
-     * take 1.4 MB). One Zen 5 thread, 128 tokens, alternating runs, 8 -> 16 rows: 1024 x 2816 7.8 -> 7.0 and
+     * are read, which matters where a batch's activations outgrow L2 (2816-value rows: a 128-token batch's 8
+     * groups of 16 tokens take 1.4 MB). One Zen 5 thread, 128 tokens, alternating runs, 8 -> 16 rows: 1024 x 2816 7.8 -> 7.0 and
      * 9.9 -> 8.8 ms (on a noisier day, best of six: 7.2 -> 7.0), 2816 x 1024 6.7 -> 6.4, 4096 x 256 2.8 -> 2.6
      * (best of four: 2.73 -> 2.71).
      */
@@ -961,8 +961,9 @@ final class Q8_KActivations {
      * accumulators stay in registers), and so do the mins (ints from the tokens' sub-block sums laid out four
      * tokens side by side, {@link #gemmSubSums}). Before, each token took its pairs' sums out lane by lane and
      * ran the 8 fused multiply-adds and the mins' integer products as scalars: one Zen 5 thread, 8 tokens,
-     * alternating runs, 2816 x 1024 0.99-1.42 -> 0.67-0.96 ms, 1024 x 2816 0.99-1.01 -> 0.66; two threads
-     * 0.52-0.53 -> 0.39; bench-llama-q4_k_m decoding 8 sequences 125-129 -> 155-162 tokens/s.
+     * alternating runs, 2816 x 1024 0.92-1.42 -> 0.67-0.96 ms, 1024 x 2816 0.99-1.01 -> 0.66; two threads
+     * 0.52-0.53 -> 0.39. Decoding 8 sequences of bench-llama-q4_k_m, the model-level figures were not
+     * conclusive on a noisy machine (docs/performance.md, sixteenth session).
      */
     private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, float[] out, int rows,
                               float[] acc) {
