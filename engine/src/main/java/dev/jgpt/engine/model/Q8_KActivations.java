@@ -80,8 +80,6 @@ final class Q8_KActivations {
     /** With 8 int lanes: 16 shorts (half a 32-value chunk) and the 16 bytes they widen from. */
     private static final VectorSpecies<Short> S16 = LANES == 8 ? ShortVector.SPECIES_256 : null;
     private static final VectorSpecies<Byte> B16 = LANES == 8 ? ByteVector.SPECIES_128 : null;
-    private static final VectorSpecies<Integer> I4 = IntVector.SPECIES_128;
-    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     private static final VectorSpecies<Byte> B8 = LANES == 8 ? ByteVector.SPECIES_64 : null;
     /** Lanes 0, 2, 4, 6 of two 8-lane vectors side by side (and 1, 3, 5, 7): one fold adds neighbours. */
     private static final VectorShuffle<Integer> EVEN_LANES8 =
@@ -135,8 +133,6 @@ final class Q8_KActivations {
     private static final VectorShuffle<Integer> XOR4_I = shuffle(m -> m ^ 4);
     private static final VectorShuffle<Integer> XOR2_I = shuffle(m -> m ^ 2);
     private static final VectorShuffle<Integer> XOR1_I = shuffle(m -> m ^ 1);
-    /** Lane m's index within its quarter, {@code m & 3}: {@link #rowsQ4KGemm4}'s token of lane m. */
-    private static final IntVector QUARTER_LANES = intLanes(m -> m & 3);
     /**
      * Q4_K's 8 mins packed in a long, broadcast as ints (low word, high word, ...): lane k takes word k / 4,
      * shifts byte k % 4 down and keeps it, lanes 8..15 become 0.
@@ -193,13 +189,6 @@ final class Q8_KActivations {
     private short[] tokenShorts = new short[0];
     /** The fused Q4_K kernels' sums of each 32 quantized values (8 ints longer: vector loads stay in bounds). */
     private int[] tokenSubSums = new int[0];
-    /**
-     * {@link #rowsQ4KGemm4}'s copy of {@link #tokenSubSums}, four tokens side by side: per group of four tokens
-     * and super-block, sub-block i's sums of the four at {@code 4 * i .. 4 * i + 3}.
-     */
-    private int[] gemmSubSums = new int[0];
-    /** Per group of four tokens and super-block, the four tokens' scales, for {@link #rowsQ4KGemm4}. */
-    private float[] gemmD = new float[0];
     /**
      * The quantized activations rearranged for {@link #rowsQ6K} and {@link #rowsQ6K4}: per super-block and
      * chunk pair p, 32 shorts of the even positions (values 32p + 2k, then 128 + 32p + 2k, k = 0..15), then 32
@@ -491,26 +480,6 @@ final class Q8_KActivations {
         }
         for (int i = 0; i < len / 32; i++) {
             tokenSubSums[i] = bsums[2 * i] + bsums[2 * i + 1];
-        }
-        int blocks = cols / BLOCK;
-        int fours = n > 3 ? n / 4 : 0;
-        if (LANES == 16 && fours > 0) {
-            if (gemmD.length < fours * blocks * 4) {
-                gemmD = new float[fours * blocks * 4];
-                gemmSubSums = new int[fours * blocks * 32];
-            }
-            for (int g = 0; g < fours; g++) {
-                for (int b = 0; b < blocks; b++) {
-                    int gb = (g * blocks + b) * 4;
-                    for (int j = 0; j < 4; j++) {
-                        int xb = (4 * g + j) * blocks + b;
-                        gemmD[gb + j] = d[xb];
-                        for (int i = 0; i < 8; i++) {
-                            gemmSubSums[gb * 8 + 4 * i + j] = tokenSubSums[xb * 8 + i];
-                        }
-                    }
-                }
-            }
         }
         if (LANES == 8) {
             if (tokenShorts.length < len) {
@@ -950,31 +919,21 @@ final class Q8_KActivations {
     /**
      * {@link #rowsQ4K} in {@code ggml_gemm_q4_K_8x8_q8_K} order for a group of four tokens
      * ({@code t0..t0+3}), rows {@code [from, to)}: the scaled products and the mins are added to each token's
-     * two float accumulators once per pair of 32-value sub-blocks, not once per super-block. Each super-block
-     * is decoded once for the four tokens, and their four chains of float multiply-adds are independent, where
-     * one token at a time left each call waiting on its own chain (one Zen 4 thread, 4 tokens, ns per
-     * super-block and token: 1024 x 1024 33.5 -> 15.2-17.0, 32000 x 256 37.9 -> 17.0-17.3). Each 64-byte half
-     * of the weights gives two pairs' scaled lanes (pair 2P in lanes 0..7, 2P + 1 in 8..15), folded together
-     * (two selects and two shuffled adds) so that each quarter of the vector holds one pair's sum; lane
-     * 4k + j of token j's fold is blended into one vector of the four tokens' pair sums. The float steps then
-     * run on the four tokens side by side, 4-lane vectors in the same order as each token's own (the
-     * accumulators stay in registers), and so do the mins (ints from the tokens' sub-block sums laid out four
-     * tokens side by side, {@link #gemmSubSums}). Before, each token took its pairs' sums out lane by lane and
-     * ran the 8 fused multiply-adds and the mins' integer products as scalars: one Zen 5 thread, 8 tokens,
-     * alternating runs, 2816 x 1024 0.92-1.42 -> 0.67-0.96 ms, 1024 x 2816 0.99-1.01 -> 0.66; two threads
-     * 0.52-0.53 -> 0.39. Decoding 8 sequences of bench-llama-q4_k_m, the model-level figures were not
-     * conclusive on a noisy machine (docs/performance.md, sixteenth session).
+     * two float accumulators ({@code acc}, 8 floats) once per pair of 32-value sub-blocks, not once per
+     * super-block. Each super-block is decoded once for the four tokens, and their four chains of float
+     * multiply-adds are independent, where one token at a time left each call waiting on its own chain (one
+     * Zen 4 thread, 4 tokens, ns per super-block and token: 1024 x 1024 33.5 -> 15.2-17.0, 32000 x 256 37.9 ->
+     * 17.0-17.3). Each 64-byte half of the weights gives two pairs' scaled lanes (pair 2P in lanes 0..7,
+     * 2P + 1 in 8..15), folded out together (two selects and two shuffled adds, then one lane each); the mins,
+     * eight products per super-block, are scalar and written out ({@link #pairMin} was not inlined here).
      */
     private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, float[] out, int rows,
                               float[] acc) {
         short[] x = tokenQ4Pairs;
-        int[] subs = gemmSubSums;
-        float[] ds = gemmD;
-        int g0 = t0 / 4 * blocks;
+        int[] subSums = tokenSubSums;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
-            FloatVector sum = FloatVector.zero(F4);
-            FloatVector min = sum;
+            java.util.Arrays.fill(acc, 0, 8, 0f);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q4_K_BYTES;
                 long h0 = w.get(LONG_LE, base);
@@ -996,10 +955,19 @@ final class Q8_KActivations {
                 ShortVector lowOdd1 = q.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f);
                 ShortVector highEven1 = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f);
                 ShortVector highOdd1 = q.lanewise(VectorOperators.LSHR, 12);
-                // lane 4k + j of pairs: pair k's sum for token t0 + j
-                IntVector pairs = IntVector.zero(I);
+                int min0 = (int) mins & 0xff;
+                int min1 = (int) (mins >>> 8) & 0xff;
+                int min2 = (int) (mins >>> 16) & 0xff;
+                int min3 = (int) (mins >>> 24) & 0xff;
+                int min4 = (int) (mins >>> 32) & 0xff;
+                int min5 = (int) (mins >>> 40) & 0xff;
+                int min6 = (int) (mins >>> 48) & 0xff;
+                int min7 = (int) (mins >>> 56);
+                float d = Float.float16ToFloat((short) h0);
+                float dmin = Float.float16ToFloat((short) (h0 >>> 16));
                 for (int j = 0; j < 4; j++) {
-                    int xo = ((t0 + j) * blocks + b) * BLOCK;
+                    int xb = (t0 + j) * blocks + b;
+                    int xo = xb * BLOCK;
                     IntVector p = lowEven0.mul(ShortVector.fromArray(S32, x, xo))
                             .add(lowOdd0.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
                     IntVector p01 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
@@ -1016,40 +984,32 @@ final class Q8_KActivations {
                             .add(highOdd1.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
                     p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(s3).add(p23);
-                    // each quarter k ends up holding pair k's sum in all four lanes; lane 4k + j is kept
+                    // lanes 4k..4k+3: pair k folded once; then within each quarter
                     IntVector v = LOW_QUARTERS.selectFrom(p01, p23).add(HIGH_QUARTERS.selectFrom(p01, p23));
                     v = v.add(v.rearrange(XOR2_I));
                     v = v.add(v.rearrange(XOR1_I));
-                    pairs = pairs.blend(v, QUARTER_LANES.compare(VectorOperators.EQ, j));
+                    float dx = this.d[xb];
+                    float dScale = d * dx;
+                    float minScale = dmin * dx;
+                    int so = 8 * xb;
+                    float a = acc[2 * j];
+                    float m = acc[2 * j + 1];
+                    // lanes by constant index (a variable one is not intrinsified); the mins written out (pairMin
+                    // was not inlined here: NodeCountInliningCutoff)
+                    a = Math.fma((float) v.lane(0), dScale, a);
+                    m = Math.fma((float) (min0 * subSums[so + 0] + min1 * subSums[so + 1]), minScale, m);
+                    a = Math.fma((float) v.lane(4), dScale, a);
+                    m = Math.fma((float) (min2 * subSums[so + 2] + min3 * subSums[so + 3]), minScale, m);
+                    a = Math.fma((float) v.lane(8), dScale, a);
+                    m = Math.fma((float) (min4 * subSums[so + 4] + min5 * subSums[so + 5]), minScale, m);
+                    a = Math.fma((float) v.lane(12), dScale, a);
+                    m = Math.fma((float) (min6 * subSums[so + 6] + min7 * subSums[so + 7]), minScale, m);
+                    acc[2 * j] = a;
+                    acc[2 * j + 1] = m;
                 }
-                // the four tokens' float steps side by side, pair after pair as each token's own are
-                int gb = (g0 + b) * 4;
-                FloatVector dx = FloatVector.fromArray(F4, ds, gb);
-                FloatVector dScale = dx.mul(Float.float16ToFloat((short) h0));
-                FloatVector minScale = dx.mul(Float.float16ToFloat((short) (h0 >>> 16)));
-                FloatVector products = (FloatVector) pairs.convert(VectorOperators.I2F, 0);
-                // per token t, pair k's min term is min[2k] * sub[2k] + min[2k+1] * sub[2k+1] (ints, then float)
-                int so = gb * 8;
-                sum = ((FloatVector) products.reinterpretShape(F4, 0)).fma(dScale, sum);
-                min = ((FloatVector) IntVector.fromArray(I4, subs, so).mul((int) mins & 0xff)
-                        .add(IntVector.fromArray(I4, subs, so + 4).mul((int) (mins >>> 8) & 0xff))
-                        .convert(VectorOperators.I2F, 0)).fma(minScale, min);
-                sum = ((FloatVector) products.reinterpretShape(F4, 1)).fma(dScale, sum);
-                min = ((FloatVector) IntVector.fromArray(I4, subs, so + 8).mul((int) (mins >>> 16) & 0xff)
-                        .add(IntVector.fromArray(I4, subs, so + 8 + 4).mul((int) (mins >>> 24) & 0xff))
-                        .convert(VectorOperators.I2F, 0)).fma(minScale, min);
-                sum = ((FloatVector) products.reinterpretShape(F4, 2)).fma(dScale, sum);
-                min = ((FloatVector) IntVector.fromArray(I4, subs, so + 16).mul((int) (mins >>> 32) & 0xff)
-                        .add(IntVector.fromArray(I4, subs, so + 16 + 4).mul((int) (mins >>> 40) & 0xff))
-                        .convert(VectorOperators.I2F, 0)).fma(minScale, min);
-                sum = ((FloatVector) products.reinterpretShape(F4, 3)).fma(dScale, sum);
-                min = ((FloatVector) IntVector.fromArray(I4, subs, so + 24).mul((int) (mins >>> 48) & 0xff)
-                        .add(IntVector.fromArray(I4, subs, so + 24 + 4).mul((int) (mins >>> 56)))
-                        .convert(VectorOperators.I2F, 0)).fma(minScale, min);
             }
-            sum.sub(min).intoArray(acc, 0);
             for (int j = 0; j < 4; j++) {
-                out[(t0 + j) * rows + r] = acc[j];
+                out[(t0 + j) * rows + r] = acc[2 * j] - acc[2 * j + 1];
             }
         }
     }
@@ -1919,7 +1879,7 @@ final class Q8_KActivations {
 
     /** Per-thread buffers of {@link #matmul}. */
     private static final class Scratch {
-        /** {@link Q8_KActivations#rowsQ4KGemm4}'s four outputs on their way out (8 floats). */
+        /** {@link Q8_KActivations#rowsQ4KGemm4}'s accumulators: products and mins of four tokens. */
         final float[] gemmAcc = new float[8];
         /** {@link Q8_KActivations#rowsQ6K4}'s accumulators: 16 float lanes of four tokens. */
         final float[] q6Acc = new float[64];
