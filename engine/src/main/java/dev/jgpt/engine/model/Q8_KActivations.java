@@ -154,13 +154,13 @@ final class Q8_KActivations {
      * 16, as for Q4_K, was slower (one Zen 5 thread, 1024 x 2816 by 128 tokens, alternating runs: 11.9 ->
      * 12.9 and 11.9 -> 13.3 ms): its accumulators, loaded and stored at every lane's end, then spill from L1.
      */
-    private static final int TILE_ROWS = 8;
+    private static final int Q6_K_TILE_ROWS = 8;
     /**
      * The same for Q4_K: each super-block's activations serve twice as many rows before the next super-block's
      * are read, which matters where a batch's activations outgrow L2 (2816-value rows: a 128-token batch's 8
-     * groups of 16 tokens take 1.4 MB). One Zen 5 thread, 128 tokens, alternating runs, 8 -> 16 rows: 1024 x 2816 7.8 -> 7.0 and
-     * 9.9 -> 8.8 ms (on a noisier day, best of six: 7.2 -> 7.0), 2816 x 1024 6.7 -> 6.4, 4096 x 256 2.8 -> 2.6
-     * (best of four: 2.73 -> 2.71).
+     * groups of 16 tokens take 1.4 MB). One Zen 5 thread, 128 tokens, alternating runs, 8 -> 16 rows: 1024 x
+     * 2816 7.8 -> 7.0 and 9.9 -> 8.8 ms (on a noisier day, best of six: 7.2 -> 7.0), 2816 x 1024 6.7 -> 6.4,
+     * 4096 x 256 2.8 -> 2.6 (best of four: 2.73 -> 2.71).
      */
     private static final int Q4_K_TILE_ROWS = 16;
     /**
@@ -168,8 +168,8 @@ final class Q8_KActivations {
      * output (one token's row after another's, {@code rows} floats apart), each row's outputs fell into
      * the same few L1 sets whenever the row count was a power of two: one thread, n = 128, ns per 32
      * values and token, 1024 x 1024 Q4_K 0.81 against 0.62 at 1032 rows, 1024 x 256 Q6_K 1.79 against 1.07
-     * (staged: 0.62 and 1.07 for both). A multiple of {@link #TILE_ROWS} and {@link #Q4_K_TILE_ROWS}, so that no
-     * tile straddles two stages.
+     * (staged: 0.62 and 1.07 for both). A multiple of {@link #Q6_K_TILE_ROWS} and {@link #Q4_K_TILE_ROWS}, so
+     * that no tile straddles two stages.
      */
     private static final int STAGE_ROWS = 32;
     /** Floats between two tokens' staged outputs: 48, so that consecutive tokens start in other L1 sets. */
@@ -334,7 +334,7 @@ final class Q8_KActivations {
             return;
         }
         int firstToken = Math.min(groups * 16, laneTokens);
-        int tileRows = q4 ? Q4_K_TILE_ROWS : TILE_ROWS;
+        int tileRows = q4 ? Q4_K_TILE_ROWS : Q6_K_TILE_ROWS;
         if (groups > 0) {
             transpose(groups, cols, firstToken);
         }
@@ -1883,7 +1883,8 @@ final class Q8_KActivations {
         final float[] gemmAcc = new float[8];
         /** {@link Q8_KActivations#rowsQ6K4}'s accumulators: 16 float lanes of four tokens. */
         final float[] q6Acc = new float[64];
-        final Unpacked[] tile = new Unpacked[Q4_K_TILE_ROWS];
+        /** One tile's unpacked super-blocks, for either type's tile height. */
+        final Unpacked[] tile = new Unpacked[Math.max(Q4_K_TILE_ROWS, Q6_K_TILE_ROWS)];
         final int[] positions = new int[32];
         final int[] pairSums = new int[4];
         final int[] minProducts = new int[16];
@@ -1892,7 +1893,7 @@ final class Q8_KActivations {
         private float[] stage = new float[0];
 
         Scratch() {
-            for (int i = 0; i < Q4_K_TILE_ROWS; i++) {
+            for (int i = 0; i < tile.length; i++) {
                 tile[i] = new Unpacked();
             }
         }
