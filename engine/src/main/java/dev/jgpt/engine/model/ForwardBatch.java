@@ -51,9 +51,8 @@ public final class ForwardBatch {
     final float[] logitRows;
     final Q8_0Activations q8 = new Q8_0Activations();
     /**
-     * Whether single F16 tokens convert rows before their products (set by each forward): when the model's
-     * weights stay in the caches between forward passes, and on Intel CPUs always
-     * ({@link Transformer#CONVERT_STREAMED_F16}).
+     * Whether the model's weights stay in the caches between forward passes (set by each forward), for the
+     * kernel choices of {@code MatrixOps.matmul}.
      */
     boolean cached;
     final Q8_KActivations q8k = new Q8_KActivations();

@@ -1,5 +1,6 @@
 package dev.jgpt.engine.model;
 
+import dev.jgpt.engine.tensor.CpuVendor;
 import dev.jgpt.engine.tensor.FloatTensor;
 import dev.jgpt.engine.tensor.GgmlType;
 import dev.jgpt.engine.tensor.MatrixOps;

@@ -34,15 +34,6 @@ public final class Transformer {
      */
     static final long STREAMED_BYTES = 64L << 20;
 
-    /**
-     * Whether single F16 tokens convert short rows before their products ({@link ForwardBatch#cached}) even
-     * when the weights stream from DRAM: on Intel CPUs, unless {@code -Djgpt.f16.convertStreamed=true|false}
-     * says otherwise. On an Intel Xeon (Emerald Rapids, two threads) bench-llama-f16 decoded at 20-26
-     * tokens/s that way against 14-17 without; on a Zen 5 converting streamed rows first had been much
-     * slower (see {@link dev.jgpt.engine.tensor.F16Tensor}'s {@code dotRows}).
-     */
-    static final boolean CONVERT_STREAMED_F16 = Boolean.parseBoolean(
-            System.getProperty("jgpt.f16.convertStreamed", Boolean.toString(!CpuVendor.AMD)));
 
     private final ModelConfig config;
     private final TransformerWeights weights;
@@ -50,8 +41,8 @@ public final class Transformer {
     private final float ropeThetaScale;
     /**
      * Whether the weights are too big to stay in the caches between tokens, so that the Q8_0 kernels load
-     * the next rows ahead ({@link Q8_0Activations#lookAhead}) and single F16 tokens are multiplied without
-     * converting rows first ({@link ForwardBatch#cached}).
+     * the next rows ahead ({@link Q8_0Activations#lookAhead}), and so do the dequantizing products of
+     * batches ({@link ForwardBatch#cached}).
      */
     private final boolean streamed;
 
@@ -142,7 +133,7 @@ public final class Transformer {
         try {
             if (b.segments > 0) {
                 b.q8.lookAhead = streamed;
-                b.cached = !streamed || CONVERT_STREAMED_F16;
+                b.cached = !streamed;
                 forwardStacked(b);
             }
         } finally {

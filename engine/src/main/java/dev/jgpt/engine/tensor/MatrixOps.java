@@ -2,6 +2,7 @@ package dev.jgpt.engine.tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -45,6 +46,23 @@ public final class MatrixOps implements AutoCloseable {
     private static final int TRANSPOSE_WORK = 4;
     /** Weight rows dequantized together for {@link TiledMatmul}, whose tiles are 4 rows high. */
     private static final int TILE_ROWS = 4;
+    /**
+     * Whether single F16 tokens convert short rows before their products ({@link F16Tensor#dotRows}) even
+     * when the weights stream from DRAM: on Intel CPUs, unless {@code -Djgpt.f16.convertStreamed=true|false}
+     * says otherwise. On an Intel Xeon (Emerald Rapids, two threads) bench-llama-f16 decoded at 20-26
+     * tokens/s that way against 14-17 without; on a Zen 5 converting streamed rows first had been much
+     * slower (see {@link F16Tensor#dotRows}).
+     */
+    static final boolean CONVERT_STREAMED_F16 = Boolean.parseBoolean(
+            System.getProperty("jgpt.f16.convertStreamed", Boolean.toString(!CpuVendor.AMD)));
+    /**
+     * Whether the dequantizing products of small batches load the next tile's weights ahead when they
+     * stream from DRAM ({@link #loadAhead}; {@code -Djgpt.tiles.loadAhead=false} turns it off).
+     */
+    private static final boolean TILES_LOAD_AHEAD = Boolean.parseBoolean(
+            System.getProperty("jgpt.tiles.loadAhead", "true"));
+    /** The sum of the bytes {@link #loadAhead} loaded, written so that the loads are kept. */
+    private static long loadedAhead;
     /** How long idle workers spin before parking: covers the gaps between the products of one token. */
     private static final long SPIN_NANOS = 200_000;
     /**
@@ -183,10 +201,12 @@ public final class MatrixOps implements AutoCloseable {
 
     /**
      * {@link #matmul(FloatTensor, float[], int, float[], int, int)} for weights that stay in the caches from
-     * one call to the next ({@code cached}: a model that fits in them). Single F16 tokens then take
-     * {@link F16Tensor#dotRows}, which converts short rows before their products: faster from the caches,
-     * slower from DRAM on a Zen 5 (one thread, ns per row: 256 x 768 cached 69 -> 44, 32000 x 1024 from DRAM
-     * 120 -> 212), faster from DRAM too on an Intel Xeon (Emerald Rapids), where the model asks for it always.
+     * one call to the next ({@code cached}: a model that fits in them) or stream from DRAM. Single F16 tokens
+     * of cached weights take {@link F16Tensor#dotRows}, which converts short rows before their products:
+     * faster from the caches, slower from DRAM on a Zen 5 (one thread, ns per row: 256 x 768 cached 69 -> 44,
+     * 32000 x 1024 from DRAM 120 -> 212), faster from DRAM too on an Intel Xeon (Emerald Rapids), where
+     * streamed weights take it as well ({@link #CONVERT_STREAMED_F16}). Batches of streamed weights that are
+     * dequantized a tile at a time load the next tile ahead ({@link #loadAhead}).
      */
     public void matmul(FloatTensor w, float[] x, int n, float[] out, int rows, int cols, boolean cached) {
         if (n < 1) {
@@ -374,7 +394,7 @@ public final class MatrixOps implements AutoCloseable {
 
     private void computeRows(FloatTensor w, float[] x, int xOffset, MemorySegment xt, int padded, float[] out,
                              int outOffset, int rows, int cols, int batch, boolean cached, int r0, int r1) {
-        if (batch == 1 && cached && w instanceof F16Tensor h && Simd.ENABLED) {
+        if (batch == 1 && (cached || CONVERT_STREAMED_F16) && w instanceof F16Tensor h && Simd.ENABLED) {
             h.dotRows(r0, r1, cols, x, xOffset, out, outOffset, scratch(4 * Math.min(cols, F16Tensor.CONVERTED_COLS)));
         } else if (batch == 0) {
             for (int r = r0; r < r1; r++) {
@@ -397,12 +417,39 @@ public final class MatrixOps implements AutoCloseable {
             }
         } else {
             float[] tile = scratch(TILE_ROWS * cols);
+            boolean ahead = TILES_LOAD_AHEAD && !cached;
+            long loaded = 0;
             for (int r = r0; r < r1; r += TILE_ROWS) {
                 int nRows = Math.min(TILE_ROWS, r1 - r);
                 w.dequantize((long) r * cols, tile, 0, nRows * cols);
+                if (ahead && r + nRows < r1) {
+                    int next = Math.min(r1, r + nRows + TILE_ROWS);
+                    loaded += loadAhead(w, (long) (r + nRows) * cols, (long) next * cols);
+                }
                 TiledMatmul.multiply(tile, nRows, cols, x, batch, out, rows, r);
             }
+            loadedAhead = loaded;
         }
+    }
+
+    /**
+     * Loads one byte of each cache line of elements {@code [from, to)} of {@code w} (Java has no prefetch
+     * instruction) and returns their sum. Called between dequantizing a tile of rows and multiplying it with
+     * the batch, for the next tile: its weights then stream in during the multiply-adds instead of when
+     * their dequantization reaches them. Two Zen 4 threads, bench-llama-f16 decoding 8 sequences (F16 rows
+     * dequantized 4 at a time), ms per step in 12 alternating runs of each: median 71.1 -> 65.6. Not for
+     * weights in the caches (tiny-qwen3-f16's 8 sequences: 2.09 -> 2.38 ms per step, the loads' waits
+     * without a gain), and not in the fused K-quant kernels: loading 4 KB ahead every few rows took
+     * bench-llama-q4_k_m's single tokens from 12.9 to 21 ms.
+     */
+    private static long loadAhead(FloatTensor w, long from, long to) {
+        MemorySegment data = w.data();
+        GgmlType type = w.type();
+        long sum = 0;
+        for (long b = type.byteSize(from), end = type.byteSize(to); b < end; b += 64) {
+            sum += data.get(ValueLayout.JAVA_BYTE, b);
+        }
+        return sum;
     }
 
     /** Stops the worker threads; the pool then runs everything on the calling thread. */

@@ -1,4 +1,4 @@
-package dev.jgpt.engine.model;
+package dev.jgpt.engine.tensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,9 +9,9 @@ import java.util.stream.Stream;
  * The CPU's vendor, for the few kernel choices whose best option was measured to differ between AMD and
  * Intel cores (Linux: {@code /proc/cpuinfo}; elsewhere unknown, which selects the default choices).
  */
-final class CpuVendor {
+public final class CpuVendor {
     /** True on an AMD CPU ({@code vendor_id: AuthenticAMD}). */
-    static final boolean AMD = "AuthenticAMD".equals(vendorId());
+    public static final boolean AMD = "AuthenticAMD".equals(vendorId());
 
     private CpuVendor() {
     }
