@@ -440,7 +440,7 @@ public final class MatrixOps implements AutoCloseable {
      * dequantized 4 at a time), ms per step in 12 alternating runs of each: median 71.1 -> 65.6. Not for
      * weights in the caches (tiny-qwen3-f16's 8 sequences: 2.09 -> 2.38 ms per step, the loads' waits
      * without a gain), and not in the fused K-quant kernels: loading 4 KB ahead every few rows took
-     * bench-llama-q4_k_m's single tokens from 12.9 to 21 ms.
+     * bench-llama-q4_k_m's single tokens from 12.6-17.4 to 18.8-23.1 ms.
      */
     private static long loadAhead(FloatTensor w, long from, long to) {
         MemorySegment data = w.data();
