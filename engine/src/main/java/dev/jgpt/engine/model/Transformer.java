@@ -34,7 +34,6 @@ public final class Transformer {
      */
     static final long STREAMED_BYTES = 64L << 20;
 
-
     private final ModelConfig config;
     private final TransformerWeights weights;
     /** powf(base, -2/ropeDims): each rotated pair's angle is the previous pair's times this. */
@@ -42,7 +41,8 @@ public final class Transformer {
     /**
      * Whether the weights are too big to stay in the caches between tokens, so that the Q8_0 kernels load
      * the next rows ahead ({@link Q8_0Activations#lookAhead}), and so do the dequantizing products of
-     * batches ({@link ForwardBatch#cached}).
+     * batches ({@link ForwardBatch#cached}); single F16 tokens are then multiplied without converting rows
+     * first, except on Intel CPUs (see {@code MatrixOps.CONVERT_STREAMED_F16}).
      */
     private final boolean streamed;
 
