@@ -938,7 +938,7 @@ final class Q8_0Activations {
         long base3 = base2 + rowBytes;
         int xo = firstBlock * BLOCK;
         // the next 4 rows' cache lines, loaded now so that they stream in while these are multiplied
-        long touched = lookAhead ? touch(w, base + 4 * rowBytes, 4 * rowBytes) : 0;
+        long touched = lookAhead ? MatrixOps.touchLines(w, base + 4 * rowBytes, 4 * rowBytes) : 0;
         for (int b = 0; b < blocks; b++, xo += BLOCK) {
             long o = (long) b * BLOCK_BYTES;
             ShortVector xe = ShortVector.fromArray(SHORTS_16, q, xo);
@@ -1244,21 +1244,6 @@ final class Q8_0Activations {
         out[(t0 + 1) * rows + r] = lanes[1];
         out[(t0 + 2) * rows + r] = lanes[2];
         out[(t0 + 3) * rows + r] = lanes[3];
-    }
-
-    /**
-     * Loads one byte of each cache line of {@code w}'s {@code bytes} from {@code from} on (as far as {@code w}
-     * goes) and returns their sum, which the caller keeps so that the loads are not dropped: the lines then
-     * arrive while the caller works on the ones before them (Java has no prefetch instruction). Not worth it
-     * ahead of the batch kernel's conversion: two threads, 8 tokens, every matrix of bench-llama-q8_0 once,
-     * ~108-111 ms with it against ~100-105 without.
-     */
-    private static long touch(MemorySegment w, long from, long bytes) {
-        long sum = 0;
-        for (long t = from, end = Math.min(from + bytes, w.byteSize()); t < end; t += 64) {
-            sum += w.get(ValueLayout.JAVA_BYTE, t);
-        }
-        return sum;
     }
 
     /**
