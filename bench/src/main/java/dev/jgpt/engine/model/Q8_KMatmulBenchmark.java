@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0"})
 public class Q8_KMatmulBenchmark {
     @Param({"Q4_K", "Q6_K"})
     public String type;
