@@ -102,6 +102,21 @@ final class Q8_0Activations {
      */
     private static final int MIN_GROUP = 4;
     /**
+     * Rows of more blocks than this take {@link #dotFourRowsTwoPairs} a span of {@link #SPAN_BLOCKS} blocks at
+     * a time, {@link #LONG_GROUP} rows to a group: the span's converted weights (32 KB) then stay in L1 while
+     * every pair of tokens passes over them, where a whole 4-row tile of a 2816-value row (90 KB) streamed
+     * from L2 for each pair. Same bits (the accumulators wait in {@code RowScratch.partial} between spans).
+     * One Zen 5 thread, 1024 x 2816, alternating runs, ms: 64 tokens 5.7-5.9 -> 4.5-4.9, 128 tokens 11.6-12.0
+     * -> 8.5-8.7 (spans of 32 blocks in groups of 4: 4.4-5.0 and 9.4-9.6). On two threads of that machine,
+     * whose two vCPUs seem to share a core's caches, less: bench-llama-q8_0's feed-forward down projections
+     * in a 128-token prompt 161-162 -> 145-146 ms in three alternating pairs, the whole prompt within noise.
+     */
+    private static final int LONG_ROW_BLOCKS = 32;
+    private static final int SPAN_BLOCKS = 16;
+    private static final int LONG_GROUP = 8;
+    /** The 8 accumulators of {@link #dotFourRowsTwoPairs} between spans. */
+    private static final int PARTIAL_FLOATS = 8 * 16;
+    /**
      * Work units ({@link MatrixOps#forRows}' multiply-adds) of quantizing or laying out one activation value:
      * a prompt's are split across the pool, a single token's stay on the calling thread.
      */
@@ -260,6 +275,8 @@ final class Q8_0Activations {
         final MemorySegment accumulators = aligned(8L * SHORT_ROW_GROUP * Float.BYTES);
         float[] scales = new float[0];
         MemorySegment values = MemorySegment.NULL;
+        /** {@link Q8_0Activations#dotFourRowsTwoPairs}' accumulators between spans of blocks, 128 floats a tile. */
+        float[] partial = new float[0];
 
         void ensure(int blocks) {
             if (scales.length < blocks) {
@@ -442,7 +459,8 @@ final class Q8_0Activations {
         float[] lanes = scratch.lanes;
         if (batchKernel(n)) {
             // a group of rows is converted once; each pair of tokens' activations then stay in L1 across it
-            int group = Math.max(MIN_GROUP, GROUP_FLOATS / (blocks * PLANE_FLOATS));
+            boolean spans = blocks > LONG_ROW_BLOCKS;
+            int group = spans ? LONG_GROUP : Math.max(MIN_GROUP, GROUP_FLOATS / (blocks * PLANE_FLOATS));
             scratch.ensure(group * blocks);
             int pairs = (n + 1) / 2;
             for (int r0 = from; r0 < to; r0 += group) {
@@ -451,11 +469,42 @@ final class Q8_0Activations {
                     convertRow(w, (r0 + i) * rowBytes, blocks, scratch.scales, scratch.values, i * blocks);
                 }
                 int p = 0;
+                if (spans && g >= 4) {
+                    // long rows: the tiles of 4 rows go SPAN_BLOCKS blocks at a time over every two pairs, so that
+                    // the span's converted weights stay in L1; accumulators wait in partial between spans
+                    int fours = g / 4;
+                    int twoPairs = pairs / 2;
+                    if (scratch.partial.length < fours * twoPairs * PARTIAL_FLOATS) {
+                        scratch.partial = new float[fours * twoPairs * PARTIAL_FLOATS];
+                    }
+                    for (int b0 = 0; b0 < blocks; b0 += SPAN_BLOCKS) {
+                        int b1 = Math.min(blocks, b0 + SPAN_BLOCKS);
+                        for (int q = 0; q < twoPairs; q++) {
+                            for (int f = 0; f < fours; f++) {
+                                dotFourRowsTwoPairs(scratch.scales, scratch.values, 4 * f * blocks, 2 * q, blocks, out,
+                                        r0 + 4 * f, rows, n, b0, b1, scratch.partial, (q * fours + f) * PARTIAL_FLOATS);
+                            }
+                        }
+                    }
+                    p = 2 * twoPairs;
+                    // the rows past the last whole tile, for those pairs
+                    for (int q = 0; q < p; q += 2) {
+                        int i = 4 * fours;
+                        for (; i + 1 < g; i += 2) {
+                            dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, q, blocks, out, r0 + i, rows,
+                                    n, lanes);
+                        }
+                        for (; i < g; i++) {
+                            dotTwoPairs(scratch.scales, scratch.values, i * blocks, q, blocks, out, r0 + i, rows, n,
+                                    lanes);
+                        }
+                    }
+                }
                 for (; p + 1 < pairs; p += 2) {
                     int i = 0;
                     for (; i + 3 < g; i += 4) {
                         dotFourRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows,
-                                n);
+                                n, 0, blocks, null, 0);
                     }
                     for (; i + 1 < g; i += 2) {
                         dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows, n,
@@ -725,24 +774,45 @@ final class Q8_0Activations {
 
     /**
      * {@link #dotTwoRowsTwoPairs} for rows {@code row..row+3} (converted at scratch blocks {@code at},
-     * {@code at + blocks}, ...): each activation load serves four rows, each weight load two pairs.
+     * {@code at + blocks}, ...): each activation load serves four rows, each weight load two pairs. Only
+     * blocks {@code [from, to)}: after the first span of a row the accumulators start from
+     * {@code partial[po ..]} (128 floats), and before its last they go back there instead of into out.
      */
     private void dotFourRowsTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
-                                     int row, int rows, int n) {
+                                     int row, int rows, int n, int from, int to, float[] partial, int po) {
         MemorySegment a = paired;
-        FloatVector acc00 = FloatVector.zero(F16);
-        FloatVector acc01 = FloatVector.zero(F16);
-        FloatVector acc10 = FloatVector.zero(F16);
-        FloatVector acc11 = FloatVector.zero(F16);
-        FloatVector acc20 = FloatVector.zero(F16);
-        FloatVector acc21 = FloatVector.zero(F16);
-        FloatVector acc30 = FloatVector.zero(F16);
-        FloatVector acc31 = FloatVector.zero(F16);
+        FloatVector acc00;
+        FloatVector acc01;
+        FloatVector acc10;
+        FloatVector acc11;
+        FloatVector acc20;
+        FloatVector acc21;
+        FloatVector acc30;
+        FloatVector acc31;
+        if (from == 0) {
+            acc00 = FloatVector.zero(F16);
+            acc01 = acc00;
+            acc10 = acc00;
+            acc11 = acc00;
+            acc20 = acc00;
+            acc21 = acc00;
+            acc30 = acc00;
+            acc31 = acc00;
+        } else {
+            acc00 = FloatVector.fromArray(F16, partial, po);
+            acc01 = FloatVector.fromArray(F16, partial, po + 16);
+            acc10 = FloatVector.fromArray(F16, partial, po + 32);
+            acc11 = FloatVector.fromArray(F16, partial, po + 48);
+            acc20 = FloatVector.fromArray(F16, partial, po + 64);
+            acc21 = FloatVector.fromArray(F16, partial, po + 80);
+            acc30 = FloatVector.fromArray(F16, partial, po + 96);
+            acc31 = FloatVector.fromArray(F16, partial, po + 112);
+        }
         long second = (long) blocks * PAIR_BYTES;
         long nextRow = (long) blocks * PLANE_BYTES;
-        long wo = (long) at * PLANE_BYTES;
-        long xo = (long) p * blocks * PAIR_BYTES;
-        for (int b = 0; b < blocks; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
+        long wo = (long) (at + from) * PLANE_BYTES;
+        long xo = ((long) p * blocks + from) * PAIR_BYTES;
+        for (int b = from; b < to; b++, wo += PLANE_BYTES, xo += PAIR_BYTES) {
             long yo = xo + second;
             FloatVector x0 = FloatVector.fromMemorySegment(F16, a, xo, LE);
             FloatVector y0 = FloatVector.fromMemorySegment(F16, a, yo, LE);
@@ -814,6 +884,17 @@ final class Q8_0Activations {
             float d3 = scales[at + 3 * blocks + b];
             acc30 = s30.fma(dx.mul(d3), acc30);
             acc31 = s31.fma(dy.mul(d3), acc31);
+        }
+        if (to < blocks) {
+            acc00.intoArray(partial, po);
+            acc01.intoArray(partial, po + 16);
+            acc10.intoArray(partial, po + 32);
+            acc11.intoArray(partial, po + 48);
+            acc20.intoArray(partial, po + 64);
+            acc21.intoArray(partial, po + 80);
+            acc30.intoArray(partial, po + 96);
+            acc31.intoArray(partial, po + 112);
+            return;
         }
         // llama.cpp's hsum8 of all 16 outputs at once: lanes i and i + 4, then i and i + 2, then i and i + 1
         // added within each 8-lane half, two accumulators' lanes side by side at every step; the result's

@@ -142,6 +142,13 @@ class Q8_0ActivationsTest {
             assertBitIdentical(random, 301, 512, n);
         }
         assertBitIdentical(random, 1001, 256, 1);
+        // rows of more than 32 blocks: the batch kernel's tiles go 16 blocks at a time (here 16 + 16 + 1), in
+        // groups of 8 rows, with rows past the last whole tile and an odd last token
+        for (int n : new int[] {16, 17, 35}) {
+            for (int rows : new int[] {3, 37, 64}) {
+                assertBitIdentical(random, rows, 1056, n);
+            }
+        }
     }
 
     @Test
