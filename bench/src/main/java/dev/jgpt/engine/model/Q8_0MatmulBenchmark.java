@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
         "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0"})
 public class Q8_0MatmulBenchmark {
-    @Param({"256x256", "512x256", "32000x256", "1024x1024"})
+    @Param({"256x256", "512x256", "32000x256", "1024x1024", "1024x2816"})
     public String shape;
 
     @Param({"1", "8", "64"})
