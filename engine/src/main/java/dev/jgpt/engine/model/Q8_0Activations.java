@@ -781,24 +781,15 @@ final class Q8_0Activations {
     private void dotFourRowsTwoPairs(float[] scales, MemorySegment values, int at, int p, int blocks, float[] out,
                                      int row, int rows, int n, int from, int to, float[] partial, int po) {
         MemorySegment a = paired;
-        FloatVector acc00;
-        FloatVector acc01;
-        FloatVector acc10;
-        FloatVector acc11;
-        FloatVector acc20;
-        FloatVector acc21;
-        FloatVector acc30;
-        FloatVector acc31;
-        if (from == 0) {
-            acc00 = FloatVector.zero(F16);
-            acc01 = acc00;
-            acc10 = acc00;
-            acc11 = acc00;
-            acc20 = acc00;
-            acc21 = acc00;
-            acc30 = acc00;
-            acc31 = acc00;
-        } else {
+        FloatVector acc00 = FloatVector.zero(F16);
+        FloatVector acc01 = FloatVector.zero(F16);
+        FloatVector acc10 = FloatVector.zero(F16);
+        FloatVector acc11 = FloatVector.zero(F16);
+        FloatVector acc20 = FloatVector.zero(F16);
+        FloatVector acc21 = FloatVector.zero(F16);
+        FloatVector acc30 = FloatVector.zero(F16);
+        FloatVector acc31 = FloatVector.zero(F16);
+        if (from > 0) {
             acc00 = FloatVector.fromArray(F16, partial, po);
             acc01 = FloatVector.fromArray(F16, partial, po + 16);
             acc10 = FloatVector.fromArray(F16, partial, po + 32);
