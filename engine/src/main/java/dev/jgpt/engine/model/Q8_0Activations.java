@@ -468,10 +468,11 @@ final class Q8_0Activations {
                 for (int i = 0; i < g; i++) {
                     convertRow(w, (r0 + i) * rowBytes, blocks, scratch.scales, scratch.values, i * blocks);
                 }
-                int p = 0;
-                if (spans && g >= 4) {
-                    // long rows: the tiles of 4 rows go SPAN_BLOCKS blocks at a time over every two pairs, so that
-                    // the span's converted weights stay in L1; accumulators wait in partial between spans
+                // long rows: the whole 4-row tiles go SPAN_BLOCKS blocks at a time over every two pairs first, so
+                // that the span's converted weights stay in L1 (accumulators wait in partial between spans); the
+                // loop below then starts past them
+                int tiled = 0;
+                if (spans) {
                     int fours = g / 4;
                     int twoPairs = pairs / 2;
                     if (scratch.partial.length < fours * twoPairs * PARTIAL_FLOATS) {
@@ -486,22 +487,11 @@ final class Q8_0Activations {
                             }
                         }
                     }
-                    p = 2 * twoPairs;
-                    // the rows past the last whole tile, for those pairs
-                    for (int q = 0; q < p; q += 2) {
-                        int i = 4 * fours;
-                        for (; i + 1 < g; i += 2) {
-                            dotTwoRowsTwoPairs(scratch.scales, scratch.values, i * blocks, q, blocks, out, r0 + i, rows,
-                                    n, lanes);
-                        }
-                        for (; i < g; i++) {
-                            dotTwoPairs(scratch.scales, scratch.values, i * blocks, q, blocks, out, r0 + i, rows, n,
-                                    lanes);
-                        }
-                    }
+                    tiled = 4 * fours;
                 }
+                int p = 0;
                 for (; p + 1 < pairs; p += 2) {
-                    int i = 0;
+                    int i = tiled;
                     for (; i + 3 < g; i += 4) {
                         dotFourRowsTwoPairs(scratch.scales, scratch.values, i * blocks, p, blocks, out, r0 + i, rows,
                                 n, 0, blocks, null, 0);
