@@ -27,7 +27,10 @@ import static dev.jgpt.engine.model.LlamaCppMath.roundF16Lanes;
  * </ul>
  * The results differ from a plain softmax only in the last bits, but those bits reach the next 8-bit
  * activation quantizer, which is why they are reproduced. With 512-bit vectors the key dot products and
- * the tiled kernel's value sums run on the Vector API in the same lane and accumulation order.
+ * the tiled kernel's value sums run on the Vector API in the same lane and accumulation order; with 256-bit
+ * vectors (AVX2) too, the 16-lane dot products as two 8-lane halves, and the tiled kernel's 16 keys (or
+ * dimensions) to a vector as 8. Before that the AVX2 path was scalar: tiny-llama-q8_0's 128-token prompt
+ * spent about a third of its time in {@link #tiled} on a Zen 3.
  */
 final class FlashAttention {
     /** Query rows from which llama.cpp switches to the tiled kernel ({@code GGML_FA_TILE_Q}). */
@@ -48,8 +51,17 @@ final class FlashAttention {
 
     /** 16 float lanes, the width of llama.cpp's AVX-512 {@code ggml_vec_dot_f16}; null: scalar only. */
     private static final VectorSpecies<Float> F16_LANES = VectorWidth.BITS >= 512 ? FloatVector.SPECIES_512 : null;
-    /** Whether {@link #tiled} scores 16 keys per vector from {@link #tileKeys}' layout. */
-    static final boolean TILED_BY_LANES = F16_LANES != null;
+    /**
+     * Lanes for the computations whose lanes are independent chains (the tiled kernel's key scores and value
+     * sums, the one-chunk kernel's F16 value updates): 16 with 512-bit vectors, 8 with 256-bit ones (AVX2),
+     * the same bits either way; null: scalar only.
+     */
+    private static final VectorSpecies<Float> LANES = VectorWidth.BITS >= 512 ? FloatVector.SPECIES_512
+            : VectorWidth.BITS >= 256 ? FloatVector.SPECIES_256 : null;
+    /** The length of {@link #LANES}' vectors. */
+    private static final int VL = LANES == null ? 0 : LANES.length();
+    /** Whether {@link #tiled} scores 16 (or 8) keys per vector from {@link #tileKeys}' layout. */
+    static final boolean TILED_BY_LANES = LANES != null;
     /** Lane l takes lane l ^ k: the butterfly steps of {@link LlamaCppMath#reduceAdd16}. */
     private static final VectorShuffle<Float> XOR8 = xor(8);
     private static final VectorShuffle<Float> XOR4 = xor(4);
@@ -178,9 +190,9 @@ final class FlashAttention {
     /** {@code vkq = F16(vkq * ms)}, as {@code ggml_vec_scale_f16}. */
     private void scaleF16(float[] vkq, float ms) {
         int d = 0;
-        if (F16_LANES != null) {
-            for (; d + 16 <= headDim; d += 16) {
-                roundF16Lanes(FloatVector.fromArray(F16_LANES, vkq, d).mul(ms)).intoArray(vkq, d);
+        if (LANES != null) {
+            for (; d + VL <= headDim; d += VL) {
+                roundF16Lanes(FloatVector.fromArray(LANES, vkq, d).mul(ms)).intoArray(vkq, d);
             }
         }
         for (; d < headDim; d++) {
@@ -191,11 +203,11 @@ final class FlashAttention {
     /** {@code vkq = F16(v * vs + vkq)}: {@code ggml_vec_mad_f16}, a float fused multiply-add rounded to F16. */
     private void madF16(float[] vc, int vOff, float vs, float[] vkq) {
         int d = 0;
-        if (F16_LANES != null) {
-            FloatVector scale = FloatVector.broadcast(F16_LANES, vs);
-            for (; d + 16 <= headDim; d += 16) {
-                FloatVector v = FloatVector.fromArray(F16_LANES, vc, vOff + d);
-                roundF16Lanes(v.fma(scale, FloatVector.fromArray(F16_LANES, vkq, d))).intoArray(vkq, d);
+        if (LANES != null) {
+            FloatVector scale = FloatVector.broadcast(LANES, vs);
+            for (; d + VL <= headDim; d += VL) {
+                FloatVector v = FloatVector.fromArray(LANES, vc, vOff + d);
+                roundF16Lanes(v.fma(scale, FloatVector.fromArray(LANES, vkq, d))).intoArray(vkq, d);
             }
         }
         for (; d < headDim; d++) {
@@ -228,6 +240,32 @@ final class FlashAttention {
                 s3 = keys(kc, kOff + i + 48).fma(keys(qh, i + 48), s3);
             }
             return reduceAdd16(s0.add(s2).add(s1.add(s3)));
+        }
+        if (VL == 8) {
+            // the same 16-lane chains as 8-lane halves: lanes 0-7 in the l vectors, 8-15 in the h ones
+            FloatVector s0l = FloatVector.zero(LANES);
+            FloatVector s0h = s0l;
+            FloatVector s1l = s0l;
+            FloatVector s1h = s0l;
+            FloatVector s2l = s0l;
+            FloatVector s2h = s0l;
+            FloatVector s3l = s0l;
+            FloatVector s3h = s0l;
+            for (int i = 0; i < headDim; i += 64) {
+                int k = kOff + i;
+                s0l = FloatVector.fromArray(LANES, kc, k).fma(FloatVector.fromArray(LANES, qh, i), s0l);
+                s0h = FloatVector.fromArray(LANES, kc, k + 8).fma(FloatVector.fromArray(LANES, qh, i + 8), s0h);
+                s1l = FloatVector.fromArray(LANES, kc, k + 16).fma(FloatVector.fromArray(LANES, qh, i + 16), s1l);
+                s1h = FloatVector.fromArray(LANES, kc, k + 24).fma(FloatVector.fromArray(LANES, qh, i + 24), s1h);
+                s2l = FloatVector.fromArray(LANES, kc, k + 32).fma(FloatVector.fromArray(LANES, qh, i + 32), s2l);
+                s2h = FloatVector.fromArray(LANES, kc, k + 40).fma(FloatVector.fromArray(LANES, qh, i + 40), s2h);
+                s3l = FloatVector.fromArray(LANES, kc, k + 48).fma(FloatVector.fromArray(LANES, qh, i + 48), s3l);
+                s3h = FloatVector.fromArray(LANES, kc, k + 56).fma(FloatVector.fromArray(LANES, qh, i + 56), s3h);
+            }
+            float[] lanes = tmp16;
+            s0l.add(s2l).add(s1l.add(s3l)).intoArray(lanes, 0);
+            s0h.add(s2h).add(s1h.add(s3h)).intoArray(lanes, 8);
+            return LlamaCppMath.reduceAdd16(lanes, 0);
         }
         float[] lanes = tmp16;
         for (int l = 0; l < 16; l++) {
@@ -343,23 +381,26 @@ final class FlashAttention {
         boolean byLanes = tiledKeys != null && TILED_BY_LANES;
         for (int ic = 0; ic <= pos; ic += TILE_KV) {
             if (byLanes) {
-                // 16 keys to a vector, each lane one key's chain of fused multiply-adds in dimension order
-                int kt = (ic / TILE_KV * kvDim + kvOff) * TILE_KV;
-                FloatVector k0 = FloatVector.zero(F16_LANES);
-                FloatVector k1 = k0;
-                FloatVector k2 = k0;
-                FloatVector k3 = k0;
-                for (int d = 0; d < headDim; d++, kt += TILE_KV) {
-                    FloatVector qd = FloatVector.broadcast(F16_LANES, q[qOff + d]);
-                    k0 = FloatVector.fromArray(F16_LANES, tiledKeys, kt).fma(qd, k0);
-                    k1 = FloatVector.fromArray(F16_LANES, tiledKeys, kt + 16).fma(qd, k1);
-                    k2 = FloatVector.fromArray(F16_LANES, tiledKeys, kt + 32).fma(qd, k2);
-                    k3 = FloatVector.fromArray(F16_LANES, tiledKeys, kt + 48).fma(qd, k3);
+                // 16 (or 8) keys to a vector, each lane one key's chain of fused multiply-adds in dimension
+                // order; 4 vectors at a time (the whole tile with 16 lanes, half of it with 8)
+                for (int h = 0; h < TILE_KV; h += 4 * VL) {
+                    int kt = (ic / TILE_KV * kvDim + kvOff) * TILE_KV + h;
+                    FloatVector k0 = FloatVector.zero(LANES);
+                    FloatVector k1 = k0;
+                    FloatVector k2 = k0;
+                    FloatVector k3 = k0;
+                    for (int d = 0; d < headDim; d++, kt += TILE_KV) {
+                        FloatVector qd = FloatVector.broadcast(LANES, q[qOff + d]);
+                        k0 = FloatVector.fromArray(LANES, tiledKeys, kt).fma(qd, k0);
+                        k1 = FloatVector.fromArray(LANES, tiledKeys, kt + VL).fma(qd, k1);
+                        k2 = FloatVector.fromArray(LANES, tiledKeys, kt + 2 * VL).fma(qd, k2);
+                        k3 = FloatVector.fromArray(LANES, tiledKeys, kt + 3 * VL).fma(qd, k3);
+                    }
+                    k0.mul(scale).intoArray(tile, h);
+                    k1.mul(scale).intoArray(tile, h + VL);
+                    k2.mul(scale).intoArray(tile, h + 2 * VL);
+                    k3.mul(scale).intoArray(tile, h + 3 * VL);
                 }
-                k0.mul(scale).intoArray(tile, 0);
-                k1.mul(scale).intoArray(tile, 16);
-                k2.mul(scale).intoArray(tile, 32);
-                k3.mul(scale).intoArray(tile, 48);
             }
             // without the tiled layout: the keys' chains eight at a time in scalar fused multiply-adds
             for (int tk = 0; tk < TILE_KV && !byLanes; tk++) {
@@ -411,32 +452,32 @@ final class FlashAttention {
             }
             int last = softmaxStep(tile, ic, pos, vkq, state, 0);
             int d = 0;
-            if (F16_LANES != null) {
-                // each dimension still takes the tile's cells in order; only dimensions run side by side, 64
-                // at a time (four independent chains of multiply-adds), then 16
-                for (; d + 64 <= headDim; d += 64) {
-                    FloatVector a0 = FloatVector.fromArray(F16_LANES, vkq, d);
-                    FloatVector a1 = FloatVector.fromArray(F16_LANES, vkq, d + 16);
-                    FloatVector a2 = FloatVector.fromArray(F16_LANES, vkq, d + 32);
-                    FloatVector a3 = FloatVector.fromArray(F16_LANES, vkq, d + 48);
+            if (LANES != null) {
+                // each dimension still takes the tile's cells in order; only dimensions run side by side, 4
+                // vectors at a time (four independent chains of multiply-adds), then one
+                for (; d + 4 * VL <= headDim; d += 4 * VL) {
+                    FloatVector a0 = FloatVector.fromArray(LANES, vkq, d);
+                    FloatVector a1 = FloatVector.fromArray(LANES, vkq, d + VL);
+                    FloatVector a2 = FloatVector.fromArray(LANES, vkq, d + 2 * VL);
+                    FloatVector a3 = FloatVector.fromArray(LANES, vkq, d + 3 * VL);
                     for (int tk = 0; tk < last; tk++) {
-                        FloatVector w = FloatVector.broadcast(F16_LANES, tile[tk]);
+                        FloatVector w = FloatVector.broadcast(LANES, tile[tk]);
                         int o = (ic + tk) * kvDim + kvOff + d;
-                        a0 = w.fma(FloatVector.fromArray(F16_LANES, vc, o), a0);
-                        a1 = w.fma(FloatVector.fromArray(F16_LANES, vc, o + 16), a1);
-                        a2 = w.fma(FloatVector.fromArray(F16_LANES, vc, o + 32), a2);
-                        a3 = w.fma(FloatVector.fromArray(F16_LANES, vc, o + 48), a3);
+                        a0 = w.fma(FloatVector.fromArray(LANES, vc, o), a0);
+                        a1 = w.fma(FloatVector.fromArray(LANES, vc, o + VL), a1);
+                        a2 = w.fma(FloatVector.fromArray(LANES, vc, o + 2 * VL), a2);
+                        a3 = w.fma(FloatVector.fromArray(LANES, vc, o + 3 * VL), a3);
                     }
                     a0.intoArray(vkq, d);
-                    a1.intoArray(vkq, d + 16);
-                    a2.intoArray(vkq, d + 32);
-                    a3.intoArray(vkq, d + 48);
+                    a1.intoArray(vkq, d + VL);
+                    a2.intoArray(vkq, d + 2 * VL);
+                    a3.intoArray(vkq, d + 3 * VL);
                 }
-                for (; d + 16 <= headDim; d += 16) {
-                    FloatVector a = FloatVector.fromArray(F16_LANES, vkq, d);
+                for (; d + VL <= headDim; d += VL) {
+                    FloatVector a = FloatVector.fromArray(LANES, vkq, d);
                     for (int tk = 0; tk < last; tk++) {
-                        a = FloatVector.broadcast(F16_LANES, tile[tk])
-                                .fma(FloatVector.fromArray(F16_LANES, vc, (ic + tk) * kvDim + kvOff + d), a);
+                        a = FloatVector.broadcast(LANES, tile[tk])
+                                .fma(FloatVector.fromArray(LANES, vc, (ic + tk) * kvDim + kvOff + d), a);
                     }
                     a.intoArray(vkq, d);
                 }
@@ -466,7 +507,7 @@ final class FlashAttention {
      */
     void attendPair(float[] q, int qOff, int qOff2, float[] kc, float[] tiledKeys, float[] vc, int kvOff, int pos,
                     int batchTokens, int cacheCells, float[] out, int outOff, int outOff2) {
-        if (batchTokens >= TILE_Q && tiledKeys != null && TILED_BY_LANES && headDim % 16 == 0) {
+        if (batchTokens >= TILE_Q && tiledKeys != null && TILED_BY_LANES && headDim % VL == 0) {
             tiledPair(q, qOff, qOff2, tiledKeys, vc, kvOff, pos, out, outOff, outOff2);
             return;
         }
@@ -495,60 +536,62 @@ final class FlashAttention {
         state[3] = 0f;
         int posB = pos + 1;
         for (int ic = 0; ic <= posB; ic += TILE_KV) {
-            int kt = (ic / TILE_KV * kvDim + kvOff) * TILE_KV;
-            FloatVector a0 = FloatVector.zero(F16_LANES);
-            FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            FloatVector a3 = a0;
-            FloatVector b0 = a0;
-            FloatVector b1 = a0;
-            FloatVector b2 = a0;
-            FloatVector b3 = a0;
-            for (int d = 0; d < headDim; d++, kt += TILE_KV) {
-                FloatVector qa = FloatVector.broadcast(F16_LANES, q[qOffA + d]);
-                FloatVector qb = FloatVector.broadcast(F16_LANES, q[qOffB + d]);
-                FloatVector k0 = FloatVector.fromArray(F16_LANES, tiledKeys, kt);
-                FloatVector k1 = FloatVector.fromArray(F16_LANES, tiledKeys, kt + 16);
-                FloatVector k2 = FloatVector.fromArray(F16_LANES, tiledKeys, kt + 32);
-                FloatVector k3 = FloatVector.fromArray(F16_LANES, tiledKeys, kt + 48);
-                a0 = k0.fma(qa, a0);
-                a1 = k1.fma(qa, a1);
-                a2 = k2.fma(qa, a2);
-                a3 = k3.fma(qa, a3);
-                b0 = k0.fma(qb, b0);
-                b1 = k1.fma(qb, b1);
-                b2 = k2.fma(qb, b2);
-                b3 = k3.fma(qb, b3);
+            for (int h = 0; h < TILE_KV; h += 4 * VL) {
+                int kt = (ic / TILE_KV * kvDim + kvOff) * TILE_KV + h;
+                FloatVector a0 = FloatVector.zero(LANES);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                FloatVector b0 = a0;
+                FloatVector b1 = a0;
+                FloatVector b2 = a0;
+                FloatVector b3 = a0;
+                for (int d = 0; d < headDim; d++, kt += TILE_KV) {
+                    FloatVector qa = FloatVector.broadcast(LANES, q[qOffA + d]);
+                    FloatVector qb = FloatVector.broadcast(LANES, q[qOffB + d]);
+                    FloatVector k0 = FloatVector.fromArray(LANES, tiledKeys, kt);
+                    FloatVector k1 = FloatVector.fromArray(LANES, tiledKeys, kt + VL);
+                    FloatVector k2 = FloatVector.fromArray(LANES, tiledKeys, kt + 2 * VL);
+                    FloatVector k3 = FloatVector.fromArray(LANES, tiledKeys, kt + 3 * VL);
+                    a0 = k0.fma(qa, a0);
+                    a1 = k1.fma(qa, a1);
+                    a2 = k2.fma(qa, a2);
+                    a3 = k3.fma(qa, a3);
+                    b0 = k0.fma(qb, b0);
+                    b1 = k1.fma(qb, b1);
+                    b2 = k2.fma(qb, b2);
+                    b3 = k3.fma(qb, b3);
+                }
+                a0.mul(scale).intoArray(tileA, h);
+                a1.mul(scale).intoArray(tileA, h + VL);
+                a2.mul(scale).intoArray(tileA, h + 2 * VL);
+                a3.mul(scale).intoArray(tileA, h + 3 * VL);
+                b0.mul(scale).intoArray(tileB, h);
+                b1.mul(scale).intoArray(tileB, h + VL);
+                b2.mul(scale).intoArray(tileB, h + 2 * VL);
+                b3.mul(scale).intoArray(tileB, h + 3 * VL);
             }
-            a0.mul(scale).intoArray(tileA, 0);
-            a1.mul(scale).intoArray(tileA, 16);
-            a2.mul(scale).intoArray(tileA, 32);
-            a3.mul(scale).intoArray(tileA, 48);
-            b0.mul(scale).intoArray(tileB, 0);
-            b1.mul(scale).intoArray(tileB, 16);
-            b2.mul(scale).intoArray(tileB, 32);
-            b3.mul(scale).intoArray(tileB, 48);
             int lastA = ic <= pos ? softmaxStep(tileA, ic, pos, vkqA, state, 0) : 0;
             int lastB = softmaxStep(tileB, ic, posB, vkqB, state, 2);
             int d = 0;
-            for (; d + 64 <= headDim; d += 64) {
-                FloatVector va0 = FloatVector.fromArray(F16_LANES, vkqA, d);
-                FloatVector va1 = FloatVector.fromArray(F16_LANES, vkqA, d + 16);
-                FloatVector va2 = FloatVector.fromArray(F16_LANES, vkqA, d + 32);
-                FloatVector va3 = FloatVector.fromArray(F16_LANES, vkqA, d + 48);
-                FloatVector vb0 = FloatVector.fromArray(F16_LANES, vkqB, d);
-                FloatVector vb1 = FloatVector.fromArray(F16_LANES, vkqB, d + 16);
-                FloatVector vb2 = FloatVector.fromArray(F16_LANES, vkqB, d + 32);
-                FloatVector vb3 = FloatVector.fromArray(F16_LANES, vkqB, d + 48);
+            for (; d + 4 * VL <= headDim; d += 4 * VL) {
+                FloatVector va0 = FloatVector.fromArray(LANES, vkqA, d);
+                FloatVector va1 = FloatVector.fromArray(LANES, vkqA, d + VL);
+                FloatVector va2 = FloatVector.fromArray(LANES, vkqA, d + 2 * VL);
+                FloatVector va3 = FloatVector.fromArray(LANES, vkqA, d + 3 * VL);
+                FloatVector vb0 = FloatVector.fromArray(LANES, vkqB, d);
+                FloatVector vb1 = FloatVector.fromArray(LANES, vkqB, d + VL);
+                FloatVector vb2 = FloatVector.fromArray(LANES, vkqB, d + 2 * VL);
+                FloatVector vb3 = FloatVector.fromArray(LANES, vkqB, d + 3 * VL);
                 int tk = 0;
                 for (; tk < lastA; tk++) {
-                    FloatVector wa = FloatVector.broadcast(F16_LANES, tileA[tk]);
-                    FloatVector wb = FloatVector.broadcast(F16_LANES, tileB[tk]);
+                    FloatVector wa = FloatVector.broadcast(LANES, tileA[tk]);
+                    FloatVector wb = FloatVector.broadcast(LANES, tileB[tk]);
                     int o = (ic + tk) * kvDim + kvOff + d;
-                    FloatVector v0 = FloatVector.fromArray(F16_LANES, vc, o);
-                    FloatVector v1 = FloatVector.fromArray(F16_LANES, vc, o + 16);
-                    FloatVector v2 = FloatVector.fromArray(F16_LANES, vc, o + 32);
-                    FloatVector v3 = FloatVector.fromArray(F16_LANES, vc, o + 48);
+                    FloatVector v0 = FloatVector.fromArray(LANES, vc, o);
+                    FloatVector v1 = FloatVector.fromArray(LANES, vc, o + VL);
+                    FloatVector v2 = FloatVector.fromArray(LANES, vc, o + 2 * VL);
+                    FloatVector v3 = FloatVector.fromArray(LANES, vc, o + 3 * VL);
                     va0 = wa.fma(v0, va0);
                     va1 = wa.fma(v1, va1);
                     va2 = wa.fma(v2, va2);
@@ -559,34 +602,34 @@ final class FlashAttention {
                     vb3 = wb.fma(v3, vb3);
                 }
                 for (; tk < lastB; tk++) {
-                    FloatVector wb = FloatVector.broadcast(F16_LANES, tileB[tk]);
+                    FloatVector wb = FloatVector.broadcast(LANES, tileB[tk]);
                     int o = (ic + tk) * kvDim + kvOff + d;
-                    vb0 = wb.fma(FloatVector.fromArray(F16_LANES, vc, o), vb0);
-                    vb1 = wb.fma(FloatVector.fromArray(F16_LANES, vc, o + 16), vb1);
-                    vb2 = wb.fma(FloatVector.fromArray(F16_LANES, vc, o + 32), vb2);
-                    vb3 = wb.fma(FloatVector.fromArray(F16_LANES, vc, o + 48), vb3);
+                    vb0 = wb.fma(FloatVector.fromArray(LANES, vc, o), vb0);
+                    vb1 = wb.fma(FloatVector.fromArray(LANES, vc, o + VL), vb1);
+                    vb2 = wb.fma(FloatVector.fromArray(LANES, vc, o + 2 * VL), vb2);
+                    vb3 = wb.fma(FloatVector.fromArray(LANES, vc, o + 3 * VL), vb3);
                 }
                 va0.intoArray(vkqA, d);
-                va1.intoArray(vkqA, d + 16);
-                va2.intoArray(vkqA, d + 32);
-                va3.intoArray(vkqA, d + 48);
+                va1.intoArray(vkqA, d + VL);
+                va2.intoArray(vkqA, d + 2 * VL);
+                va3.intoArray(vkqA, d + 3 * VL);
                 vb0.intoArray(vkqB, d);
-                vb1.intoArray(vkqB, d + 16);
-                vb2.intoArray(vkqB, d + 32);
-                vb3.intoArray(vkqB, d + 48);
+                vb1.intoArray(vkqB, d + VL);
+                vb2.intoArray(vkqB, d + 2 * VL);
+                vb3.intoArray(vkqB, d + 3 * VL);
             }
-            for (; d < headDim; d += 16) {
-                FloatVector va = FloatVector.fromArray(F16_LANES, vkqA, d);
-                FloatVector vb = FloatVector.fromArray(F16_LANES, vkqB, d);
+            for (; d < headDim; d += VL) {
+                FloatVector va = FloatVector.fromArray(LANES, vkqA, d);
+                FloatVector vb = FloatVector.fromArray(LANES, vkqB, d);
                 int tk = 0;
                 for (; tk < lastA; tk++) {
-                    FloatVector v = FloatVector.fromArray(F16_LANES, vc, (ic + tk) * kvDim + kvOff + d);
-                    va = FloatVector.broadcast(F16_LANES, tileA[tk]).fma(v, va);
-                    vb = FloatVector.broadcast(F16_LANES, tileB[tk]).fma(v, vb);
+                    FloatVector v = FloatVector.fromArray(LANES, vc, (ic + tk) * kvDim + kvOff + d);
+                    va = FloatVector.broadcast(LANES, tileA[tk]).fma(v, va);
+                    vb = FloatVector.broadcast(LANES, tileB[tk]).fma(v, vb);
                 }
                 for (; tk < lastB; tk++) {
-                    vb = FloatVector.broadcast(F16_LANES, tileB[tk])
-                            .fma(FloatVector.fromArray(F16_LANES, vc, (ic + tk) * kvDim + kvOff + d), vb);
+                    vb = FloatVector.broadcast(LANES, tileB[tk])
+                            .fma(FloatVector.fromArray(LANES, vc, (ic + tk) * kvDim + kvOff + d), vb);
                 }
                 va.intoArray(vkqA, d);
                 vb.intoArray(vkqB, d);
