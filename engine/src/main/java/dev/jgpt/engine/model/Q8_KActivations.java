@@ -53,8 +53,9 @@ import java.nio.ByteOrder;
  * ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}; two groups of 16 at a time where they can,
  * {@code accumulateQ4KLanes4x2}, {@code accumulateQ6KLanes4x2}): there the integer sums are formed by float
  * fused multiply-adds, exact because every partial sum is an integer below 2^24, and each lane then takes
- * the one-token kernel's float steps. With 8 int lanes (AVX2),
- * every token of every batch takes fused kernels ({@code rowsQ4K8}, {@code rowsQ6K8}), token after token.
+ * the one-token kernel's float steps. With 8 int lanes (AVX2), one token takes fused kernels ({@code rowsQ4K8},
+ * {@code rowsQ6K8}), and batches put 8 tokens in the lanes of a vector the same way ({@code matmulLanes8}), with
+ * Q6_K's weights and activations rearranged so that each of llama.cpp's 8 lanes reads its 32 values in one run.
  */
 final class Q8_KActivations {
     private static final int BLOCK = 256;
@@ -177,6 +178,24 @@ final class Q8_KActivations {
     /** Accumulator floats per group of 16 tokens in the prompt kernels (Q6_K: 8 lanes of 16 tokens). */
     private static final int GROUP_ACC = 128;
 
+    /** With 8 int lanes (AVX2): batches from this many tokens take {@link #matmulLanes8}, 8 tokens to a vector. */
+    private static final int LANES8_MIN_TOKENS = 2;
+    /**
+     * Rows of {@link #matmulLanes8}'s kernels: C2 loads all of an iteration's broadcasts first, and with four
+     * rows (8 accumulators, 8 broadcasts and 2 activation vectors) it ran out of the 16 vector registers and
+     * kept accumulators on the stack.
+     */
+    private static final int LANES8_KERNEL_ROWS = 3;
+    /** Rows of {@link #matmulLanes8}'s tiles: a multiple of {@link #LANES8_KERNEL_ROWS}. */
+    private static final int LANES8_TILE_ROWS = 12;
+    /**
+     * {@link #STAGE_ROWS} for {@link #matmulLanes8}: a multiple of {@link #LANES8_TILE_ROWS} (no tile straddles
+     * two stages), at most {@link #STAGE_STRIDE}.
+     */
+    private static final int LANES8_STAGE_ROWS = 36;
+    /** Accumulator floats per group of 8 tokens in {@link #matmulLanes8} (Q6_K: 8 lanes of 8 tokens). */
+    private static final int GROUP_ACC8 = 64;
+
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Quantized values, in order. */
@@ -287,12 +306,16 @@ final class Q8_KActivations {
         // kernel of the time)
         int laneTokens = q4 ? gemmTokens : n;
         int groups = LANES == 16 ? laneTokens / 16 + (q4 && laneTokens % 16 >= 8 ? 1 : 0) : 0;
+        if (LANES == 8 && n >= LANES8_MIN_TOKENS) {
+            matmulLanes8(seg, n, out, rows, cols, q4, gemmTokens);
+            return;
+        }
         if (LANES == 8) {
-            // 8 int lanes (AVX2): every token through the fused one-token kernels, token after token over the
-            // chunk's rows (Q4_K gemm tokens in gemm order); on unpacked super-blocks batches were slower (one
-            // Zen 1 thread, ns per super-block and token, 8 tokens: Q4_K 2816 x 1024 100 unpacked, 80-83
-            // fused; Q6_K 1024 x 1024 172 unpacked, 88-94 fused)
-            tokenActivations(n, cols, q4);
+            // 8 int lanes (AVX2), one token: the fused one-token kernel (Q4_K gemm tokens in gemm order). Batches
+            // had taken it too, token after token (on super-blocks unpacked to ints and multiplied one token at a
+            // time they had been slower: one Zen 1 thread, ns per super-block and token, 8 tokens: Q4_K 2816 x
+            // 1024 100 unpacked, 80-83 fused; Q6_K 1024 x 1024 172 unpacked, 88-94 fused)
+            tokenActivations(0, n, cols, q4);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 for (int t = 0; t < n; t++) {
                     if (q4) {
@@ -310,7 +333,7 @@ final class Q8_KActivations {
             // others one token at a time over the chunk's rows (in the caches after the first). One Zen 4
             // thread, Q4_K, ns per super-block and token, 8 tokens: 22.3-22.6 in a 16-lane group with empty
             // lanes, 15.3-17.3 four at a time; 16 tokens in a full group 11.4-13.7.
-            tokenActivations(n, cols, q4);
+            tokenActivations(0, n, cols, q4);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 if (q4) {
                     float[] acc = gemmTokens > 0 ? SCRATCH.get().gemmAcc : null;
@@ -449,24 +472,481 @@ final class Q8_KActivations {
     }
 
     /**
+     * {@link #matmul} for batches with 8 int lanes (AVX2): 8 tokens to a float vector, as the 16-lane prompt
+     * kernels do with 16. Each weight super-block of a tile of rows is unpacked once into floats (weight
+     * times sub-block scale) and multiplied with every group of 8 tokens, four rows at a time
+     * ({@link #accumulateQ4KLanes8}, {@link #accumulateQ4KLanes8Mixed}, {@link #accumulateQ6KLanes8}); the
+     * integer sums are formed by float fused multiply-adds, exact because every partial sum is an integer below
+     * 2^24, and each lane then takes the one-token kernel's float steps. A last group of fewer than
+     * {@link #LANES8_MIN_TOKENS} tokens takes the fused one-token kernels.
+     */
+    private void matmulLanes8(MemorySegment seg, int n, float[] out, int rows, int cols, boolean q4, int gemmTokens) {
+        int blocks = cols / BLOCK;
+        int groups = n / 8 + (n % 8 >= LANES8_MIN_TOKENS ? 1 : 0);
+        int laneTokens = Math.min(8 * groups, n);
+        if (laneTokens < n) {
+            tokenActivations(laneTokens, n, cols, q4);
+        }
+        transposeLanes8(groups, cols, laneTokens, !q4);
+        int tileRows = LANES8_TILE_ROWS;
+        int accSize = groups * GROUP_ACC8;
+        MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
+            Scratch s = SCRATCH.get();
+            float[] stage = s.stage(n);
+            float[] lanes = s.lanes;
+            for (int r0 = from; r0 < to; r0 += tileRows) {
+                int staged = (r0 - from) % LANES8_STAGE_ROWS;
+                int tile = Math.min(tileRows, to - r0);
+                // the kernels take LANES8_KERNEL_ROWS rows: past the tile's end, spare rows whose outputs are not
+                // read
+                int kernelRows = (tile + LANES8_KERNEL_ROWS - 1) / LANES8_KERNEL_ROWS * LANES8_KERNEL_ROWS;
+                float[] acc = s.accumulators(kernelRows * accSize);
+                java.util.Arrays.fill(acc, 0, kernelRows * accSize, 0f);
+                for (int b = 0; b < blocks; b++) {
+                    for (int i = 0; i < tile; i++) {
+                        long block = (long) (r0 + i) * blocks + b;
+                        if (q4) {
+                            unpackQ4KLanes8(seg, block * Q4_K_BYTES, s, i);
+                        } else {
+                            unpackQ6KLanes8(seg, block * Q6_K_BYTES, s, i);
+                        }
+                    }
+                    for (int g = 0; g < groups; g++) {
+                        boolean gemmOnly = 8 * g + 8 <= gemmTokens;
+                        for (int i = 0; i < tile; i += LANES8_KERNEL_ROWS) {
+                            int a = i * accSize + g * GROUP_ACC8;
+                            if (!q4) {
+                                accumulateQ6KLanes8(s, i, g, b, blocks, cols, acc, a, accSize);
+                            } else if (gemmOnly) {
+                                accumulateQ4KLanes8(s, i, g, b, blocks, cols, acc, a, accSize);
+                            } else {
+                                accumulateQ4KLanes8Mixed(s, i, g, b, blocks, cols, acc, a, accSize);
+                            }
+                        }
+                    }
+                }
+                for (int i = 0; i < tile; i++) {
+                    int r = staged + i;
+                    for (int g = 0; g < groups; g++) {
+                        int a = i * accSize + g * GROUP_ACC8;
+                        if (q4) {
+                            // gemm lanes: products minus mins of the gemm accumulators; the others the gemv ones
+                            FloatVector.fromArray(F, acc, a).sub(FloatVector.fromArray(F, acc, a + 8))
+                                    .intoArray(lanes, 0);
+                            FloatVector.fromArray(F, acc, a + 16).sub(FloatVector.fromArray(F, acc, a + 24))
+                                    .intoArray(lanes, 8);
+                            int gemmLanes = Math.max(0, Math.min(8, gemmTokens - 8 * g));
+                            for (int l = 0; l < 8 && 8 * g + l < laneTokens; l++) {
+                                stage[(8 * g + l) * STAGE_STRIDE + r] = l < gemmLanes ? lanes[l] : lanes[8 + l];
+                            }
+                        } else {
+                            // hsum_float_8 lane by lane: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+                            FloatVector l0 = FloatVector.fromArray(F, acc, a);
+                            FloatVector l1 = FloatVector.fromArray(F, acc, a + 8);
+                            FloatVector l2 = FloatVector.fromArray(F, acc, a + 16);
+                            FloatVector l3 = FloatVector.fromArray(F, acc, a + 24);
+                            FloatVector l4 = FloatVector.fromArray(F, acc, a + 32);
+                            FloatVector l5 = FloatVector.fromArray(F, acc, a + 40);
+                            FloatVector l6 = FloatVector.fromArray(F, acc, a + 48);
+                            FloatVector l7 = FloatVector.fromArray(F, acc, a + 56);
+                            l0.add(l4).add(l2.add(l6)).add(l1.add(l5).add(l3.add(l7))).intoArray(lanes, 0);
+                            for (int l = 0; l < 8 && 8 * g + l < laneTokens; l++) {
+                                stage[(8 * g + l) * STAGE_STRIDE + r] = lanes[l];
+                            }
+                        }
+                    }
+                }
+                int done = staged + tile;
+                if (done == LANES8_STAGE_ROWS || r0 + tile == to) {
+                    int first = r0 + tile - done;
+                    for (int t = 0; t < laneTokens; t++) {
+                        System.arraycopy(stage, t * STAGE_STRIDE, out, t * rows + first, done);
+                    }
+                }
+            }
+            for (int t = laneTokens; t < n; t++) {
+                if (q4) {
+                    rowsQ4K8(seg, from, to, blocks, t, t < gemmTokens, out, t * rows);
+                } else {
+                    rowsQ6K8(seg, from, to, blocks, t, out, t * rows);
+                }
+            }
+        });
+    }
+
+    /**
+     * {@link #transpose} with 8 tokens to a group (8 int lanes): {@link #lanesX} per group and column the 8
+     * tokens' values, {@link #lanesD} per group and block their scales, {@link #lanesSums} per group, block and
+     * 32-value sub-block their sums, {@link #lanesBsums} per group, block and 16-value sub-block theirs; lanes
+     * of tokens from {@code tokens} on are zero. With {@code q6}, each block's values in {@link #q6LaneOrder}.
+     */
+    private void transposeLanes8(int groups, int cols, int tokens, boolean q6) {
+        int blocks = cols / BLOCK;
+        if (lanesX.length < groups * 8 * cols) {
+            lanesX = new float[groups * 8 * cols];
+            lanesD = new float[groups * 8 * blocks];
+            lanesSums = new float[groups * 8 * blocks * 8];
+            lanesBsums = new int[groups * 8 * blocks * 16];
+        }
+        MatrixOps.shared().forRows(groups, (long) groups * 8 * cols * QUANTIZE_WORK,
+                (from, to) -> transposeGroups8(from, to, cols, tokens, q6));
+    }
+
+    private void transposeGroups8(int from, int to, int cols, int tokens, boolean q6) {
+        int blocks = cols / BLOCK;
+        for (int g = from; g < to; g++) {
+            for (int l = 0; l < 8; l++) {
+                int t = 8 * g + l;
+                boolean empty = t >= tokens;
+                for (int c = 0; c < cols; c++) {
+                    int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
+                    lanesX[(g * cols + at) * 8 + l] = empty ? 0f : q[t * cols + c];
+                }
+                for (int b = 0; b < blocks; b++) {
+                    int xb = t * blocks + b;
+                    int gb = g * blocks + b;
+                    lanesD[gb * 8 + l] = empty ? 0f : d[xb];
+                    for (int i = 0; i < 16; i++) {
+                        lanesBsums[(gb * 16 + i) * 8 + l] = empty ? 0 : bsums[xb * 16 + i];
+                    }
+                    for (int sub = 0; sub < 8; sub++) {
+                        lanesSums[(gb * 8 + sub) * 8 + l] =
+                                empty ? 0f : bsums[xb * 16 + 2 * sub] + bsums[xb * 16 + 2 * sub + 1];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Where {@link #matmulLanes8} keeps value {@code pos} of a Q6_K super-block (weights and activations alike):
+     * the 32 values of each lane of {@code ggml_vec_dot_q6_K_q8_K} together, lane L's values 4L..4L+3 of chunks
+     * 0..3, then of chunks 4..7, so that the kernel reads each lane's values in one run.
+     */
+    static int q6LaneOrder(int pos) {
+        int half = pos >> 7;
+        int chunk = (pos >> 5) & 3;
+        int lane = (pos >> 2) & 7;
+        return 32 * lane + 16 * half + 4 * chunk + (pos & 3);
+    }
+
+    /**
+     * Q6_K super-block {@code base} unpacked into row {@code row} of {@link Scratch#tileW} (6-bit weight times
+     * sub-block scale, exact in float, in {@link #q6LaneOrder}), {@link Scratch#tileScales} and
+     * {@link Scratch#tileD}. Each 8 bytes of {@code ql} (twice) and {@code qh} are read once for the four chunks
+     * they hold.
+     */
+    private static void unpackQ6KLanes8(MemorySegment w, long base, Scratch s, int row) {
+        // block_q6_K: ql[128], qh[64], scales[16] (int8), d (f16)
+        int[] scales = s.tileScales;
+        float[] floats = s.tileW;
+        int so = 16 * row;
+        bytes8(w, base + 192).intoArray(scales, so);
+        bytes8(w, base + 200).intoArray(scales, so + 8);
+        s.tileD[row] = Float.float16ToFloat(w.get(SHORT_LE, base + 208));
+        for (int half = 0; half < 2; half++) {
+            for (int i = 0; i < 32; i += 8) {
+                // chunk 4*half+c, values i..i+7: ql[64*half + 32*(c&1) + i ..] (low nibbles for c < 2, high ones
+                // for c >= 2) and bits 2c..2c+1 of qh[32*half + i ..]
+                IntVector l0 = bytes8(w, base + 64L * half + i);
+                IntVector l1 = bytes8(w, base + 64L * half + 32 + i);
+                IntVector h = bytes8(w, base + 128 + 32L * half + i);
+                int o = BLOCK * row + 32 * (i >> 2) + 16 * half;
+                int sc = so + 8 * half + (i >> 4);
+                FloatVector c0 = ((FloatVector) l0.and(0x0f).or(h.lanewise(VectorOperators.LSHL, 4).and(0x30))
+                        .convert(VectorOperators.I2F, 0)).mul((float) scales[sc]);
+                FloatVector c1 = ((FloatVector) l1.and(0x0f).or(h.lanewise(VectorOperators.LSHL, 2).and(0x30))
+                        .convert(VectorOperators.I2F, 0)).mul((float) scales[sc + 2]);
+                FloatVector c2 = ((FloatVector) l0.lanewise(VectorOperators.ASHR, 4).and(0x0f).or(h.and(0x30))
+                        .convert(VectorOperators.I2F, 0)).mul((float) scales[sc + 4]);
+                FloatVector c3 = ((FloatVector) l1.lanewise(VectorOperators.ASHR, 4).and(0x0f)
+                        .or(h.lanewise(VectorOperators.ASHR, 2).and(0x30))
+                        .convert(VectorOperators.I2F, 0)).mul((float) scales[sc + 6]);
+                // values i..i+3 belong to lane i/4, values i+4..i+7 to the next lane
+                ((FloatVector) c0.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o);
+                ((FloatVector) c0.reinterpretShape(FloatVector.SPECIES_128, 1)).intoArray(floats, o + 32);
+                ((FloatVector) c1.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 4);
+                ((FloatVector) c1.reinterpretShape(FloatVector.SPECIES_128, 1)).intoArray(floats, o + 36);
+                ((FloatVector) c2.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 8);
+                ((FloatVector) c2.reinterpretShape(FloatVector.SPECIES_128, 1)).intoArray(floats, o + 40);
+                ((FloatVector) c3.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 12);
+                ((FloatVector) c3.reinterpretShape(FloatVector.SPECIES_128, 1)).intoArray(floats, o + 44);
+            }
+        }
+    }
+
+    /**
+     * Q4_K super-block {@code base} unpacked into row {@code row} of {@link Scratch#tileW} (4-bit weight times
+     * sub-block scale), {@link Scratch#tileScales} (the mins, as {@link Unpacked#scales}), {@link Scratch#tileD}
+     * and {@link Scratch#tileDmin}.
+     */
+    private static void unpackQ4KLanes8(MemorySegment w, long base, Scratch s, int row) {
+        long h0 = w.get(LONG_LE, base);
+        long h1 = w.get(LONG_LE, base + 8);
+        s.tileD[row] = Float.float16ToFloat((short) h0);
+        s.tileDmin[row] = Float.float16ToFloat((short) (h0 >>> 16));
+        long packedScales = q4Scales(h0, h1);
+        long packedMins = q4Mins(h1);
+        int[] mins = s.tileScales;
+        float[] floats = s.tileW;
+        for (int p = 0; p < 4; p++) {
+            float lowScale = (float) ((int) (packedScales >>> (16 * p)) & 0xff);
+            float highScale = (float) ((int) (packedScales >>> (16 * p + 8)) & 0xff);
+            int lowMin = (int) (packedMins >>> (16 * p)) & 0xff;
+            int highMin = (int) (packedMins >>> (16 * p + 8)) & 0xff;
+            int m = 16 * row + 4 * p;
+            mins[m] = lowMin;
+            mins[m + 1] = lowMin;
+            mins[m + 2] = highMin;
+            mins[m + 3] = highMin;
+            long qb = base + 16 + 32L * p;
+            int o = BLOCK * row + 64 * p;
+            for (int i = 0; i < 32; i += 8) {
+                IntVector q = bytes8(w, qb + i);
+                ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).mul(lowScale).intoArray(floats, o + i);
+                ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0))
+                        .mul(highScale).intoArray(floats, o + 32 + i);
+            }
+        }
+    }
+
+    /**
+     * {@link #accumulateQ4KLanes4} with 8 int lanes: 3 rows of the tile ({@link Scratch#tileW} from row
+     * {@code i0} on; accumulators {@code stride} apart from {@code a}: products at {@code a}, mins at
+     * {@code a + 8}) times the 8 tokens of group {@code g}, all of them gemm tokens. Two chains per row (even
+     * and odd positions); the accumulators are read and written once per pair of sub-blocks. See {@link #LANES8_KERNEL_ROWS}.
+     */
+    private void accumulateQ4KLanes8(Scratch s, int i0, int g, int b, int blocks, int cols, float[] acc, int a,
+                                     int stride) {
+        float[] wt = s.tileW;
+        int w0 = i0 * BLOCK;
+        float[] xs = lanesX;
+        float[] ds = lanesD;
+        int[] mins = s.tileScales;
+        float[] rowD = s.tileD;
+        float[] rowDmin = s.tileDmin;
+        int xo = (g * cols + b * BLOCK) * 8;
+        int gb = g * blocks + b;
+        for (int p = 0; p < 4; p++) {
+            FloatVector e0 = FloatVector.zero(F);
+            FloatVector o0 = e0;
+            FloatVector e1 = e0;
+            FloatVector o1 = e0;
+            FloatVector e2 = e0;
+            FloatVector o2 = e0;
+            for (int i = 64 * p; i < 64 * p + 64; i += 2) {
+                FloatVector x = FloatVector.fromArray(F, xs, xo + 8 * i);
+                FloatVector y = FloatVector.fromArray(F, xs, xo + 8 * i + 8);
+                e0 = x.fma(FloatVector.broadcast(F, wt[w0 + i]), e0);
+                e1 = x.fma(FloatVector.broadcast(F, wt[w0 + 256 + i]), e1);
+                e2 = x.fma(FloatVector.broadcast(F, wt[w0 + 512 + i]), e2);
+                o0 = y.fma(FloatVector.broadcast(F, wt[w0 + 1 + i]), o0);
+                o1 = y.fma(FloatVector.broadcast(F, wt[w0 + 257 + i]), o1);
+                o2 = y.fma(FloatVector.broadcast(F, wt[w0 + 513 + i]), o2);
+            }
+            int so = (gb * 8 + 2 * p) * 8;
+            FloatVector lo = FloatVector.fromArray(F, lanesSums, so);
+            FloatVector hi = FloatVector.fromArray(F, lanesSums, so + 8);
+            int at0 = a;
+            int m0 = (i0 + 0) * 16 + 4 * p;
+            FloatVector dx0 = FloatVector.fromArray(F, ds, gb * 8);
+            FloatVector pairSum0 = e0.add(o0);
+            FloatVector pairMin0 = lo.mul((float) mins[m0]).add(hi.mul((float) mins[m0 + 2]));
+            pairSum0.fma(dx0.mul(rowD[i0 + 0]), FloatVector.fromArray(F, acc, at0)).intoArray(acc, at0);
+            pairMin0.fma(dx0.mul(rowDmin[i0 + 0]), FloatVector.fromArray(F, acc, at0 + 8))
+                    .intoArray(acc, at0 + 8);
+            int at1 = a + stride;
+            int m1 = (i0 + 1) * 16 + 4 * p;
+            FloatVector dx1 = FloatVector.fromArray(F, ds, gb * 8);
+            FloatVector pairSum1 = e1.add(o1);
+            FloatVector pairMin1 = lo.mul((float) mins[m1]).add(hi.mul((float) mins[m1 + 2]));
+            pairSum1.fma(dx1.mul(rowD[i0 + 1]), FloatVector.fromArray(F, acc, at1)).intoArray(acc, at1);
+            pairMin1.fma(dx1.mul(rowDmin[i0 + 1]), FloatVector.fromArray(F, acc, at1 + 8))
+                    .intoArray(acc, at1 + 8);
+            int at2 = a + 2 * stride;
+            int m2 = (i0 + 2) * 16 + 4 * p;
+            FloatVector dx2 = FloatVector.fromArray(F, ds, gb * 8);
+            FloatVector pairSum2 = e2.add(o2);
+            FloatVector pairMin2 = lo.mul((float) mins[m2]).add(hi.mul((float) mins[m2 + 2]));
+            pairSum2.fma(dx2.mul(rowD[i0 + 2]), FloatVector.fromArray(F, acc, at2)).intoArray(acc, at2);
+            pairMin2.fma(dx2.mul(rowDmin[i0 + 2]), FloatVector.fromArray(F, acc, at2 + 8))
+                    .intoArray(acc, at2 + 8);
+        }
+    }
+
+    /**
+     * {@link #accumulateQ4KLanes8} for a group with gemv tokens (or empty lanes) too: every lane is accumulated
+     * in both orders, gemm (products at {@code a}, mins at {@code a + 8}, once per pair of sub-blocks) and gemv
+     * (at {@code a + 16} and {@code a + 24}, once per super-block: the four pairs' exact float sums converted to
+     * int and added there, as a super-block's sum may pass 2^24; the mins' sums are exact in float, below
+     * 2^22), and each lane's result is then taken from its token's order. The gemv sums go through
+     * {@link Scratch#gemvSums} and {@link Scratch#gemvMins} between pairs.
+     */
+    private void accumulateQ4KLanes8Mixed(Scratch s, int i0, int g, int b, int blocks, int cols, float[] acc, int a,
+                                     int stride) {
+        float[] wt = s.tileW;
+        int w0 = i0 * BLOCK;
+        float[] xs = lanesX;
+        float[] ds = lanesD;
+        int[] mins = s.tileScales;
+        float[] rowD = s.tileD;
+        float[] rowDmin = s.tileDmin;
+        int[] sums = s.gemvSums;
+        float[] minSums = s.gemvMins;
+        java.util.Arrays.fill(sums, 0);
+        java.util.Arrays.fill(minSums, 0f);
+        int xo = (g * cols + b * BLOCK) * 8;
+        int gb = g * blocks + b;
+        for (int p = 0; p < 4; p++) {
+            FloatVector e0 = FloatVector.zero(F);
+            FloatVector o0 = e0;
+            FloatVector e1 = e0;
+            FloatVector o1 = e0;
+            FloatVector e2 = e0;
+            FloatVector o2 = e0;
+            for (int i = 64 * p; i < 64 * p + 64; i += 2) {
+                FloatVector x = FloatVector.fromArray(F, xs, xo + 8 * i);
+                FloatVector y = FloatVector.fromArray(F, xs, xo + 8 * i + 8);
+                e0 = x.fma(FloatVector.broadcast(F, wt[w0 + i]), e0);
+                e1 = x.fma(FloatVector.broadcast(F, wt[w0 + 256 + i]), e1);
+                e2 = x.fma(FloatVector.broadcast(F, wt[w0 + 512 + i]), e2);
+                o0 = y.fma(FloatVector.broadcast(F, wt[w0 + 1 + i]), o0);
+                o1 = y.fma(FloatVector.broadcast(F, wt[w0 + 257 + i]), o1);
+                o2 = y.fma(FloatVector.broadcast(F, wt[w0 + 513 + i]), o2);
+            }
+            int so = (gb * 8 + 2 * p) * 8;
+            FloatVector lo = FloatVector.fromArray(F, lanesSums, so);
+            FloatVector hi = FloatVector.fromArray(F, lanesSums, so + 8);
+            int at0 = a;
+            int m0 = (i0 + 0) * 16 + 4 * p;
+            FloatVector dx0 = FloatVector.fromArray(F, ds, gb * 8);
+            FloatVector pairSum0 = e0.add(o0);
+            FloatVector pairMin0 = lo.mul((float) mins[m0]).add(hi.mul((float) mins[m0 + 2]));
+            pairSum0.fma(dx0.mul(rowD[i0 + 0]), FloatVector.fromArray(F, acc, at0)).intoArray(acc, at0);
+            pairMin0.fma(dx0.mul(rowDmin[i0 + 0]), FloatVector.fromArray(F, acc, at0 + 8))
+                    .intoArray(acc, at0 + 8);
+            ((IntVector) pairSum0.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 0))
+                    .intoArray(sums, 0);
+            pairMin0.add(FloatVector.fromArray(F, minSums, 0)).intoArray(minSums, 0);
+            int at1 = a + stride;
+            int m1 = (i0 + 1) * 16 + 4 * p;
+            FloatVector dx1 = FloatVector.fromArray(F, ds, gb * 8);
+            FloatVector pairSum1 = e1.add(o1);
+            FloatVector pairMin1 = lo.mul((float) mins[m1]).add(hi.mul((float) mins[m1 + 2]));
+            pairSum1.fma(dx1.mul(rowD[i0 + 1]), FloatVector.fromArray(F, acc, at1)).intoArray(acc, at1);
+            pairMin1.fma(dx1.mul(rowDmin[i0 + 1]), FloatVector.fromArray(F, acc, at1 + 8))
+                    .intoArray(acc, at1 + 8);
+            ((IntVector) pairSum1.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 8))
+                    .intoArray(sums, 8);
+            pairMin1.add(FloatVector.fromArray(F, minSums, 8)).intoArray(minSums, 8);
+            int at2 = a + 2 * stride;
+            int m2 = (i0 + 2) * 16 + 4 * p;
+            FloatVector dx2 = FloatVector.fromArray(F, ds, gb * 8);
+            FloatVector pairSum2 = e2.add(o2);
+            FloatVector pairMin2 = lo.mul((float) mins[m2]).add(hi.mul((float) mins[m2 + 2]));
+            pairSum2.fma(dx2.mul(rowD[i0 + 2]), FloatVector.fromArray(F, acc, at2)).intoArray(acc, at2);
+            pairMin2.fma(dx2.mul(rowDmin[i0 + 2]), FloatVector.fromArray(F, acc, at2 + 8))
+                    .intoArray(acc, at2 + 8);
+            ((IntVector) pairSum2.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 16))
+                    .intoArray(sums, 16);
+            pairMin2.add(FloatVector.fromArray(F, minSums, 16)).intoArray(minSums, 16);
+        }
+        // gemv: one fused multiply-add per super-block
+        for (int r = 0; r < 3; r++) {
+            int at = a + r * stride;
+            FloatVector dx = FloatVector.fromArray(F, ds, gb * 8);
+            ((FloatVector) IntVector.fromArray(I, sums, 8 * r).convert(VectorOperators.I2F, 0))
+                    .fma(dx.mul(rowD[i0 + r]), FloatVector.fromArray(F, acc, at + 16)).intoArray(acc, at + 16);
+            FloatVector.fromArray(F, minSums, 8 * r)
+                    .fma(dx.mul(rowDmin[i0 + r]), FloatVector.fromArray(F, acc, at + 24)).intoArray(acc, at + 24);
+        }
+    }
+
+    /**
+     * {@link #accumulateQ6KLanes4} with 8 int lanes: 3 rows of the tile ({@link Scratch#tileW} from row
+     * {@code i0} on, in {@link #q6LaneOrder}; accumulators {@code stride} apart from {@code a}, 8 vectors
+     * each: one per lane of llama.cpp's kernel) times the 8 tokens of group {@code g}. Per lane and row one
+     * chain for the even and one for the odd of the lane's 32 values (16 products of at most 128 * 63 * 127
+     * each: exact below 2^24), converted to int and added there. See {@link #LANES8_KERNEL_ROWS}.
+     */
+    private void accumulateQ6KLanes8(Scratch s, int i0, int g, int b, int blocks, int cols, float[] acc, int a,
+                                     int stride) {
+        float[] wt = s.tileW;
+        int w0 = i0 * BLOCK;
+        float[] xs = lanesX;
+        float[] ds = lanesD;
+        int[] scales = s.tileScales;
+        float[] rowD = s.tileD;
+        int xo = (g * cols + b * BLOCK) * 8;
+        int gb = g * blocks + b;
+        for (int lane = 0; lane < 8; lane++) {
+            FloatVector e0 = FloatVector.zero(F);
+            FloatVector o0 = e0;
+            FloatVector e1 = e0;
+            FloatVector o1 = e0;
+            FloatVector e2 = e0;
+            FloatVector o2 = e0;
+            for (int i = 32 * lane; i < 32 * lane + 32; i += 2) {
+                FloatVector x = FloatVector.fromArray(F, xs, xo + 8 * i);
+                FloatVector y = FloatVector.fromArray(F, xs, xo + 8 * i + 8);
+                e0 = x.fma(FloatVector.broadcast(F, wt[w0 + i]), e0);
+                e1 = x.fma(FloatVector.broadcast(F, wt[w0 + 256 + i]), e1);
+                e2 = x.fma(FloatVector.broadcast(F, wt[w0 + 512 + i]), e2);
+                o0 = y.fma(FloatVector.broadcast(F, wt[w0 + 1 + i]), o0);
+                o1 = y.fma(FloatVector.broadcast(F, wt[w0 + 257 + i]), o1);
+                o2 = y.fma(FloatVector.broadcast(F, wt[w0 + 513 + i]), o2);
+            }
+            int bo = (gb * 16 + 2 * lane) * 8;
+            IntVector lo = IntVector.fromArray(I, lanesBsums, bo);
+            IntVector hi = IntVector.fromArray(I, lanesBsums, bo + 8);
+            int at0 = a + 8 * lane;
+            int c0 = (i0 + 0) * 16 + 2 * lane;
+            IntVector s0 = ((IntVector) e0.convert(VectorOperators.F2I, 0))
+                    .add((IntVector) o0.convert(VectorOperators.F2I, 0))
+                    .sub(lo.mul(scales[c0]).add(hi.mul(scales[c0 + 1])).lanewise(VectorOperators.LSHL, 5));
+            FloatVector.fromArray(F, ds, gb * 8).mul(rowD[i0 + 0])
+                    .fma((FloatVector) s0.convert(VectorOperators.I2F, 0), FloatVector.fromArray(F, acc, at0))
+                    .intoArray(acc, at0);
+            int at1 = a + 8 * lane + stride;
+            int c1 = (i0 + 1) * 16 + 2 * lane;
+            IntVector s1 = ((IntVector) e1.convert(VectorOperators.F2I, 0))
+                    .add((IntVector) o1.convert(VectorOperators.F2I, 0))
+                    .sub(lo.mul(scales[c1]).add(hi.mul(scales[c1 + 1])).lanewise(VectorOperators.LSHL, 5));
+            FloatVector.fromArray(F, ds, gb * 8).mul(rowD[i0 + 1])
+                    .fma((FloatVector) s1.convert(VectorOperators.I2F, 0), FloatVector.fromArray(F, acc, at1))
+                    .intoArray(acc, at1);
+            int at2 = a + 8 * lane + 2 * stride;
+            int c2 = (i0 + 2) * 16 + 2 * lane;
+            IntVector s2 = ((IntVector) e2.convert(VectorOperators.F2I, 0))
+                    .add((IntVector) o2.convert(VectorOperators.F2I, 0))
+                    .sub(lo.mul(scales[c2]).add(hi.mul(scales[c2 + 1])).lanewise(VectorOperators.LSHL, 5));
+            FloatVector.fromArray(F, ds, gb * 8).mul(rowD[i0 + 2])
+                    .fma((FloatVector) s2.convert(VectorOperators.I2F, 0), FloatVector.fromArray(F, acc, at2))
+                    .intoArray(acc, at2);
+        }
+    }
+
+
+    /**
      * The quantized activations of {@code n} tokens as the fused kernels read them: for Q4_K their 32-value
      * sums ({@link #tokenSubSums}, 8 spare entries at the end for a 16-lane load) and the values as shorts
      * ({@link #tokenShorts}, 8 int lanes) or rearranged ({@link #tokenQ4Pairs}, 16); for Q6_K rearranged
-     * ({@link #tokenPairs}).
+     * ({@link #tokenPairs}); of tokens {@code first..n-1} (the others are left as they are).
      */
-    private void tokenActivations(int n, int cols, boolean q4) {
+    private void tokenActivations(int first, int n, int cols, boolean q4) {
         int len = n * cols;
+        int start = first * cols;
         if (!q4) {
             if (tokenPairs.length < len) {
                 tokenPairs = new short[len];
             }
             if (LANES == 8) {
                 // per 32-value chunk its 16 even values, then its odd ones
-                for (int o = 0; o < len; o += 32) {
+                for (int o = start; o < len; o += 32) {
                     evenOdd(tokenPairs, o, o, 16);
                 }
             } else {
-                for (int o = 0; o < len; o += BLOCK) {
+                for (int o = start; o < len; o += BLOCK) {
                     for (int pair = 0; pair < 4; pair++) {
                         evenOdd(tokenPairs, o + 64 * pair, o + 32 * pair, 32);
                         evenOdd(tokenPairs, o + 64 * pair + 16, o + 128 + 32 * pair, 32);
@@ -478,14 +958,14 @@ final class Q8_KActivations {
         if (tokenSubSums.length < len / 32 + 8) {
             tokenSubSums = new int[len / 32 + 8];
         }
-        for (int i = 0; i < len / 32; i++) {
+        for (int i = start / 32; i < len / 32; i++) {
             tokenSubSums[i] = bsums[2 * i] + bsums[2 * i + 1];
         }
         if (LANES == 8) {
             if (tokenShorts.length < len) {
                 tokenShorts = new short[len];
             }
-            for (int i = 0; i < len; i++) {
+            for (int i = start; i < len; i++) {
                 tokenShorts[i] = q[i];
             }
             return;
@@ -493,13 +973,13 @@ final class Q8_KActivations {
         if (tokenQ4Pairs.length < len) {
             tokenQ4Pairs = new short[len];
         }
-        for (int o = 0; o < len; o += BLOCK) {
+        for (int o = start; o < len; o += BLOCK) {
             for (int half = 0; half < 2; half++) {
                 for (int nibble = 0; nibble < 2; nibble++) {
                     int at = o + 128 * half + 64 * nibble;
-                    int first = o + 128 * half + 32 * nibble;
-                    evenOdd(tokenQ4Pairs, at, first, 32);
-                    evenOdd(tokenQ4Pairs, at + 16, first + 64, 32);
+                    int first32 = o + 128 * half + 32 * nibble;
+                    evenOdd(tokenQ4Pairs, at, first32, 32);
+                    evenOdd(tokenQ4Pairs, at + 16, first32 + 64, 32);
                 }
             }
         }
@@ -1704,6 +2184,12 @@ final class Q8_KActivations {
         return (IntVector) ByteVector.fromArray(B, q, i).convertShape(VectorOperators.B2I, I, 0);
     }
 
+    /** 8 bytes sign-extended to ints (8 int lanes). */
+    static IntVector bytes8(MemorySegment w, long offset) {
+        return (IntVector) ByteVector.fromMemorySegment(B8, w, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.B2I, I, 0);
+    }
+
     @SuppressWarnings("unchecked")
     private static VectorShuffle<Integer>[] chunkScales() {
         if (LANES != 16) {
@@ -1889,6 +2375,18 @@ final class Q8_KActivations {
         final int[] pairSums = new int[4];
         final int[] minProducts = new int[16];
         final float[] lanes = new float[16];
+        /** {@link Q8_KActivations#accumulateQ4KLanes8Mixed}'s gemv sums of four rows' 8 lanes. */
+        final int[] gemvSums = new int[32];
+        final float[] gemvMins = new float[32];
+        /**
+         * {@link Q8_KActivations#matmulLanes8}'s tile: its rows' super-blocks unpacked to floats, 256 per row
+         * (weight times sub-block scale), their 16 scales (Q6_K) or mins (Q4_K, as {@link Unpacked#scales}),
+         * and their d and dmin.
+         */
+        final float[] tileW = new float[LANES8_TILE_ROWS * BLOCK];
+        final int[] tileScales = new int[LANES8_TILE_ROWS * 16];
+        final float[] tileD = new float[LANES8_TILE_ROWS];
+        final float[] tileDmin = new float[LANES8_TILE_ROWS];
         private float[] acc = new float[0];
         private float[] stage = new float[0];
 

@@ -23,6 +23,10 @@ public final class KernelThroughput {
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("kquant")) {
+            kQuantShapes(args.length > 1 ? Integer.parseInt(args[1]) : 3);
+            return;
+        }
         Random random = new Random(5);
         int cols = 256;
         for (int round = 0; round < 3; round++) {
@@ -58,6 +62,36 @@ public final class KernelThroughput {
             float[] q = gaussian(random, headDim);
             float[] o = new float[headDim];
             report("attention 1 query x 256 cells", () -> attention.attend(q, 0, kc, vc, 64, 255, 1, 512, o, 0));
+        }
+    }
+
+    /**
+     * Only the Q4_K and Q6_K products, at more batch sizes ({@code kquant [rounds]} as the arguments): ns per
+     * super-block and token besides the microseconds.
+     */
+    private static void kQuantShapes(int rounds) {
+        Random random = new Random(5);
+        int[][] shapes = {{32000, 256, 1}, {32000, 256, 8}, {512, 256, 1}, {512, 256, 2}, {512, 256, 3},
+                {512, 256, 8}, {512, 256, 9}, {512, 256, 128}, {1024, 1024, 8}, {1024, 1024, 128}};
+        for (int round = 0; round < rounds; round++) {
+            System.out.println("round " + round);
+            for (int[] shape : shapes) {
+                int rows = shape[0];
+                int cols = shape[1];
+                int n = shape[2];
+                float[] x = gaussian(random, n * cols);
+                float[] out = new float[n * rows];
+                for (GgmlType type : new GgmlType[] {GgmlType.Q6_K, GgmlType.Q4_K}) {
+                    FloatTensor w = kQuant(random, type, rows, cols);
+                    Q8_KActivations q8k = new Q8_KActivations();
+                    double us = cpuMicrosPerCall(() -> {
+                        q8k.quantize(x, n * cols);
+                        q8k.matmul(w, n, out, rows, cols);
+                    });
+                    System.out.printf("  %-34s %10.1f us cpu %6.1f ns/sb/token%n",
+                            type + " " + rows + "x" + cols + " n=" + n, us, us * 1e3 / ((double) rows * cols / 256 * n));
+                }
+            }
         }
     }
 

@@ -21,7 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * tokens), of 12, of 16..36 (Q4_K's 16-token prompt kernel, with leftover tokens: 27 makes a full group, a
  * padded one of 8 and 3 gemv tokens; from two groups on, 27, 33, 36 and 67, Q4_K takes two groups at a time)
  * and of 67 and 83 (Q6_K's prompt kernel: four full groups and 3 tokens, two groups at a time; five groups,
- * the last one alone) on random blocks.
+ * the last one alone) on random blocks. With 8 int lanes (AVX2), batches from two tokens on go 8 tokens to a
+ * vector: 9, 17 and 33 leave one token for the one-token kernels, 10 a group of two; Q4_K's 13 and 14 put gemm
+ * and gemv tokens in one group, 12 gemm tokens and empty lanes, 19 and 27 only gemv tokens.
  */
 class Q8_KActivationsTest {
     private static final ValueLayout.OfShort SHORT_LE =
@@ -30,7 +32,7 @@ class Q8_KActivationsTest {
     static Stream<Object[]> cases() {
         return Stream.of(GgmlType.Q4_K, GgmlType.Q6_K)
                 .flatMap(type -> IntStream.concat(IntStream.rangeClosed(1, 9),
-                                IntStream.of(12, 16, 19, 27, 33, 36, 67, 83))
+                                IntStream.of(10, 12, 13, 14, 16, 19, 27, 33, 36, 67, 83))
                         .mapToObj(n -> new Object[] {type, n}));
     }
 
@@ -57,6 +59,19 @@ class Q8_KActivationsTest {
         int cols = 512;
         assertSameBitsAsReference(randomWeights(random, type, rows, cols), activations(random, n * cols), n, rows,
                 cols, type + " 200 rows");
+    }
+
+    @ParameterizedTest(name = "{0} x {1} tokens, odd row counts")
+    @MethodSource("cases")
+    void rowCountsOffTheTilesMatchTheReference(GgmlType type, int n) {
+        // row counts that leave part-filled tiles and kernel calls (the 8-lane batch kernels take 3 rows at a
+        // time, in tiles of 12); Q4_K only comes in multiples of 8 rows
+        Random random = new Random(41L * n + type.ordinal());
+        int cols = 256;
+        for (int rows : type == GgmlType.Q4_K ? new int[] {8, 40} : new int[] {1, 13, 40}) {
+            assertSameBitsAsReference(randomWeights(random, type, rows, cols), activations(random, n * cols), n,
+                    rows, cols, type + " " + rows + " rows");
+        }
     }
 
     /** The kernels' products of {@code x} ({@code n} tokens) and {@code w} equal the scalar reference's bits. */
