@@ -37,9 +37,12 @@ public final class MatrixOps implements AutoCloseable {
      * 5 thread, F16 weights, ns per 32 multiply-adds, {@link TiledMatmul#multiply} against the lanes: 512 x
      * 256 n = 128 0.60 -> 0.41-0.47, n = 32 0.63-0.65 -> 0.47, 1024 x 1024 n = 128 0.53 -> 0.49-0.59 (the
      * transposed batch streams from L2), n = 48 0.50 -> 0.43; at 16 tokens (one vector per tile) 0.65-0.71 ->
-     * 0.71-0.76, so it starts at 32. With 8 lanes (AVX2 shape, {@code -Djgpt.vectorBits=256}) it was slower
-     * at 128 tokens (512 x 256 0.81 -> 0.89, 1024 x 1024 0.72 -> 0.85): {@link TiledMatmul#multiply}'s
-     * reductions cost half as much there.
+     * 0.71-0.76, so it starts at 32. With 8 lanes emulated on that machine ({@code -Djgpt.vectorBits=256},
+     * which still has AVX-512's 32 vector registers) it was slower at 128 tokens (512 x 256 0.81 -> 0.89,
+     * 1024 x 1024 0.72 -> 0.85). On a real AVX2 CPU (Zen 3), whose 16 registers do not hold
+     * {@link TiledMatmul#multiply}'s 4 x 4 tile (16 accumulators), the lanes kernel with 4 x 2 tiles was
+     * faster: one thread, 512 x 256 by 128 tokens, 1.58-1.77 -> 0.99-1.12 ns per 32 multiply-adds
+     * (alternating runs, minimum of 5 each).
      */
     static final int LANE_BATCH = 32;
     /** Work units (multiply-adds) of moving one value into the transposed batch, for {@link #forRows}. */
@@ -389,7 +392,7 @@ public final class MatrixOps implements AutoCloseable {
 
     /** Whether a product of {@code batch} tokens takes {@link TiledMatmul#multiplyLanes}. */
     private static boolean lanes(FloatTensor w, int batch) {
-        return batch >= LANE_BATCH && Simd.ENABLED && Simd.LANES == 16 && !(w instanceof F32Tensor);
+        return batch >= LANE_BATCH && Simd.ENABLED && Simd.LANES >= 8 && !(w instanceof F32Tensor);
     }
 
     private void computeRows(FloatTensor w, float[] x, int xOffset, MemorySegment xt, int padded, float[] out,

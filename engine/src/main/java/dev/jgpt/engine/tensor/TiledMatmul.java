@@ -156,9 +156,17 @@ final class TiledMatmul {
         int i = 0;
         for (; i + 4 <= nRows; i += 4) {
             int t = 0;
-            for (; t + 4 * LANES <= padded; t += 4 * LANES) {
-                lanes4x4(w, i * cols, cols, xt, padded, t, lanes);
-                scatter(lanes, 4, 4, batch, t, out, outRows, firstRow + i);
+            if (LANES == 16) {
+                for (; t + 4 * LANES <= padded; t += 4 * LANES) {
+                    lanes4x4(w, i * cols, cols, xt, padded, t, lanes);
+                    scatter(lanes, 4, 4, batch, t, out, outRows, firstRow + i);
+                }
+            } else {
+                // 8 lanes (AVX2): 16 vector registers hold 4 x 2 accumulators with their loads, not 4 x 4
+                for (; t + 2 * LANES <= padded; t += 2 * LANES) {
+                    lanes4x2(w, i * cols, cols, xt, padded, t, lanes);
+                    scatter(lanes, 4, 2, batch, t, out, outRows, firstRow + i);
+                }
             }
             int left = (padded - t) / LANES;
             if (left == 3) {
