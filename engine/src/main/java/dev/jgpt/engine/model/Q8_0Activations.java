@@ -64,9 +64,10 @@ import java.nio.ByteOrder;
  * block by block across 64 rows ({@link #shortRowGroups}): both were faster there.
  *
  * <p>CPUs without 512-bit vectors (AVX2, or {@code -Djgpt.vectorBits=256}) take the 256-bit short-product
- * kernels for single tokens ({@link #dotRow}, {@link #dotFourRows}, {@link #dotShortRows}) and, for 4 tokens
- * at a time, {@link #dotFourTokensFloat}: byte k of each 32-bit lane of 4 weight bytes is isolated by
+ * kernels for single tokens ({@link #dotRow}, {@link #dotFourRows}, {@link #dotShortRows}) and, for 4 to 7
+ * tokens at a time, {@link #dotFourTokensFloat}: byte k of each 32-bit lane of 4 weight bytes is isolated by
  * shifts, converted to float once and fused-multiply-added with each token's k-th 8-float run of activations.
+ * From 8 tokens on they take the batch kernel's arithmetic in 8-float vectors ({@link #multiplyRows8}).
  * Narrower vectors take that float arithmetic one token at a time ({@link #dotRowNarrow}).
  *
  * <p>Measured alternatives that were slower with C2 (JDK 25): the float kernel for single tokens (the
@@ -123,6 +124,13 @@ final class Q8_0Activations {
     private static final long PREPARE_WORK = 4;
     /** Tokens from which a product takes the batch kernel ({@link #batchKernel}). */
     private static final int BATCH_TOKENS = 16;
+    /**
+     * Tokens from which a product takes the 256-bit batch kernel ({@link #multiplyRows8}) on CPUs without
+     * 512-bit vectors.
+     */
+    private static final int BATCH8_TOKENS = Integer.getInteger("jgpt.q8.batch8Tokens", 8);
+    /** Floats of one block in {@link #convertRow8}'s layout. */
+    private static final int BLOCK_FLOATS8 = 32;
     /** Tokens from which smaller products take 4 tokens at a time ({@link #dotFourTokens}). */
     private static final int MULTI_TOKENS = 4;
     /**
@@ -251,6 +259,12 @@ final class Q8_0Activations {
     /** The tokens and blocks per token {@link #paired} holds for the latest quantization, or -1 if none. */
     private int pairedTokens = -1;
     private int pairedBlocks = -1;
+    /**
+     * {@link #x} in native memory on a 64-byte boundary for the 256-bit batch kernel (long offsets fold into
+     * its loads' addresses), valid for {@link #nativeLength} values of the latest quantization, or -1.
+     */
+    private MemorySegment xNative = MemorySegment.NULL;
+    private int nativeLength = -1;
 
     // The product in progress, written before MatrixOps publishes the job to its threads.
     private MemorySegment jobWeights;
@@ -277,10 +291,25 @@ final class Q8_0Activations {
         MemorySegment values = MemorySegment.NULL;
         /** {@link Q8_0Activations#dotFourRowsTwoPairs}' accumulators between spans of blocks, 128 floats a tile. */
         float[] partial = new float[0];
+        /** The 256-bit batch kernel's converted rows ({@link Q8_0Activations#convertRow8}). */
+        private MemorySegment values8 = MemorySegment.NULL;
+
+        /** {@link #values8} and {@link #scales} for at least {@code blocks} blocks; returns the former. */
+        MemorySegment values8(int blocks) {
+            if (values8.byteSize() < (long) blocks * BLOCK_FLOATS8 * Float.BYTES) {
+                values8 = aligned((long) blocks * BLOCK_FLOATS8 * Float.BYTES);
+            }
+            if (scales.length < blocks) {
+                scales = new float[blocks];
+            }
+            return values8;
+        }
 
         void ensure(int blocks) {
             if (scales.length < blocks) {
                 scales = new float[blocks];
+            }
+            if (values.byteSize() < (long) blocks * PLANE_BYTES) {
                 values = aligned((long) blocks * PLANE_BYTES);
             }
         }
@@ -321,6 +350,7 @@ final class Q8_0Activations {
     void quantize(float[] src, int len) {
         int blocks = len / BLOCK;
         pairedTokens = -1;
+        nativeLength = -1;
         blockPairsTokens = -1;
         if (d.length < blocks) {
             d = new float[blocks];
@@ -392,6 +422,9 @@ final class Q8_0Activations {
         if (batchKernel(n) || eightTokens(n)) {
             pairActivations(n, jobBlocks);
         }
+        if (batch8(n)) {
+            nativeActivations(n * cols);
+        }
         if (blockPairs(n, jobBlocks)) {
             pairBlocks(n * cols);
         }
@@ -416,6 +449,11 @@ final class Q8_0Activations {
      */
     private boolean batchKernel(int n) {
         return wide && n >= BATCH_TOKENS;
+    }
+
+    /** Whether {@code n} tokens go through the 256-bit batch kernel ({@link #multiplyRows8}). */
+    private boolean batch8(int n) {
+        return shorts && !wide && n >= BATCH8_TOKENS;
     }
 
     /** Whether {@code n} tokens go 8 at a time through {@link #dotEightTokens} (8 to 15 tokens). */
@@ -512,6 +550,10 @@ final class Q8_0Activations {
             }
             return;
         }
+        if (batch8(n)) {
+            multiplyRows8(w, from, to, scratch);
+            return;
+        }
         // the kernels that take two blocks at a time read the layout matmul built for exactly this case
         boolean twoBlocks = blockPairs(n, blocks);
         if (shorts && n < MULTI_TOKENS && blocks <= SHORT_ROW_BLOCKS && shortRowGroups && !lookAhead) {
@@ -590,10 +632,192 @@ final class Q8_0Activations {
     }
 
     /**
+     * The 256-bit batch kernel (CPUs without 512-bit vectors): a group of weight rows is converted to floats
+     * once ({@link #convertRow8}), then every token passes over it 4 rows at a time ({@link #dotFourRows8}).
+     * The batch kernel's arithmetic with one token to a vector: per block, four 8-float multiply-adds give
+     * the token's 8 exact lane sums, one more adds them times {@code d_w * d_x} to its accumulators; the
+     * same bits as every other kernel here. Rows of more than {@link #LONG_ROW_BLOCKS} blocks go
+     * {@link #SPAN_BLOCKS} blocks at a time ({@link #LONG_GROUP} rows to a group), so that the span's
+     * converted weights stay in L1 while every token passes over them; the accumulators wait in
+     * {@code RowScratch.partial} between spans. 4 rows by one token keep 10 of the 16 vector registers busy;
+     * 4 rows by 2 tokens (as the 512-bit kernel does with 32 registers) spilled accumulators to the stack,
+     * and so did 4 rows by one token with the weights as the multiply-adds' first operands (C2 then loads
+     * all 16 weight vectors of a block first). One Zen 3 thread, ns per block and token against
+     * {@link #dotFourTokensFloat} (alternating runs, minimum of 5 each): 512 x 256 n = 128 3.1-3.4 -> 2.26-2.34,
+     * n = 16 2.9-3.2 -> 2.43-2.55, n = 8 2.95-3.55 -> 2.69-2.94; 1024 x 2816 n = 128 2.25-2.44 -> 2.21-2.27,
+     * n = 8 2.05-2.40 -> 2.26-2.37. At 2 tokens it was slower (4.1 against 2.4-2.7), hence
+     * {@link #BATCH8_TOKENS}.
+     */
+    private void multiplyRows8(MemorySegment w, int from, int to, RowScratch scratch) {
+        float[] out = jobOut;
+        int n = jobTokens;
+        int rows = jobRows;
+        int blocks = jobBlocks;
+        long rowBytes = (long) blocks * BLOCK_BYTES;
+        boolean spans = blocks > LONG_ROW_BLOCKS;
+        int group = spans ? LONG_GROUP : Math.max(MIN_GROUP, GROUP_FLOATS / (blocks * BLOCK_FLOATS8));
+        int span = spans ? SPAN_BLOCKS : blocks;
+        MemorySegment values = scratch.values8(group * blocks);
+        float[] scales = scratch.scales;
+        MemorySegment xs = xNative;
+        float[] lanes = scratch.lanes;
+        if (spans && scratch.partial.length < (group / 4) * n * BLOCK_FLOATS8) {
+            scratch.partial = new float[(group / 4) * n * BLOCK_FLOATS8];
+        }
+        float[] partial = scratch.partial;
+        for (int r0 = from; r0 < to; r0 += group) {
+            int g = Math.min(group, to - r0);
+            for (int i = 0; i < g; i++) {
+                convertRow8(w, (r0 + i) * rowBytes, blocks, scales, values, i * blocks);
+            }
+            int fours = g / 4;
+            for (int b0 = 0; b0 < blocks; b0 += span) {
+                int b1 = Math.min(blocks, b0 + span);
+                for (int f = 0; f < fours; f++) {
+                    dotFourRows8(scales, values, xs, 4 * f * blocks, n, blocks, b0, b1, partial,
+                            f * n * BLOCK_FLOATS8, out, r0 + 4 * f, rows, lanes);
+                }
+            }
+            for (int i = 4 * fours; i < g; i++) {
+                for (int t = 0; t < n; t++) {
+                    out[t * rows + r0 + i] = dotRow8(scales, values, xs, i * blocks, t, blocks, lanes);
+                }
+            }
+        }
+    }
+
+    /**
+     * The row's scales and weight values as floats for the 256-bit batch kernel, from block {@code at} of the
+     * scratch on: per block, byte k of the 8 lanes for k = 0..3 (byte 4j+k at {@code 8k + j}, the order of
+     * {@link #x}), isolated by shifts of the block's 8 little-endian ints.
+     */
+    private static void convertRow8(MemorySegment w, long base, int blocks, float[] scales, MemorySegment values, int at) {
+        for (int b = at; b < at + blocks; b++, base += BLOCK_BYTES) {
+            scales[b] = Float.float16ToFloat(w.get(SHORT_LE, base));
+            IntVector wv = IntVector.fromMemorySegment(I8, w, base + 2, LE);
+            long o = (long) b * BLOCK_FLOATS8 * Float.BYTES;
+            ((FloatVector) wv.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0)).intoMemorySegment(values, o, LE);
+            ((FloatVector) wv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0)).intoMemorySegment(values, o + 32, LE);
+            ((FloatVector) wv.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0)).intoMemorySegment(values, o + 64, LE);
+            ((FloatVector) wv.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).intoMemorySegment(values, o + 96, LE);
+        }
+    }
+
+    /**
+     * Converted rows {@code at..} (4 of them, {@code blocks} apart) times each of the {@code n} tokens over
+     * blocks {@code [b0, b1)}: token t's 4 accumulators start at zero at block 0 and otherwise from
+     * {@code partial[po + 32t ..)}; at the row's end each one's hsum8 goes to out, otherwise back to partial.
+     * All the tokens in one call: one call per token cost as much as the products on rows of 8 blocks.
+     */
+    private void dotFourRows8(float[] scales, MemorySegment values, MemorySegment xs, int at, int n, int blocks,
+                              int b0, int b1, float[] partial, int po, float[] out, int r, int rows, float[] lanes) {
+        for (int t = 0; t < n; t++, po += BLOCK_FLOATS8) {
+            FloatVector a0;
+            FloatVector a1;
+            FloatVector a2;
+            FloatVector a3;
+            if (b0 == 0) {
+                a0 = FloatVector.zero(F8);
+                a1 = a0;
+                a2 = a0;
+                a3 = a0;
+            } else {
+                a0 = FloatVector.fromArray(F8, partial, po);
+                a1 = FloatVector.fromArray(F8, partial, po + 8);
+                a2 = FloatVector.fromArray(F8, partial, po + 16);
+                a3 = FloatVector.fromArray(F8, partial, po + 24);
+            }
+            long stride = (long) blocks * BLOCK_FLOATS8 * Float.BYTES;
+            int xt = t * blocks;
+            for (int b = b0; b < b1; b++) {
+                long o0 = (long) (at + b) * BLOCK_FLOATS8 * Float.BYTES;
+                long o1 = o0 + stride;
+                long o2 = o1 + stride;
+                long o3 = o2 + stride;
+                long xo = (long) (xt + b) * BLOCK * Float.BYTES;
+                FloatVector x0 = FloatVector.fromMemorySegment(F8, xs, xo, LE);
+                FloatVector x1 = FloatVector.fromMemorySegment(F8, xs, xo + 32, LE);
+                FloatVector x2 = FloatVector.fromMemorySegment(F8, xs, xo + 64, LE);
+                FloatVector x3 = FloatVector.fromMemorySegment(F8, xs, xo + 96, LE);
+                float dx = d[xt + b];
+                FloatVector p = x1.fma(FloatVector.fromMemorySegment(F8, values, o0 + 32, LE),
+                        x0.mul(FloatVector.fromMemorySegment(F8, values, o0, LE)))
+                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, o0 + 96, LE),
+                                x2.mul(FloatVector.fromMemorySegment(F8, values, o0 + 64, LE))));
+                a0 = p.fma(FloatVector.broadcast(F8, scales[at + b] * dx), a0);
+                p = x1.fma(FloatVector.fromMemorySegment(F8, values, o1 + 32, LE),
+                        x0.mul(FloatVector.fromMemorySegment(F8, values, o1, LE)))
+                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, o1 + 96, LE),
+                                x2.mul(FloatVector.fromMemorySegment(F8, values, o1 + 64, LE))));
+                a1 = p.fma(FloatVector.broadcast(F8, scales[at + blocks + b] * dx), a1);
+                p = x1.fma(FloatVector.fromMemorySegment(F8, values, o2 + 32, LE),
+                        x0.mul(FloatVector.fromMemorySegment(F8, values, o2, LE)))
+                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, o2 + 96, LE),
+                                x2.mul(FloatVector.fromMemorySegment(F8, values, o2 + 64, LE))));
+                a2 = p.fma(FloatVector.broadcast(F8, scales[at + 2 * blocks + b] * dx), a2);
+                p = x1.fma(FloatVector.fromMemorySegment(F8, values, o3 + 32, LE),
+                        x0.mul(FloatVector.fromMemorySegment(F8, values, o3, LE)))
+                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, o3 + 96, LE),
+                                x2.mul(FloatVector.fromMemorySegment(F8, values, o3 + 64, LE))));
+                a3 = p.fma(FloatVector.broadcast(F8, scales[at + 3 * blocks + b] * dx), a3);
+            }
+            if (b1 < blocks) {
+                a0.intoArray(partial, po);
+                a1.intoArray(partial, po + 8);
+                a2.intoArray(partial, po + 16);
+                a3.intoArray(partial, po + 24);
+                continue;
+            }
+            // dotFourTokensFloat's epilogue: each accumulator's hsum8, rows 0..3 in lanes 0..3
+            FloatVector c01 = a0.blend(a1, HALF4_8).add(a0.rearrange(SWAP4_8, a1));
+            FloatVector c23 = a2.blend(a3, HALF4_8).add(a2.rearrange(SWAP4_8, a3));
+            FloatVector e = c01.blend(c23, HALF2_8).add(c01.rearrange(SWAP2_8, c23));
+            e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).intoArray(lanes, 0);
+            int o = t * rows + r;
+            out[o] = lanes[0];
+            out[o + 1] = lanes[1];
+            out[o + 2] = lanes[2];
+            out[o + 3] = lanes[3];
+        }
+    }
+
+    /** One converted row ({@code at..}) times token {@code t}, for the rows left over by the 4-row tiles. */
+    private float dotRow8(float[] scales, MemorySegment values, MemorySegment xs, int at, int t, int blocks, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F8);
+        int xt = t * blocks;
+        for (int b = 0; b < blocks; b++) {
+            long o = (long) (at + b) * BLOCK_FLOATS8 * Float.BYTES;
+            long xo = (long) (xt + b) * BLOCK * Float.BYTES;
+            FloatVector p = FloatVector.fromMemorySegment(F8, values, o, LE).mul(FloatVector.fromMemorySegment(F8, xs, xo, LE));
+            p = FloatVector.fromMemorySegment(F8, values, o + 32, LE).fma(FloatVector.fromMemorySegment(F8, xs, xo + 32, LE), p);
+            p = FloatVector.fromMemorySegment(F8, values, o + 64, LE).fma(FloatVector.fromMemorySegment(F8, xs, xo + 64, LE), p);
+            p = FloatVector.fromMemorySegment(F8, values, o + 96, LE).fma(FloatVector.fromMemorySegment(F8, xs, xo + 96, LE), p);
+            acc = p.fma(FloatVector.broadcast(F8, scales[at + b] * d[xt + b]), acc);
+        }
+        acc.intoArray(lanes, 0);
+        return hsum8(lanes, 0);
+    }
+
+    /**
      * The activations of tokens {@code 2p} and {@code 2p + 1} side by side, for the batch kernel: per
      * block, byte k of the 8 lanes for k = 0..3 (the first token's in lanes 0-7, the second's in 8-15),
      * then the two tokens' scales, 8 lanes each. A missing second token (odd n) gets zeros.
      */
+    /** {@link #x}'s first {@code len} values in {@link #xNative}, for the 256-bit batch kernel. */
+    private void nativeActivations(int len) {
+        if (nativeLength == len) {
+            return; // another product of the same activations (Q, K and V; gate and up)
+        }
+        if (xNative.byteSize() < (long) len * Float.BYTES) {
+            xNative = aligned((long) len * Float.BYTES);
+        }
+        MemorySegment.copy(x, 0, xNative, ValueLayout.JAVA_FLOAT, 0, len);
+        nativeLength = len;
+    }
+
     private void pairActivations(int n, int blocks) {
         if (pairedTokens == n && pairedBlocks == blocks) {
             return; // another product of the same activations (Q, K and V; gate and up)
