@@ -198,6 +198,8 @@ final class Q8_KActivations {
     private static final int LANES8_STAGE_ROWS = 36;
     /** Accumulator floats per group of 8 tokens in {@link #matmulLanes8} (Q6_K: 8 lanes of 8 tokens). */
     private static final int GROUP_ACC8 = 64;
+    /** The same for Q4_K: gemm products and mins, gemv products and mins, 8 tokens each. */
+    private static final int GROUP_ACC8_Q4 = 32;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -235,6 +237,12 @@ final class Q8_KActivations {
     private float[] lanesSums = new float[0];
     /** Per group of 16 tokens, block and 16-value sub-block: the 16 tokens' sums of quantized values. */
     private int[] lanesBsums = new int[0];
+    /** Counts the quantizations, so that {@link #matmulLanes8} knows when its transposed copy is current. */
+    private int generation;
+    /** The quantization {@link #lanesX} was transposed from by {@link #matmulLanes8} (-1: none). */
+    private int lanesGeneration = -1;
+    /** ... and its columns, tokens and value order. */
+    private long lanesLayout;
 
     /**
      * True if llama.cpp multiplies a matrix of this type and row count with Q8_K activations through the
@@ -248,6 +256,7 @@ final class Q8_KActivations {
 
     /** Quantizes {@code len} floats (whole blocks) exactly like {@code quantize_row_q8_K_ref}. */
     void quantize(float[] x, int len) {
+        generation++;
         int blocks = len / BLOCK;
         if (q.length < len) {
             q = new byte[len];
@@ -490,9 +499,16 @@ final class Q8_KActivations {
         if (laneTokens < n) {
             tokenActivations(laneTokens, n, cols, q4);
         }
-        transposeLanes8(groups, cols, laneTokens, !q4);
+        // products on the same activations (a layer's Q, K and V) share the transposed copy
+        long layout = (long) cols << 32 | (long) laneTokens << 1 | (q4 ? 0 : 1);
+        if (lanesGeneration != generation || lanesLayout != layout) {
+            transposeLanes8(groups, cols, laneTokens, !q4);
+            lanesGeneration = generation;
+            lanesLayout = layout;
+        }
         int tileRows = LANES8_TILE_ROWS;
-        int accSize = groups * GROUP_ACC8;
+        int groupAcc = q4 ? GROUP_ACC8_Q4 : GROUP_ACC8;
+        int accSize = groups * groupAcc;
         MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
             Scratch s = SCRATCH.get();
             float[] stage = s.stage(n);
@@ -521,7 +537,7 @@ final class Q8_KActivations {
                             // thread, 512 x 256 by 128 tokens, 17.2-17.7 -> 19.6-21.6 ns per super-block and
                             // token)
                             for (int i = 0; i < tile; i += 4) {
-                                accumulateQ4KLanes8x2(s, i, g, b, blocks, cols, acc, i * accSize + g * GROUP_ACC8,
+                                accumulateQ4KLanes8x2(s, i, g, b, blocks, cols, acc, i * accSize + g * groupAcc,
                                         accSize);
                             }
                             g++;
@@ -529,7 +545,7 @@ final class Q8_KActivations {
                         }
                         boolean gemmOnly = 8 * g + 8 <= gemmTokens;
                         for (int i = 0; i < tile; i += LANES8_KERNEL_ROWS) {
-                            int a = i * accSize + g * GROUP_ACC8;
+                            int a = i * accSize + g * groupAcc;
                             if (!q4) {
                                 accumulateQ6KLanes8(s, i, g, b, blocks, cols, acc, a, accSize);
                             } else if (gemmOnly) {
@@ -543,7 +559,7 @@ final class Q8_KActivations {
                 for (int i = 0; i < tile; i++) {
                     int r = staged + i;
                     for (int g = 0; g < groups; g++) {
-                        int a = i * accSize + g * GROUP_ACC8;
+                        int a = i * accSize + g * groupAcc;
                         if (q4) {
                             // gemm lanes: products minus mins of the gemm accumulators; the others the gemv ones
                             FloatVector.fromArray(F, acc, a).sub(FloatVector.fromArray(F, acc, a + 8))
@@ -950,7 +966,7 @@ final class Q8_KActivations {
 
     /**
      * {@link #accumulateQ4KLanes8} for two groups of 8 tokens at once ({@code g} and {@code g + 1}, all of them
-     * gemm tokens; accumulators {@link #GROUP_ACC8} apart) and four rows: each weight broadcast serves 16 tokens,
+     * gemm tokens; accumulators {@link #GROUP_ACC8_Q4} apart) and four rows: each weight broadcast serves 16 tokens,
      * 6 loads per 8 fused multiply-adds where one group took 8 per 6. One chain per row and group (a pair's 64
      * products, exact below 2^24). One Zen 3 thread, ns per super-block and token, alternating runs on a busy
      * machine (best of 15): 512 x 256 by 128 tokens 14.1-14.8 -> 13.2-14.2, 1024 x 1024 12.2-13.2 -> 11.4-11.6,
@@ -1018,12 +1034,12 @@ final class Q8_KActivations {
                         .fma(dx.mul(rowDmin[i0 + r]), FloatVector.fromArray(F, acc, at + 8)).intoArray(acc, at + 8);
                 FloatVector dy = FloatVector.fromArray(F, ds, hb * 8);
                 FloatVector.fromArray(F, chains, 16 * r + 8)
-                        .fma(dy.mul(rowD[i0 + r]), FloatVector.fromArray(F, acc, at + GROUP_ACC8))
-                        .intoArray(acc, at + GROUP_ACC8);
+                        .fma(dy.mul(rowD[i0 + r]), FloatVector.fromArray(F, acc, at + GROUP_ACC8_Q4))
+                        .intoArray(acc, at + GROUP_ACC8_Q4);
                 FloatVector.fromArray(F, lanesSums, to).mul((float) mins[m])
                         .add(FloatVector.fromArray(F, lanesSums, to + 8).mul((float) mins[m + 2]))
-                        .fma(dy.mul(rowDmin[i0 + r]), FloatVector.fromArray(F, acc, at + GROUP_ACC8 + 8))
-                        .intoArray(acc, at + GROUP_ACC8 + 8);
+                        .fma(dy.mul(rowDmin[i0 + r]), FloatVector.fromArray(F, acc, at + GROUP_ACC8_Q4 + 8))
+                        .intoArray(acc, at + GROUP_ACC8_Q4 + 8);
             }
         }
     }
@@ -1765,6 +1781,7 @@ final class Q8_KActivations {
      * (a last group's empty lanes) are zero.
      */
     private void transpose(int groups, int cols, int tokens) {
+        lanesGeneration = -1;
         int blocks = cols / BLOCK;
         if (lanesX.length < groups * 16 * cols) {
             lanesX = new float[groups * 16 * cols];

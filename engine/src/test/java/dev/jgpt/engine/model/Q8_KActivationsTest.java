@@ -74,6 +74,35 @@ class Q8_KActivationsTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} tokens")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 8, 19, 36})
+    void productsSharingActivationsMatchTheReference(int n) {
+        // one quantization multiplied by several matrices in turn (a layer's Q, K and V share theirs, and the
+        // 8-lane batch kernels their transposed copy), of both types, then new activations of the same shape
+        Random random = new Random(43L * n);
+        int cols = 512;
+        FloatTensor[] ws = {randomWeights(random, GgmlType.Q4_K, 24, cols), randomWeights(random, GgmlType.Q6_K, 16, cols),
+                randomWeights(random, GgmlType.Q4_K, 24, cols), randomWeights(random, GgmlType.Q4_K, 32, cols)};
+        int[] rows = {24, 16, 24, 32};
+        Q8_KActivations fast = new Q8_KActivations();
+        ScalarReference ref = new ScalarReference();
+        for (int round = 0; round < 2; round++) {
+            float[] x = activations(random, n * cols);
+            fast.quantize(x, n * cols);
+            ref.quantize(x, n * cols);
+            for (int k = 0; k < ws.length; k++) {
+                float[] out = new float[n * rows[k]];
+                fast.matmul(ws[k], n, out, rows[k], cols);
+                float[] expected = new float[n * rows[k]];
+                ref.matmul(ws[k], n, expected, rows[k], cols);
+                for (int i = 0; i < out.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(out[i]),
+                            "round " + round + " matrix " + k + " token " + i / rows[k] + " row " + i % rows[k]);
+                }
+            }
+        }
+    }
+
     /** The kernels' products of {@code x} ({@code n} tokens) and {@code w} equal the scalar reference's bits. */
     private static void assertSameBitsAsReference(FloatTensor w, float[] x, int n, int rows, int cols, String what) {
         Q8_KActivations fast = new Q8_KActivations();
