@@ -45,6 +45,13 @@ public final class MatrixOps implements AutoCloseable {
      * (alternating runs, minimum of 5 each).
      */
     static final int LANE_BATCH = 32;
+    /**
+     * {@link #LANE_BATCH} with 8 lanes (AVX2): two vectors of tokens fill the 4 x 2 tile. One Zen 3 thread, F16
+     * 512 x 256, ns per 32 multiply-adds, {@link TiledMatmul#multiply} against the lanes (alternating runs,
+     * minimum of 5 each): n = 16 1.7-2.2 -> 1.1-1.3; n = 8 (one vector, 4 x 1 tiles) 2.0-2.3 -> 2.1-3.2, and
+     * with 6 x 1 tiles 1.9-2.0 -> 2.0 (32000 x 256: 2.5-2.6 -> 2.8-3.0).
+     */
+    static final int LANE_BATCH_8 = 16;
     /** Work units (multiply-adds) of moving one value into the transposed batch, for {@link #forRows}. */
     private static final int TRANSPOSE_WORK = 4;
     /** Weight rows dequantized together for {@link TiledMatmul}, whose tiles are 4 rows high. */
@@ -392,7 +399,8 @@ public final class MatrixOps implements AutoCloseable {
 
     /** Whether a product of {@code batch} tokens takes {@link TiledMatmul#multiplyLanes}. */
     private static boolean lanes(FloatTensor w, int batch) {
-        return batch >= LANE_BATCH && Simd.ENABLED && Simd.LANES >= 8 && !(w instanceof F32Tensor);
+        return batch >= (Simd.LANES == 16 ? LANE_BATCH : LANE_BATCH_8) && Simd.ENABLED && Simd.LANES >= 8
+                && !(w instanceof F32Tensor);
     }
 
     private void computeRows(FloatTensor w, float[] x, int xOffset, MemorySegment xt, int padded, float[] out,
