@@ -269,6 +269,10 @@ final class Q8_KActivations {
     }
 
     private void quantizeBlocks(float[] x, int from, int to) {
+        if (LANES > 0) {
+            quantizeBlocksVector(x, from, to);
+            return;
+        }
         for (int b = from; b < to; b++) {
             int o = b * BLOCK;
             float amax = 0f;
@@ -299,6 +303,86 @@ final class Q8_KActivations {
             }
             d[b] = 1f / iscale;
         }
+    }
+
+    /**
+     * {@link #quantizeBlocks} on 256-bit vectors, to the same bits: the largest magnitude by a vector maximum
+     * and its first position by a vector search (the scalar loop keeps the first of equal magnitudes, whose
+     * sign decides the scale); {@code rint} of the scaled values (all within ±127.5) by adding and subtracting
+     * 1.5 * 2^23, which rounds half to even as {@code Math.rint} does. Blocks with a NaN take the scalar steps.
+     * One thread, a 128-token prompt's 256-column activations: the scalar loop took about a tenth of a
+     * 256 x 256 Q4_K product's time.
+     */
+    private void quantizeBlocksVector(float[] x, int from, int to) {
+        VectorSpecies<Float> fs = FloatVector.SPECIES_256;
+        for (int b = from; b < to; b++) {
+            int o = b * BLOCK;
+            FloatVector m = FloatVector.zero(fs);
+            for (int i = 0; i < BLOCK; i += 8) {
+                m = m.max(FloatVector.fromArray(fs, x, o + i).abs());
+            }
+            float amax = m.reduceLanes(VectorOperators.MAX);
+            int at = -1;
+            if (amax > 0f) {
+                for (int i = 0; i < BLOCK; i += 8) {
+                    int k = FloatVector.fromArray(fs, x, o + i).abs().eq(amax).firstTrue();
+                    if (k < 8) {
+                        at = o + i + k;
+                        break;
+                    }
+                }
+            }
+            if (at < 0) {
+                // all zero, or a NaN (the vector maximum differs from the scalar loop's there)
+                quantizeBlockScalar(x, b);
+                continue;
+            }
+            float iscale = -127f / x[at];
+            int so = b * 16;
+            for (int i = 0; i < BLOCK; i += 16) {
+                // min(127, (int) Math.rint(v)), written out (a helper taking a vector may be left out of line)
+                IntVector q0 = ((IntVector) FloatVector.fromArray(fs, x, o + i).mul(iscale).add(12582912f)
+                        .sub(12582912f).convert(VectorOperators.F2I, 0)).min(127);
+                IntVector q1 = ((IntVector) FloatVector.fromArray(fs, x, o + i + 8).mul(iscale).add(12582912f)
+                        .sub(12582912f).convert(VectorOperators.F2I, 0)).min(127);
+                ((ByteVector) q0.convertShape(VectorOperators.I2B, ByteVector.SPECIES_64, 0)).intoArray(q, o + i);
+                ((ByteVector) q1.convertShape(VectorOperators.I2B, ByteVector.SPECIES_64, 0)).intoArray(q, o + i + 8);
+                bsums[so + i / 16] = q0.add(q1).reduceLanes(VectorOperators.ADD);
+            }
+            d[b] = 1f / iscale;
+        }
+    }
+
+    /** One block of {@link #quantizeBlocks}, scalar. */
+    private void quantizeBlockScalar(float[] x, int b) {
+        int o = b * BLOCK;
+        float amax = 0f;
+        float max = 0f;
+        for (int i = 0; i < BLOCK; i++) {
+            float ax = Math.abs(x[o + i]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[o + i];
+            }
+        }
+        if (amax == 0f) {
+            d[b] = 0f;
+            java.util.Arrays.fill(q, o, o + BLOCK, (byte) 0);
+            java.util.Arrays.fill(bsums, b * 16, b * 16 + 16, 0);
+            return;
+        }
+        float iscale = -127f / max;
+        for (int i = 0; i < BLOCK; i++) {
+            q[o + i] = (byte) Math.min(127, (int) Math.rint(iscale * x[o + i]));
+        }
+        for (int j = 0; j < 16; j++) {
+            int sum = 0;
+            for (int i = 0; i < 16; i++) {
+                sum += q[o + j * 16 + i];
+            }
+            bsums[b * 16 + j] = sum;
+        }
+        d[b] = 1f / iscale;
     }
 
     /**
