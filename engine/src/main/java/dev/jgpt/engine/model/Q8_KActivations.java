@@ -53,9 +53,10 @@ import java.nio.ByteOrder;
  * ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}; two groups of 16 at a time where they can,
  * {@code accumulateQ4KLanes4x2}, {@code accumulateQ6KLanes4x2}): there the integer sums are formed by float
  * fused multiply-adds, exact because every partial sum is an integer below 2^24, and each lane then takes
- * the one-token kernel's float steps. With 8 int lanes (AVX2), one token takes fused kernels ({@code rowsQ4K8},
- * {@code rowsQ6K8}), and batches put 8 tokens in the lanes of a vector the same way ({@code matmulLanes8}), with
- * Q6_K's weights and activations rearranged so that each of llama.cpp's 8 lanes reads its 32 values in one run.
+ * the one-token kernel's float steps. With 8 int lanes (AVX2), one token (or a few) takes fused kernels
+ * ({@code rowsQ4K8}, {@code rowsQ6K8}), and batches put 8 tokens in the lanes of a vector the same way
+ * ({@code matmulLanes8}), with Q6_K's weights and activations rearranged so that each of llama.cpp's 8 lanes
+ * reads its 32 values in one run.
  */
 final class Q8_KActivations {
     private static final int BLOCK = 256;
@@ -178,8 +179,14 @@ final class Q8_KActivations {
     /** Accumulator floats per group of 16 tokens in the prompt kernels (Q6_K: 8 lanes of 16 tokens). */
     private static final int GROUP_ACC = 128;
 
-    /** With 8 int lanes (AVX2): batches from this many tokens take {@link #matmulLanes8}, 8 tokens to a vector. */
-    private static final int LANES8_MIN_TOKENS = 2;
+    /**
+     * With 8 int lanes (AVX2): a group of this many tokens (Q6_K, Q4_K) takes {@link #matmulLanes8}, 8 tokens to a
+     * vector; fewer (alone or left over past whole groups) take the fused one-token kernels, which beat a group
+     * with empty lanes there. One Zen 3 thread, 512 x 256, ns per super-block and token, fused against one
+     * group: Q6_K 2 tokens 43 / 102, 4 44-48 / 48-54, 6 44 / 32; Q4_K 2 34 / 97, 4 38 / 54, 6 38 / 39.
+     */
+    private static final int LANES8_MIN_TOKENS_Q6 = 5;
+    private static final int LANES8_MIN_TOKENS_Q4 = 7;
     /**
      * Rows of {@link #matmulLanes8}'s kernels: C2 loads all of an iteration's broadcasts first, and with four
      * rows (8 accumulators, 8 broadcasts and 2 activation vectors) it ran out of the 16 vector registers and
@@ -402,15 +409,15 @@ final class Q8_KActivations {
         // kernel of the time)
         int laneTokens = q4 ? gemmTokens : n;
         int groups = LANES == 16 ? laneTokens / 16 + (q4 && laneTokens % 16 >= 8 ? 1 : 0) : 0;
-        if (LANES == 8 && n >= LANES8_MIN_TOKENS) {
+        if (LANES == 8 && n >= (q4 ? LANES8_MIN_TOKENS_Q4 : LANES8_MIN_TOKENS_Q6)) {
             matmulLanes8(seg, n, out, rows, cols, q4, gemmTokens);
             return;
         }
         if (LANES == 8) {
-            // 8 int lanes (AVX2), one token: the fused one-token kernel (Q4_K gemm tokens in gemm order). Batches
-            // had taken it too, token after token (on super-blocks unpacked to ints and multiplied one token at a
-            // time they had been slower: one Zen 1 thread, ns per super-block and token, 8 tokens: Q4_K 2816 x
-            // 1024 100 unpacked, 80-83 fused; Q6_K 1024 x 1024 172 unpacked, 88-94 fused)
+            // 8 int lanes (AVX2), one token or a few: the fused one-token kernel, token after token (Q4_K gemm
+            // tokens in gemm order). All batches had taken it (on super-blocks unpacked to ints and multiplied one
+            // token at a time they had been slower: one Zen 1 thread, ns per super-block and token, 8 tokens: Q4_K
+            // 2816 x 1024 100 unpacked, 80-83 fused; Q6_K 1024 x 1024 172 unpacked, 88-94 fused)
             tokenActivations(0, n, cols, q4);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 for (int t = 0; t < n; t++) {
@@ -574,11 +581,12 @@ final class Q8_KActivations {
      * ({@link #accumulateQ4KLanes8}, {@link #accumulateQ4KLanes8Mixed}, {@link #accumulateQ6KLanes8}); the
      * integer sums are formed by float fused multiply-adds, exact because every partial sum is an integer below
      * 2^24, and each lane then takes the one-token kernel's float steps. A last group of fewer than
-     * {@link #LANES8_MIN_TOKENS} tokens takes the fused one-token kernels.
+     * {@link #LANES8_MIN_TOKENS_Q6} (Q4_K: {@link #LANES8_MIN_TOKENS_Q4}) tokens takes the fused one-token
+     * kernels.
      */
     private void matmulLanes8(MemorySegment seg, int n, float[] out, int rows, int cols, boolean q4, int gemmTokens) {
         int blocks = cols / BLOCK;
-        int groups = n / 8 + (n % 8 >= LANES8_MIN_TOKENS ? 1 : 0);
+        int groups = n / 8 + (n % 8 >= (q4 ? LANES8_MIN_TOKENS_Q4 : LANES8_MIN_TOKENS_Q6) ? 1 : 0);
         int laneTokens = Math.min(8 * groups, n);
         if (laneTokens < n) {
             tokenActivations(laneTokens, n, cols, q4);

@@ -21,9 +21,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * tokens), of 12, of 16..36 (Q4_K's 16-token prompt kernel, with leftover tokens: 27 makes a full group, a
  * padded one of 8 and 3 gemv tokens; from two groups on, 27, 33, 36 and 67, Q4_K takes two groups at a time)
  * and of 67 and 83 (Q6_K's prompt kernel: four full groups and 3 tokens, two groups at a time; five groups,
- * the last one alone) on random blocks. With 8 int lanes (AVX2), batches from two tokens on go 8 tokens to a
- * vector: 9, 17 and 33 leave one token for the one-token kernels, 10 a group of two; Q4_K's 13 and 14 put gemm
- * and gemv tokens in one group, 12 gemm tokens and empty lanes, 19 and 27 only gemv tokens.
+ * the last one alone) on random blocks. With 8 int lanes (AVX2), Q6_K batches from 5 tokens and Q4_K ones from
+ * 7 go 8 tokens to a vector, and so do as many tokens left over past whole groups (fewer take the one-token
+ * kernels): Q6_K 5..8, 13 and 21 fill part of a group, 9, 12, 19, 27 leave tokens to the one-token kernels;
+ * Q4_K's 7, 15 and 23 put gemm and gemv tokens in one group, 14, 19, 36 and 67 leave gemm or gemv tokens to
+ * the one-token kernels, 16 and more take two groups at a time.
  */
 class Q8_KActivationsTest {
     private static final ValueLayout.OfShort SHORT_LE =
@@ -32,7 +34,7 @@ class Q8_KActivationsTest {
     static Stream<Object[]> cases() {
         return Stream.of(GgmlType.Q4_K, GgmlType.Q6_K)
                 .flatMap(type -> IntStream.concat(IntStream.rangeClosed(1, 9),
-                                IntStream.of(10, 12, 13, 14, 16, 19, 27, 33, 36, 67, 83))
+                                IntStream.of(10, 12, 13, 14, 15, 16, 19, 21, 23, 27, 33, 36, 67, 83))
                         .mapToObj(n -> new Object[] {type, n}));
     }
 
@@ -75,7 +77,7 @@ class Q8_KActivationsTest {
     }
 
     @ParameterizedTest(name = "{0} tokens")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 8, 19, 36})
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 5, 7, 8, 19, 36})
     void productsSharingActivationsMatchTheReference(int n) {
         // one quantization multiplied by several matrices in turn (a layer's Q, K and V share theirs, and the
         // 8-lane batch kernels their transposed copy), of both types, then new activations of the same shape
