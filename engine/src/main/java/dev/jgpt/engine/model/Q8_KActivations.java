@@ -83,6 +83,9 @@ final class Q8_KActivations {
     private static final VectorSpecies<Short> S16 = LANES == 8 ? ShortVector.SPECIES_256 : null;
     private static final VectorSpecies<Byte> B16 = LANES == 8 ? ByteVector.SPECIES_128 : null;
     private static final VectorSpecies<Byte> B8 = LANES == 8 ? ByteVector.SPECIES_64 : null;
+    /** The two 128-bit halves of 8 float lanes swapped. */
+    private static final VectorShuffle<Float> SWAP_128 =
+            LANES == 8 ? VectorShuffle.fromOp(FloatVector.SPECIES_256, m -> m ^ 4) : null;
     /** Lanes 0, 2, 4, 6 of two 8-lane vectors side by side (and 1, 3, 5, 7): one fold adds neighbours. */
     private static final VectorShuffle<Integer> EVEN_LANES8 =
             LANES == 8 ? VectorShuffle.fromOp(IntVector.SPECIES_256, m -> m < 4 ? 2 * m : 8 + 2 * (m - 4)) : null;
@@ -791,15 +794,16 @@ final class Q8_KActivations {
                 FloatVector c3 = ((FloatVector) l1.lanewise(VectorOperators.ASHR, 4).and(0x0f)
                         .or(h.lanewise(VectorOperators.ASHR, 2).and(0x30))
                         .convert(VectorOperators.I2F, 0)).mul(sf[sc + 6]);
-                // values i..i+3 belong to lane i/4, values i+4..i+7 to the next lane
+                // values i..i+3 belong to lane i/4, values i+4..i+7 to the next lane (the upper half by a
+                // shuffle: as part 1 of reinterpretShape, C2 shuffled and blended with zeros)
                 ((FloatVector) c0.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o);
-                ((FloatVector) c0.reinterpretShape(FloatVector.SPECIES_128, 1)).intoArray(floats, o + 32);
+                ((FloatVector) c0.rearrange(SWAP_128).reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 32);
                 ((FloatVector) c1.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 4);
-                ((FloatVector) c1.reinterpretShape(FloatVector.SPECIES_128, 1)).intoArray(floats, o + 36);
+                ((FloatVector) c1.rearrange(SWAP_128).reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 36);
                 ((FloatVector) c2.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 8);
-                ((FloatVector) c2.reinterpretShape(FloatVector.SPECIES_128, 1)).intoArray(floats, o + 40);
+                ((FloatVector) c2.rearrange(SWAP_128).reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 40);
                 ((FloatVector) c3.reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 12);
-                ((FloatVector) c3.reinterpretShape(FloatVector.SPECIES_128, 1)).intoArray(floats, o + 44);
+                ((FloatVector) c3.rearrange(SWAP_128).reinterpretShape(FloatVector.SPECIES_128, 0)).intoArray(floats, o + 44);
             }
         }
     }
