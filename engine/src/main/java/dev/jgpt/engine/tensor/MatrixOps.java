@@ -58,16 +58,13 @@ public final class MatrixOps implements AutoCloseable {
     private static final int TILE_ROWS = 4;
     /**
      * Whether single F16 tokens convert short rows before their products ({@link F16Tensor#dotRows}) even
-     * when the weights stream from DRAM: on Intel CPUs and on CPUs without 512-bit vectors, unless
-     * {@code -Djgpt.f16.convertStreamed=true|false} says otherwise. On an Intel Xeon (Emerald Rapids, two
-     * threads) bench-llama-f16 decoded at 20-26 tokens/s that way against 14-17 without; on a Zen 5
-     * converting streamed rows first had been much slower (see {@link F16Tensor#dotRows}). On a Zen 3 (AVX2,
-     * where {@link F16Tensor#halfToFloat} converts 8 halves at a time with the same 6 operations) it was
-     * faster: one thread, 65536 x 1024 from DRAM, 7.5-8.6 -> 6.8-7.6 ns per 32 halves (minimum of 3
-     * alternating runs each), bench-llama-f16 decoding 13.7-14.7 -> 14.7-15.5 tokens/s.
+     * when the weights stream from DRAM: on Intel CPUs, unless {@code -Djgpt.f16.convertStreamed=true|false}
+     * says otherwise. On an Intel Xeon (Emerald Rapids, two threads) bench-llama-f16 decoded at 20-26
+     * tokens/s that way against 14-17 without; on a Zen 5 converting streamed rows first had been much
+     * slower (see {@link F16Tensor#dotRows}).
      */
     static final boolean CONVERT_STREAMED_F16 = Boolean.parseBoolean(
-            System.getProperty("jgpt.f16.convertStreamed", Boolean.toString(!CpuVendor.AMD || Simd.LANES < 16)));
+            System.getProperty("jgpt.f16.convertStreamed", Boolean.toString(!CpuVendor.AMD)));
     /**
      * Whether the dequantizing products of small batches load the next tile's weights ahead when they
      * stream from DRAM ({@link #loadAhead}; {@code -Djgpt.tiles.loadAhead=false} turns it off).
