@@ -21,8 +21,9 @@ import static dev.jgpt.engine.tensor.Simd.LANES;
  * dot per pair before: 2816 x 1024 n = 128 52 -> 16 ns, n = 8 53-64 -> 30 ns; 1024 x 2816 n = 128
  * 150 -> 53 ns, n = 8 150-165 -> 72-100 ns (with F16Tensor's faster dequantization since: n = 8 16-19 and
  * 52-56 ns). Tried without gain: passes over blocks of 1024 columns, and dequantizing 16 KiB-256 KiB of rows
- * at a time with the tokens in the outer loop (slower). Larger batches on 16-lane vectors take
- * {@link #multiplyLanes} instead, with the tokens in the lanes and no reductions.
+ * at a time with the tokens in the outer loop (slower). Larger batches take {@link #multiplyLanes} instead,
+ * with the tokens in the lanes and no reductions (from 32 tokens with 16 lanes, from 16 with 8: see
+ * {@link MatrixOps#LANE_BATCH}).
  */
 final class TiledMatmul {
     /** The byte order of {@link #multiplyLanes}' transposed batch, native memory this process writes and reads. */
