@@ -284,34 +284,7 @@ final class Q8_KActivations {
             return;
         }
         for (int b = from; b < to; b++) {
-            int o = b * BLOCK;
-            float amax = 0f;
-            float max = 0f;
-            for (int i = 0; i < BLOCK; i++) {
-                float ax = Math.abs(x[o + i]);
-                if (ax > amax) {
-                    amax = ax;
-                    max = x[o + i];
-                }
-            }
-            if (amax == 0f) {
-                d[b] = 0f;
-                java.util.Arrays.fill(q, o, o + BLOCK, (byte) 0);
-                java.util.Arrays.fill(bsums, b * 16, b * 16 + 16, 0);
-                continue;
-            }
-            float iscale = -127f / max;
-            for (int i = 0; i < BLOCK; i++) {
-                q[o + i] = (byte) Math.min(127, (int) Math.rint(iscale * x[o + i]));
-            }
-            for (int j = 0; j < 16; j++) {
-                int sum = 0;
-                for (int i = 0; i < 16; i++) {
-                    sum += q[o + j * 16 + i];
-                }
-                bsums[b * 16 + j] = sum;
-            }
-            d[b] = 1f / iscale;
+            quantizeBlockScalar(x, b);
         }
     }
 
