@@ -853,29 +853,28 @@ final class Q8_KActivations {
             int so = (gb * 8 + 2 * p) * 8;
             FloatVector lo = FloatVector.fromArray(F, lanesSums, so);
             FloatVector hi = FloatVector.fromArray(F, lanesSums, so + 8);
+            // the group's activation scales, one load for the three rows
+            FloatVector dx = FloatVector.fromArray(F, ds, gb * 8);
             int at0 = a;
             int m0 = (i0 + 0) * 16 + 4 * p;
-            FloatVector dx0 = FloatVector.fromArray(F, ds, gb * 8);
             FloatVector pairSum0 = e0.add(o0);
             FloatVector pairMin0 = lo.mul((float) mins[m0]).add(hi.mul((float) mins[m0 + 2]));
-            pairSum0.fma(dx0.mul(rowD[i0 + 0]), FloatVector.fromArray(F, acc, at0)).intoArray(acc, at0);
-            pairMin0.fma(dx0.mul(rowDmin[i0 + 0]), FloatVector.fromArray(F, acc, at0 + 8))
+            pairSum0.fma(dx.mul(rowD[i0 + 0]), FloatVector.fromArray(F, acc, at0)).intoArray(acc, at0);
+            pairMin0.fma(dx.mul(rowDmin[i0 + 0]), FloatVector.fromArray(F, acc, at0 + 8))
                     .intoArray(acc, at0 + 8);
             int at1 = a + stride;
             int m1 = (i0 + 1) * 16 + 4 * p;
-            FloatVector dx1 = FloatVector.fromArray(F, ds, gb * 8);
             FloatVector pairSum1 = e1.add(o1);
             FloatVector pairMin1 = lo.mul((float) mins[m1]).add(hi.mul((float) mins[m1 + 2]));
-            pairSum1.fma(dx1.mul(rowD[i0 + 1]), FloatVector.fromArray(F, acc, at1)).intoArray(acc, at1);
-            pairMin1.fma(dx1.mul(rowDmin[i0 + 1]), FloatVector.fromArray(F, acc, at1 + 8))
+            pairSum1.fma(dx.mul(rowD[i0 + 1]), FloatVector.fromArray(F, acc, at1)).intoArray(acc, at1);
+            pairMin1.fma(dx.mul(rowDmin[i0 + 1]), FloatVector.fromArray(F, acc, at1 + 8))
                     .intoArray(acc, at1 + 8);
             int at2 = a + 2 * stride;
             int m2 = (i0 + 2) * 16 + 4 * p;
-            FloatVector dx2 = FloatVector.fromArray(F, ds, gb * 8);
             FloatVector pairSum2 = e2.add(o2);
             FloatVector pairMin2 = lo.mul((float) mins[m2]).add(hi.mul((float) mins[m2 + 2]));
-            pairSum2.fma(dx2.mul(rowD[i0 + 2]), FloatVector.fromArray(F, acc, at2)).intoArray(acc, at2);
-            pairMin2.fma(dx2.mul(rowDmin[i0 + 2]), FloatVector.fromArray(F, acc, at2 + 8))
+            pairSum2.fma(dx.mul(rowD[i0 + 2]), FloatVector.fromArray(F, acc, at2)).intoArray(acc, at2);
+            pairMin2.fma(dx.mul(rowDmin[i0 + 2]), FloatVector.fromArray(F, acc, at2 + 8))
                     .intoArray(acc, at2 + 8);
         }
     }
@@ -923,35 +922,34 @@ final class Q8_KActivations {
             int so = (gb * 8 + 2 * p) * 8;
             FloatVector lo = FloatVector.fromArray(F, lanesSums, so);
             FloatVector hi = FloatVector.fromArray(F, lanesSums, so + 8);
+            // the group's activation scales, one load for the three rows
+            FloatVector dx = FloatVector.fromArray(F, ds, gb * 8);
             int at0 = a;
             int m0 = (i0 + 0) * 16 + 4 * p;
-            FloatVector dx0 = FloatVector.fromArray(F, ds, gb * 8);
             FloatVector pairSum0 = e0.add(o0);
             FloatVector pairMin0 = lo.mul((float) mins[m0]).add(hi.mul((float) mins[m0 + 2]));
-            pairSum0.fma(dx0.mul(rowD[i0 + 0]), FloatVector.fromArray(F, acc, at0)).intoArray(acc, at0);
-            pairMin0.fma(dx0.mul(rowDmin[i0 + 0]), FloatVector.fromArray(F, acc, at0 + 8))
+            pairSum0.fma(dx.mul(rowD[i0 + 0]), FloatVector.fromArray(F, acc, at0)).intoArray(acc, at0);
+            pairMin0.fma(dx.mul(rowDmin[i0 + 0]), FloatVector.fromArray(F, acc, at0 + 8))
                     .intoArray(acc, at0 + 8);
             ((IntVector) pairSum0.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 0))
                     .intoArray(sums, 0);
             pairMin0.add(FloatVector.fromArray(F, minSums, 0)).intoArray(minSums, 0);
             int at1 = a + stride;
             int m1 = (i0 + 1) * 16 + 4 * p;
-            FloatVector dx1 = FloatVector.fromArray(F, ds, gb * 8);
             FloatVector pairSum1 = e1.add(o1);
             FloatVector pairMin1 = lo.mul((float) mins[m1]).add(hi.mul((float) mins[m1 + 2]));
-            pairSum1.fma(dx1.mul(rowD[i0 + 1]), FloatVector.fromArray(F, acc, at1)).intoArray(acc, at1);
-            pairMin1.fma(dx1.mul(rowDmin[i0 + 1]), FloatVector.fromArray(F, acc, at1 + 8))
+            pairSum1.fma(dx.mul(rowD[i0 + 1]), FloatVector.fromArray(F, acc, at1)).intoArray(acc, at1);
+            pairMin1.fma(dx.mul(rowDmin[i0 + 1]), FloatVector.fromArray(F, acc, at1 + 8))
                     .intoArray(acc, at1 + 8);
             ((IntVector) pairSum1.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 8))
                     .intoArray(sums, 8);
             pairMin1.add(FloatVector.fromArray(F, minSums, 8)).intoArray(minSums, 8);
             int at2 = a + 2 * stride;
             int m2 = (i0 + 2) * 16 + 4 * p;
-            FloatVector dx2 = FloatVector.fromArray(F, ds, gb * 8);
             FloatVector pairSum2 = e2.add(o2);
             FloatVector pairMin2 = lo.mul((float) mins[m2]).add(hi.mul((float) mins[m2 + 2]));
-            pairSum2.fma(dx2.mul(rowD[i0 + 2]), FloatVector.fromArray(F, acc, at2)).intoArray(acc, at2);
-            pairMin2.fma(dx2.mul(rowDmin[i0 + 2]), FloatVector.fromArray(F, acc, at2 + 8))
+            pairSum2.fma(dx.mul(rowD[i0 + 2]), FloatVector.fromArray(F, acc, at2)).intoArray(acc, at2);
+            pairMin2.fma(dx.mul(rowDmin[i0 + 2]), FloatVector.fromArray(F, acc, at2 + 8))
                     .intoArray(acc, at2 + 8);
             ((IntVector) pairSum2.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 16))
                     .intoArray(sums, 16);
