@@ -193,13 +193,17 @@ final class Q8_0Activations {
     private static final VectorShuffle<Float> SWAP4 = partners(4);
     private static final VectorShuffle<Float> SWAP2 = partners(2);
     private static final VectorShuffle<Float> SWAP1 = partners(1);
-    /** {@link #dotFourRows}' epilogue: {@link #HALF4} and its partners on 8 lanes, then neighbours. */
+    /**
+     * {@link #dotFourRows}' epilogue: {@link #HALF4} on 8 lanes, then pairs, then neighbours. Each step adds
+     * lane i of one accumulator to lane i ^ 4 (then i ^ 2) with a blend of two accumulators and a one-vector
+     * permutation of the opposite blend: the two-vector rearrangements it replaced cost C2 several
+     * instructions each on AVX2. The same sums, so the same bits; one Zen 3 thread, 512 x 256 by 128 tokens
+     * in {@link #dotFourRows8}, ns per block and token: ~2.0 -> ~1.75.
+     */
     private static final VectorMask<Float> HALF4_8 = VectorMask.fromLong(F8, 0xF0L);
     private static final VectorMask<Float> HALF2_8 = VectorMask.fromLong(F8, 0xCCL);
-    private static final VectorShuffle<Float> SWAP4_8 =
-            VectorShuffle.fromOp(F8, i -> (i & 4) == 0 ? i + 4 : i - 4 + 8);
-    private static final VectorShuffle<Float> SWAP2_8 =
-            VectorShuffle.fromOp(F8, i -> (i & 2) == 0 ? i + 2 : i - 2 + 8);
+    private static final VectorShuffle<Float> HALVES_8 = VectorShuffle.fromOp(F8, i -> i ^ 4);
+    private static final VectorShuffle<Float> PAIRS_8 = VectorShuffle.fromOp(F8, i -> i ^ 2);
     private static final VectorShuffle<Float> NEIGHBOUR_8 = VectorShuffle.fromOp(F8, i -> i ^ 1);
     /** Rows 0..3's sums sit in lanes 0, 4, 2 and 6 after {@link #dotFourRows}' epilogue. */
     private static final VectorShuffle<Float> FOUR_ROWS = VectorShuffle.fromValues(F8, 0, 4, 2, 6, 1, 3, 5, 7);
@@ -646,7 +650,10 @@ final class Q8_0Activations {
      * {@link #dotFourTokensFloat} (alternating runs, minimum of 5 each): 512 x 256 n = 128 3.1-3.4 -> 2.26-2.34,
      * n = 16 2.9-3.2 -> 2.43-2.55, n = 8 2.95-3.55 -> 2.69-2.94; 1024 x 2816 n = 128 2.25-2.44 -> 2.21-2.27,
      * n = 8 2.05-2.40 -> 2.26-2.37. At 2 tokens it was slower (4.1 against 2.4-2.7), hence
-     * {@link #BATCH8_TOKENS}.
+     * {@link #BATCH8_TOKENS}. The 4 rows of a tile are interleaved block by block ({@link #convertRows8}), so
+     * that one offset walks all 16 weight loads of a block: with 4 row offsets and the scales' indexes C2 had
+     * run out of general registers and reloaded them from the stack every block (512 x 256 n = 128 2.27 ->
+     * 1.91, 1024 x 1024 n = 128 1.80 -> 1.53; with {@link #HALF4_8}'s cheaper epilogue 1.65-1.76 and 1.47-1.56).
      */
     private void multiplyRows8(MemorySegment w, int from, int to, RowScratch scratch) {
         float[] out = jobOut;
@@ -667,15 +674,13 @@ final class Q8_0Activations {
         float[] partial = scratch.partial;
         for (int r0 = from; r0 < to; r0 += group) {
             int g = Math.min(group, to - r0);
-            for (int i = 0; i < g; i++) {
-                convertRow8(w, (r0 + i) * rowBytes, blocks, scales, values, i * blocks);
-            }
             int fours = g / 4;
+            convertRows8(w, r0 * rowBytes, rowBytes, g, blocks, scales, values);
             for (int b0 = 0; b0 < blocks; b0 += span) {
                 int b1 = Math.min(blocks, b0 + span);
                 for (int f = 0; f < fours; f++) {
                     dotFourRows8(scales, values, xs, 4 * f * blocks, n, blocks, b0, b1, partial,
-                            f * n * BLOCK_FLOATS8, out, r0 + 4 * f, rows, lanes);
+                            f * n * BLOCK_FLOATS8, out, r0 + 4 * f, rows);
                 }
             }
             for (int i = 4 * fours; i < g; i++) {
@@ -687,12 +692,31 @@ final class Q8_0Activations {
     }
 
     /**
-     * The row's scales and weight values as floats for the 256-bit batch kernel, from block {@code at} of the
-     * scratch on: per block, byte k of the 8 lanes for k = 0..3 (byte 4j+k at {@code 8k + j}, the order of
-     * {@link #x}), isolated by shifts of the block's 8 little-endian ints.
+     * {@code g} rows from {@code base} on, {@code rowBytes} apart, converted for {@link #dotFourRows8} (whole
+     * 4-row tiles, block b of the tile's row j at block {@code 4b + j} of the tile) and {@link #dotRow8} (the
+     * rows left over, each on its own). One call for the group, so that whether C2 inlines the conversion
+     * into {@link #multiplyRows8} matters little.
      */
-    private static void convertRow8(MemorySegment w, long base, int blocks, float[] scales, MemorySegment values, int at) {
-        for (int b = at; b < at + blocks; b++, base += BLOCK_BYTES) {
+    private static void convertRows8(MemorySegment w, long base, long rowBytes, int g, int blocks, float[] scales,
+                                     MemorySegment values) {
+        int fours = g / 4;
+        for (int i = 0; i < g; i++, base += rowBytes) {
+            if (i < 4 * fours) {
+                convertRow8(w, base, blocks, scales, values, (i & ~3) * blocks + (i & 3), 4);
+            } else {
+                convertRow8(w, base, blocks, scales, values, i * blocks, 1);
+            }
+        }
+    }
+
+    /**
+     * The row's scales and weight values as floats for the 256-bit batch kernel, at blocks {@code at},
+     * {@code at + step}, ... of the scratch: per block, byte k of the 8 lanes for k = 0..3 (byte 4j+k at
+     * {@code 8k + j}, the order of {@link #x}), isolated by shifts of the block's 8 little-endian ints.
+     */
+    private static void convertRow8(MemorySegment w, long base, int blocks, float[] scales, MemorySegment values, int at,
+                                    int step) {
+        for (int b = at; b < at + blocks * step; b += step, base += BLOCK_BYTES) {
             scales[b] = Float.float16ToFloat(w.get(SHORT_LE, base));
             IntVector wv = IntVector.fromMemorySegment(I8, w, base + 2, LE);
             long o = (long) b * BLOCK_FLOATS8 * Float.BYTES;
@@ -707,13 +731,13 @@ final class Q8_0Activations {
     }
 
     /**
-     * Converted rows {@code at..} (4 of them, {@code blocks} apart) times each of the {@code n} tokens over
+     * Converted rows {@code at..} (a 4-row tile, interleaved by blocks) times each of the {@code n} tokens over
      * blocks {@code [b0, b1)}: token t's 4 accumulators start at zero at block 0 and otherwise from
      * {@code partial[po + 32t ..)}; at the row's end each one's hsum8 goes to out, otherwise back to partial.
      * All the tokens in one call: one call per token cost as much as the products on rows of 8 blocks.
      */
     private void dotFourRows8(float[] scales, MemorySegment values, MemorySegment xs, int at, int n, int blocks,
-                              int b0, int b1, float[] partial, int po, float[] out, int r, int rows, float[] lanes) {
+                              int b0, int b1, float[] partial, int po, float[] out, int r, int rows) {
         for (int t = 0; t < n; t++, po += BLOCK_FLOATS8) {
             FloatVector a0;
             FloatVector a1;
@@ -730,39 +754,36 @@ final class Q8_0Activations {
                 a2 = FloatVector.fromArray(F8, partial, po + 16);
                 a3 = FloatVector.fromArray(F8, partial, po + 24);
             }
-            long stride = (long) blocks * BLOCK_FLOATS8 * Float.BYTES;
             int xt = t * blocks;
-            for (int b = b0; b < b1; b++) {
-                long o0 = (long) (at + b) * BLOCK_FLOATS8 * Float.BYTES;
-                long o1 = o0 + stride;
-                long o2 = o1 + stride;
-                long o3 = o2 + stride;
-                long xo = (long) (xt + b) * BLOCK * Float.BYTES;
+            long wo = (long) (at + 4 * b0) * BLOCK_FLOATS8 * Float.BYTES;
+            long xo = (long) (xt + b0) * BLOCK * Float.BYTES;
+            for (int b = b0, si = at + 4 * b0; b < b1; b++, si += 4, wo += 4 * BLOCK_FLOATS8 * Float.BYTES,
+                    xo += BLOCK * Float.BYTES) {
                 FloatVector x0 = FloatVector.fromMemorySegment(F8, xs, xo, LE);
                 FloatVector x1 = FloatVector.fromMemorySegment(F8, xs, xo + 32, LE);
                 FloatVector x2 = FloatVector.fromMemorySegment(F8, xs, xo + 64, LE);
                 FloatVector x3 = FloatVector.fromMemorySegment(F8, xs, xo + 96, LE);
                 float dx = d[xt + b];
-                FloatVector p = x1.fma(FloatVector.fromMemorySegment(F8, values, o0 + 32, LE),
-                        x0.mul(FloatVector.fromMemorySegment(F8, values, o0, LE)))
-                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, o0 + 96, LE),
-                                x2.mul(FloatVector.fromMemorySegment(F8, values, o0 + 64, LE))));
-                a0 = p.fma(FloatVector.broadcast(F8, scales[at + b] * dx), a0);
-                p = x1.fma(FloatVector.fromMemorySegment(F8, values, o1 + 32, LE),
-                        x0.mul(FloatVector.fromMemorySegment(F8, values, o1, LE)))
-                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, o1 + 96, LE),
-                                x2.mul(FloatVector.fromMemorySegment(F8, values, o1 + 64, LE))));
-                a1 = p.fma(FloatVector.broadcast(F8, scales[at + blocks + b] * dx), a1);
-                p = x1.fma(FloatVector.fromMemorySegment(F8, values, o2 + 32, LE),
-                        x0.mul(FloatVector.fromMemorySegment(F8, values, o2, LE)))
-                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, o2 + 96, LE),
-                                x2.mul(FloatVector.fromMemorySegment(F8, values, o2 + 64, LE))));
-                a2 = p.fma(FloatVector.broadcast(F8, scales[at + 2 * blocks + b] * dx), a2);
-                p = x1.fma(FloatVector.fromMemorySegment(F8, values, o3 + 32, LE),
-                        x0.mul(FloatVector.fromMemorySegment(F8, values, o3, LE)))
-                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, o3 + 96, LE),
-                                x2.mul(FloatVector.fromMemorySegment(F8, values, o3 + 64, LE))));
-                a3 = p.fma(FloatVector.broadcast(F8, scales[at + 3 * blocks + b] * dx), a3);
+                FloatVector p = x1.fma(FloatVector.fromMemorySegment(F8, values, wo + 32, LE),
+                        x0.mul(FloatVector.fromMemorySegment(F8, values, wo, LE)))
+                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, wo + 96, LE),
+                                x2.mul(FloatVector.fromMemorySegment(F8, values, wo + 64, LE))));
+                a0 = p.fma(FloatVector.broadcast(F8, scales[si] * dx), a0);
+                p = x1.fma(FloatVector.fromMemorySegment(F8, values, wo + 160, LE),
+                        x0.mul(FloatVector.fromMemorySegment(F8, values, wo + 128, LE)))
+                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, wo + 224, LE),
+                                x2.mul(FloatVector.fromMemorySegment(F8, values, wo + 192, LE))));
+                a1 = p.fma(FloatVector.broadcast(F8, scales[si + 1] * dx), a1);
+                p = x1.fma(FloatVector.fromMemorySegment(F8, values, wo + 288, LE),
+                        x0.mul(FloatVector.fromMemorySegment(F8, values, wo + 256, LE)))
+                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, wo + 352, LE),
+                                x2.mul(FloatVector.fromMemorySegment(F8, values, wo + 320, LE))));
+                a2 = p.fma(FloatVector.broadcast(F8, scales[si + 2] * dx), a2);
+                p = x1.fma(FloatVector.fromMemorySegment(F8, values, wo + 416, LE),
+                        x0.mul(FloatVector.fromMemorySegment(F8, values, wo + 384, LE)))
+                        .add(x3.fma(FloatVector.fromMemorySegment(F8, values, wo + 480, LE),
+                                x2.mul(FloatVector.fromMemorySegment(F8, values, wo + 448, LE))));
+                a3 = p.fma(FloatVector.broadcast(F8, scales[si + 3] * dx), a3);
             }
             if (b1 < blocks) {
                 a0.intoArray(partial, po);
@@ -772,15 +793,11 @@ final class Q8_0Activations {
                 continue;
             }
             // dotFourTokensFloat's epilogue: each accumulator's hsum8, rows 0..3 in lanes 0..3
-            FloatVector c01 = a0.blend(a1, HALF4_8).add(a0.rearrange(SWAP4_8, a1));
-            FloatVector c23 = a2.blend(a3, HALF4_8).add(a2.rearrange(SWAP4_8, a3));
-            FloatVector e = c01.blend(c23, HALF2_8).add(c01.rearrange(SWAP2_8, c23));
-            e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).intoArray(lanes, 0);
-            int o = t * rows + r;
-            out[o] = lanes[0];
-            out[o + 1] = lanes[1];
-            out[o + 2] = lanes[2];
-            out[o + 3] = lanes[3];
+            FloatVector c01 = a0.blend(a1, HALF4_8).add(a1.blend(a0, HALF4_8).rearrange(HALVES_8));
+            FloatVector c23 = a2.blend(a3, HALF4_8).add(a3.blend(a2, HALF4_8).rearrange(HALVES_8));
+            FloatVector e = c01.blend(c23, HALF2_8).add(c23.blend(c01, HALF2_8).rearrange(PAIRS_8));
+            ((FloatVector) e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).reinterpretShape(F4, 0))
+                    .intoArray(out, t * rows + r);
         }
     }
 
@@ -1256,9 +1273,9 @@ final class Q8_0Activations {
             acc3 = sums.fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SHORT_LE, base3 + o)) * dx), acc3);
         }
         // lanes 0-3: row 0's l[i] + l[i+4], 4-7: row 1's; then row 0's (i, i+2) pairs in 0-1, row 2's in 2-3, ...
-        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc0.rearrange(SWAP4_8, acc1));
-        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc2.rearrange(SWAP4_8, acc3));
-        FloatVector e = c01.blend(c23, HALF2_8).add(c01.rearrange(SWAP2_8, c23));
+        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc1.blend(acc0, HALF4_8).rearrange(HALVES_8));
+        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc3.blend(acc2, HALF4_8).rearrange(HALVES_8));
+        FloatVector e = c01.blend(c23, HALF2_8).add(c23.blend(c01, HALF2_8).rearrange(PAIRS_8));
         ((FloatVector) e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).reinterpretShape(F4, 0))
                 .intoArray(out, at);
         return touched;
@@ -1315,9 +1332,9 @@ final class Q8_0Activations {
                     .add(p.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0);
             acc3 = sums.fma(FloatVector.broadcast(F8, dw * d[x3 + b]), acc3);
         }
-        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc0.rearrange(SWAP4_8, acc1));
-        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc2.rearrange(SWAP4_8, acc3));
-        FloatVector e = c01.blend(c23, HALF2_8).add(c01.rearrange(SWAP2_8, c23));
+        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc1.blend(acc0, HALF4_8).rearrange(HALVES_8));
+        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc3.blend(acc2, HALF4_8).rearrange(HALVES_8));
+        FloatVector e = c01.blend(c23, HALF2_8).add(c23.blend(c01, HALF2_8).rearrange(PAIRS_8));
         e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).intoArray(lanes, 0);
         out[t0 * rows + r] = lanes[0];
         out[(t0 + 1) * rows + r] = lanes[1];
@@ -1374,9 +1391,9 @@ final class Q8_0Activations {
                     .add(k3.fma(FloatVector.fromArray(F8, x, xo + 24), k2.mul(FloatVector.fromArray(F8, x, xo + 16))));
             acc3 = sum.fma(FloatVector.broadcast(F8, dw * d[x3 + b]), acc3);
         }
-        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc0.rearrange(SWAP4_8, acc1));
-        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc2.rearrange(SWAP4_8, acc3));
-        FloatVector e = c01.blend(c23, HALF2_8).add(c01.rearrange(SWAP2_8, c23));
+        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc1.blend(acc0, HALF4_8).rearrange(HALVES_8));
+        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc3.blend(acc2, HALF4_8).rearrange(HALVES_8));
+        FloatVector e = c01.blend(c23, HALF2_8).add(c23.blend(c01, HALF2_8).rearrange(PAIRS_8));
         e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).intoArray(lanes, 0);
         out[t0 * rows + r] = lanes[0];
         out[(t0 + 1) * rows + r] = lanes[1];
@@ -1522,9 +1539,9 @@ final class Q8_0Activations {
             acc3 = ((FloatVector) sums.reinterpretShape(F8, 1)).fma(FloatVector.broadcast(F8, dw1 * d[x3 + b + 1]),
                     acc3);
         }
-        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc0.rearrange(SWAP4_8, acc1));
-        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc2.rearrange(SWAP4_8, acc3));
-        FloatVector e = c01.blend(c23, HALF2_8).add(c01.rearrange(SWAP2_8, c23));
+        FloatVector c01 = acc0.blend(acc1, HALF4_8).add(acc1.blend(acc0, HALF4_8).rearrange(HALVES_8));
+        FloatVector c23 = acc2.blend(acc3, HALF4_8).add(acc3.blend(acc2, HALF4_8).rearrange(HALVES_8));
+        FloatVector e = c01.blend(c23, HALF2_8).add(c23.blend(c01, HALF2_8).rearrange(PAIRS_8));
         e.add(e.rearrange(NEIGHBOUR_8)).rearrange(FOUR_ROWS).intoArray(lanes, 0);
         out[t0 * rows + r] = lanes[0];
         out[(t0 + 1) * rows + r] = lanes[1];
