@@ -82,6 +82,15 @@ final class Q8_KActivations {
     /** With 8 int lanes: 16 shorts (half a 32-value chunk) and the 16 bytes they widen from. */
     private static final VectorSpecies<Short> S16 = LANES == 8 ? ShortVector.SPECIES_256 : null;
     private static final VectorSpecies<Byte> B16 = LANES == 8 ? ByteVector.SPECIES_128 : null;
+    /**
+     * {@link #rowsQ6K8}'s masks of each 16-bit half of an int: C2 shifts 16-bit lanes by a count it first
+     * moves into a vector register (three instructions), 32-bit lanes by an immediate, and where a mask keeps
+     * only bits that stay within their half the two shifts agree.
+     */
+    private static final IntVector NIBBLES =
+            LANES == 8 ? IntVector.broadcast(IntVector.SPECIES_256, 0x000f000f) : null;
+    private static final IntVector HIGH_BITS =
+            LANES == 8 ? IntVector.broadcast(IntVector.SPECIES_256, 0x00300030) : null;
     private static final VectorSpecies<Byte> B8 = LANES == 8 ? ByteVector.SPECIES_64 : null;
     /** The two 128-bit halves of 8 float lanes swapped. */
     private static final VectorShuffle<Float> SWAP_128 =
@@ -230,6 +239,11 @@ final class Q8_KActivations {
      * ({@link #rowsQ6K8}).
      */
     private short[] tokenPairs = new short[0];
+    /**
+     * {@link #rowsQ6K8}'s block sums of each super-block, the even ones ({@code bsums[2L]}) then the odd ones:
+     * lane L's offset then takes two products without a two-vector shuffle.
+     */
+    private int[] tokenBsumPairs = new int[0];
     /**
      * The quantized activations rearranged for {@link #rowsQ4K}: per super-block, half h and nibble u (low,
      * high), 32 shorts of the even positions of sub-blocks 4h + u and 4h + 2 + u (values 128h + 32u + 2k,
@@ -1129,6 +1143,15 @@ final class Q8_KActivations {
                 for (int o = start; o < len; o += 32) {
                     evenOdd(tokenPairs, o, o, 16);
                 }
+                if (tokenBsumPairs.length < len / 16) {
+                    tokenBsumPairs = new int[len / 16];
+                }
+                for (int o = start / 16; o < len / 16; o += 16) {
+                    for (int l = 0; l < 8; l++) {
+                        tokenBsumPairs[o + l] = bsums[o + 2 * l];
+                        tokenBsumPairs[o + 8 + l] = bsums[o + 2 * l + 1];
+                    }
+                }
             } else {
                 for (int o = start; o < len; o += BLOCK) {
                     for (int pair = 0; pair < 4; pair++) {
@@ -1372,8 +1395,10 @@ final class Q8_KActivations {
      * off per super-block. Integer sums are exact in any order; the float steps are llama.cpp's. Against the
      * previous form (16 values to a vector, each half of a chunk paired and scaled on its own), one Zen 4
      * thread with 256-bit vectors ({@code -Djgpt.vectorBits=256}), ns per super-block: 32000 x 256 37.2 ->
-     * 30.4, 1024 x 1024 30.1 -> 23.9 (not measured on an AVX2-only CPU yet; the previous form took 88-110 on
-     * a Zen 1).
+     * 30.4, 1024 x 1024 30.1 -> 23.9 (the previous form took 88-110 on a Zen 1). The bits are taken apart in
+     * 32-bit lanes ({@link #NIBBLES}), the offsets from {@link #tokenBsumPairs} without a two-vector shuffle
+     * and the scales by 32-bit shifts: one Zen 3 thread (AVX2), 32000 x 256, 44-50 -> 37-40 ns per super-block;
+     * tiny-llama-q4_k_m decoding (its output matrix is Q6_K), two threads, 0.87-1.07K -> 1.28-1.43K tokens/s.
      */
     private void rowsQ6K8(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
         short[] x = tokenPairs;
@@ -1390,53 +1415,55 @@ final class Q8_KActivations {
                     // ql[64*half+32 ..+32): chunks +1 and +3 (qb); qh[32*half ..+32): their top two bits. Even
                     // positions from the low bytes, odd ones from the high bytes, their two products added in a
                     // short (2 * 63 * 128 fits). Written out, without helpers (see rowsQ6K)
-                    ShortVector qa = ShortVector.fromMemorySegment(S16, w, base + 64L * half, ByteOrder.LITTLE_ENDIAN);
-                    ShortVector qb = ShortVector.fromMemorySegment(S16, w, base + 64L * half + 32,
-                            ByteOrder.LITTLE_ENDIAN);
-                    ShortVector h = ShortVector.fromMemorySegment(S16, w, base + 128 + 32L * half,
-                            ByteOrder.LITTLE_ENDIAN);
+                    IntVector qa = IntVector.fromMemorySegment(I, w, base + 64L * half, ByteOrder.LITTLE_ENDIAN);
+                    IntVector qb = IntVector.fromMemorySegment(I, w, base + 64L * half + 32, ByteOrder.LITTLE_ENDIAN);
+                    IntVector h = IntVector.fromMemorySegment(I, w, base + 128 + 32L * half, ByteOrder.LITTLE_ENDIAN);
                     IntVector scales = (IntVector) ByteVector.fromMemorySegment(B8, w, base + 192 + 8L * half,
                             ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, I, 0);
                     int xo = xb * BLOCK + 128 * half;
-                    ShortVector even = qa.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30));
-                    ShortVector odd = qa.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
-                            .or(h.lanewise(VectorOperators.LSHR, 4).and((short) 0x30));
+                    ShortVector even = qa.and(NIBBLES).or(h.lanewise(VectorOperators.LSHL, 4).and(HIGH_BITS))
+                            .reinterpretAsShorts();
+                    ShortVector odd = qa.lanewise(VectorOperators.LSHR, 8).and(NIBBLES)
+                            .or(h.lanewise(VectorOperators.LSHR, 4).and(HIGH_BITS)).reinterpretAsShorts();
                     IntVector p = even.mul(ShortVector.fromArray(S16, x, xo + 0))
                             .add(odd.mul(ShortVector.fromArray(S16, x, xo + 16))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(scales.rearrange(SCALES8_0)).add(sums);
-                    even = qb.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30));
-                    odd = qb.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
-                            .or(h.lanewise(VectorOperators.LSHR, 6).and((short) 0x30));
+                    even = qb.and(NIBBLES).or(h.lanewise(VectorOperators.LSHL, 2).and(HIGH_BITS))
+                            .reinterpretAsShorts();
+                    odd = qb.lanewise(VectorOperators.LSHR, 8).and(NIBBLES)
+                            .or(h.lanewise(VectorOperators.LSHR, 6).and(HIGH_BITS)).reinterpretAsShorts();
                     p = even.mul(ShortVector.fromArray(S16, x, xo + 32))
                             .add(odd.mul(ShortVector.fromArray(S16, x, xo + 48))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(scales.rearrange(SCALES8_1)).add(sums);
-                    even = qa.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).or(h.and((short) 0x30));
-                    odd = qa.lanewise(VectorOperators.LSHR, 12)
-                            .or(h.lanewise(VectorOperators.LSHR, 8).and((short) 0x30));
+                    even = qa.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).or(h.and(HIGH_BITS))
+                            .reinterpretAsShorts();
+                    odd = qa.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
+                            .or(h.lanewise(VectorOperators.LSHR, 8).and(HIGH_BITS)).reinterpretAsShorts();
                     p = even.mul(ShortVector.fromArray(S16, x, xo + 64))
                             .add(odd.mul(ShortVector.fromArray(S16, x, xo + 80))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(scales.rearrange(SCALES8_2)).add(sums);
-                    even = qb.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f)
-                            .or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30));
-                    odd = qb.lanewise(VectorOperators.LSHR, 12)
-                            .or(h.lanewise(VectorOperators.LSHR, 10).and((short) 0x30));
+                    even = qb.lanewise(VectorOperators.LSHR, 4).and(NIBBLES)
+                            .or(h.lanewise(VectorOperators.LSHR, 2).and(HIGH_BITS)).reinterpretAsShorts();
+                    odd = qb.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
+                            .or(h.lanewise(VectorOperators.LSHR, 10).and(HIGH_BITS)).reinterpretAsShorts();
                     p = even.mul(ShortVector.fromArray(S16, x, xo + 96))
                             .add(odd.mul(ShortVector.fromArray(S16, x, xo + 112))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(scales.rearrange(SCALES8_3)).add(sums);
                 }
-                // lane L's offset: 32 * (bsums[2L] * sc[2L] + bsums[2L+1] * sc[2L+1])
+                // lane L's offset: 32 * (bsums[2L] * sc[2L] + bsums[2L+1] * sc[2L+1]), the 16 scales widened to
+                // shorts and read as 8 ints: sc[2L] in the low half of int L, sc[2L+1] in its high half
                 int bs = xb * 16;
-                IntVector sc0 = (IntVector) ByteVector.fromMemorySegment(B8, w, base + 192, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                IntVector sc1 = (IntVector) ByteVector.fromMemorySegment(B8, w, base + 200, ByteOrder.LITTLE_ENDIAN)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                IntVector o0 = IntVector.fromArray(I, bsums, bs).mul(sc0).lanewise(VectorOperators.LSHL, 5);
-                IntVector o1 = IntVector.fromArray(I, bsums, bs + 8).mul(sc1).lanewise(VectorOperators.LSHL, 5);
-                sums = sums.sub(o0.rearrange(EVEN_LANES8, o1).add(o0.rearrange(ODD_LANES8, o1)));
+                IntVector sc = ((ShortVector) ByteVector.fromMemorySegment(B16, w, base + 192,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S16, 0)).reinterpretAsInts();
+                IntVector scEven = sc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
+                IntVector scOdd = sc.lanewise(VectorOperators.ASHR, 16);
+                sums = sums.sub(IntVector.fromArray(I, tokenBsumPairs, bs).mul(scEven)
+                        .add(IntVector.fromArray(I, tokenBsumPairs, bs + 8).mul(scOdd))
+                        .lanewise(VectorOperators.LSHL, 5));
                 float dd = d[xb] * Float.float16ToFloat(w.get(SHORT_LE, base + 208));
                 acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, dd), acc);
             }
