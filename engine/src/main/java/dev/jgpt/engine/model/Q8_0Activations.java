@@ -64,10 +64,10 @@ import java.nio.ByteOrder;
  * block by block across 64 rows ({@link #shortRowGroups}): both were faster there.
  *
  * <p>CPUs without 512-bit vectors (AVX2, or {@code -Djgpt.vectorBits=256}) take the 256-bit short-product
- * kernels for single tokens ({@link #dotRow}, {@link #dotFourRows}, {@link #dotShortRows}) and, for 4 to 7
+ * kernels for single tokens ({@link #dotRow}, {@link #dotFourRows}, {@link #dotShortRows}) and, for 4 or 5
  * tokens at a time, {@link #dotFourTokensFloat}: byte k of each 32-bit lane of 4 weight bytes is isolated by
  * shifts, converted to float once and fused-multiply-added with each token's k-th 8-float run of activations.
- * From 8 tokens on they take the batch kernel's arithmetic in 8-float vectors ({@link #multiplyRows8}).
+ * From 6 tokens on they take the batch kernel's arithmetic in 8-float vectors ({@link #multiplyRows8}).
  * Narrower vectors take that float arithmetic one token at a time ({@link #dotRowNarrow}).
  *
  * <p>Measured alternatives that were slower with C2 (JDK 25): the float kernel for single tokens (the
@@ -126,9 +126,12 @@ final class Q8_0Activations {
     private static final int BATCH_TOKENS = 16;
     /**
      * Tokens from which a product takes the 256-bit batch kernel ({@link #multiplyRows8}) on CPUs without
-     * 512-bit vectors.
+     * 512-bit vectors. Since its 4-row tiles are interleaved, from 6 (one Zen 3 thread, ns per block and
+     * token, batch kernel against {@link #dotFourTokensFloat} and single tokens: 512 x 256 n = 6 2.92 / 4.16,
+     * n = 7 2.81 / 3.61; 32000 x 256 n = 6 2.97 / 3.62; 1024 x 1024 n = 6 2.57 / 2.76; but n = 5 3.09 / 2.38
+     * at 1024 x 1024 and n = 4 3.68 / 2.99 at 512 x 256).
      */
-    private static final int BATCH8_TOKENS = Integer.getInteger("jgpt.q8.batch8Tokens", 8);
+    private static final int BATCH8_TOKENS = Integer.getInteger("jgpt.q8.batch8Tokens", 6);
     /** Floats of one block in {@link #convertRow8}'s layout. */
     private static final int BLOCK_FLOATS8 = 32;
     /** Tokens from which smaller products take 4 tokens at a time ({@link #dotFourTokens}). */
