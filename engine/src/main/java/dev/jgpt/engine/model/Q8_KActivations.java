@@ -568,7 +568,7 @@ final class Q8_KActivations {
      * {@link #matmul} for batches with 8 int lanes (AVX2): 8 tokens to a float vector, as the 16-lane prompt
      * kernels do with 16. Each weight super-block of a tile of rows is unpacked once into floats (weight
      * times sub-block scale) and multiplied with every group of 8 tokens, four rows at a time
-     * ({@link #accumulateQ4KLanes8}, {@link #accumulateQ4KLanes8Mixed}, {@link #accumulateQ6KLanes8}); the
+     * ({@link #accumulateQ4KLanes8}, {@link #accumulateQ6KLanes8}); the
      * integer sums are formed by float fused multiply-adds, exact because every partial sum is an integer below
      * 2^24, and each lane then takes the one-token kernel's float steps. A last group of fewer than
      * {@link #LANES8_MIN_TOKENS_Q6} (Q4_K: {@link #LANES8_MIN_TOKENS_Q4}) tokens takes the fused one-token
@@ -630,10 +630,8 @@ final class Q8_KActivations {
                             int a = i * accSize + g * groupAcc;
                             if (!q4) {
                                 accumulateQ6KLanes8(s, i, g, b, blocks, cols, acc, a, accSize);
-                            } else if (gemmOnly) {
-                                accumulateQ4KLanes8(s, i, g, b, blocks, cols, acc, a, accSize);
                             } else {
-                                accumulateQ4KLanes8Mixed(s, i, g, b, blocks, cols, acc, a, accSize);
+                                accumulateQ4KLanes8(s, i, g, b, blocks, cols, acc, a, accSize, !gemmOnly);
                             }
                         }
                     }
@@ -833,76 +831,19 @@ final class Q8_KActivations {
     /**
      * {@link #accumulateQ4KLanes4} with 8 int lanes: 3 rows of the tile ({@link Scratch#tileW} from row
      * {@code i0} on; accumulators {@code stride} apart from {@code a}: products at {@code a}, mins at
-     * {@code a + 8}) times the 8 tokens of group {@code g}, all of them gemm tokens. Two chains per row (even
-     * and odd positions); the accumulators are read and written once per pair of sub-blocks. See {@link #LANES8_KERNEL_ROWS}.
+     * {@code a + 8}) times the 8 tokens of group {@code g}, in gemm order. Two chains per row (even and odd
+     * positions); the accumulators are read and written once per pair of sub-blocks. See
+     * {@link #LANES8_KERNEL_ROWS}. With {@code gemv} (a group with gemv tokens or empty lanes too) every lane
+     * is also accumulated in gemv order (at {@code a + 16} and {@code a + 24}, once per super-block: the four
+     * pairs' exact float sums converted to int and added there, as a super-block's sum may pass 2^24; the
+     * mins' sums are exact in float, below 2^22), through {@link Scratch#gemvSums} and
+     * {@link Scratch#gemvMins} between pairs, and each lane's result is then taken from its token's order.
+     * The flag is tested only outside the multiply-adds' loop; as two methods (gemm only, and both) it measured
+     * the same (one Zen 3 thread, minimum ns per super-block and token, two methods / one: 512 x 256 n = 7
+     * 26.4 / 25.1, n = 15 19.5 / 18.5, n = 128 13.1 / 12.8; 32000 x 256 n = 7 27.8-29.1 / 28.1-33.1).
      */
     private void accumulateQ4KLanes8(Scratch s, int i0, int g, int b, int blocks, int cols, float[] acc, int a,
-                                     int stride) {
-        float[] wt = s.tileW;
-        int w0 = i0 * BLOCK;
-        float[] xs = lanesX;
-        float[] ds = lanesD;
-        int[] mins = s.tileScales;
-        float[] rowD = s.tileD;
-        float[] rowDmin = s.tileDmin;
-        int xo = (g * cols + b * BLOCK) * 8;
-        int gb = g * blocks + b;
-        for (int p = 0; p < 4; p++) {
-            FloatVector e0 = FloatVector.zero(F);
-            FloatVector o0 = e0;
-            FloatVector e1 = e0;
-            FloatVector o1 = e0;
-            FloatVector e2 = e0;
-            FloatVector o2 = e0;
-            for (int i = 64 * p; i < 64 * p + 64; i += 2) {
-                FloatVector x = FloatVector.fromArray(F, xs, xo + 8 * i);
-                FloatVector y = FloatVector.fromArray(F, xs, xo + 8 * i + 8);
-                e0 = x.fma(FloatVector.broadcast(F, wt[w0 + i]), e0);
-                e1 = x.fma(FloatVector.broadcast(F, wt[w0 + 256 + i]), e1);
-                e2 = x.fma(FloatVector.broadcast(F, wt[w0 + 512 + i]), e2);
-                o0 = y.fma(FloatVector.broadcast(F, wt[w0 + 1 + i]), o0);
-                o1 = y.fma(FloatVector.broadcast(F, wt[w0 + 257 + i]), o1);
-                o2 = y.fma(FloatVector.broadcast(F, wt[w0 + 513 + i]), o2);
-            }
-            int so = (gb * 8 + 2 * p) * 8;
-            FloatVector lo = FloatVector.fromArray(F, lanesSums, so);
-            FloatVector hi = FloatVector.fromArray(F, lanesSums, so + 8);
-            // the group's activation scales, one load for the three rows
-            FloatVector dx = FloatVector.fromArray(F, ds, gb * 8);
-            int at0 = a;
-            int m0 = (i0 + 0) * 16 + 4 * p;
-            FloatVector pairSum0 = e0.add(o0);
-            FloatVector pairMin0 = lo.mul((float) mins[m0]).add(hi.mul((float) mins[m0 + 2]));
-            pairSum0.fma(dx.mul(rowD[i0 + 0]), FloatVector.fromArray(F, acc, at0)).intoArray(acc, at0);
-            pairMin0.fma(dx.mul(rowDmin[i0 + 0]), FloatVector.fromArray(F, acc, at0 + 8))
-                    .intoArray(acc, at0 + 8);
-            int at1 = a + stride;
-            int m1 = (i0 + 1) * 16 + 4 * p;
-            FloatVector pairSum1 = e1.add(o1);
-            FloatVector pairMin1 = lo.mul((float) mins[m1]).add(hi.mul((float) mins[m1 + 2]));
-            pairSum1.fma(dx.mul(rowD[i0 + 1]), FloatVector.fromArray(F, acc, at1)).intoArray(acc, at1);
-            pairMin1.fma(dx.mul(rowDmin[i0 + 1]), FloatVector.fromArray(F, acc, at1 + 8))
-                    .intoArray(acc, at1 + 8);
-            int at2 = a + 2 * stride;
-            int m2 = (i0 + 2) * 16 + 4 * p;
-            FloatVector pairSum2 = e2.add(o2);
-            FloatVector pairMin2 = lo.mul((float) mins[m2]).add(hi.mul((float) mins[m2 + 2]));
-            pairSum2.fma(dx.mul(rowD[i0 + 2]), FloatVector.fromArray(F, acc, at2)).intoArray(acc, at2);
-            pairMin2.fma(dx.mul(rowDmin[i0 + 2]), FloatVector.fromArray(F, acc, at2 + 8))
-                    .intoArray(acc, at2 + 8);
-        }
-    }
-
-    /**
-     * {@link #accumulateQ4KLanes8} for a group with gemv tokens (or empty lanes) too: every lane is accumulated
-     * in both orders, gemm (products at {@code a}, mins at {@code a + 8}, once per pair of sub-blocks) and gemv
-     * (at {@code a + 16} and {@code a + 24}, once per super-block: the four pairs' exact float sums converted to
-     * int and added there, as a super-block's sum may pass 2^24; the mins' sums are exact in float, below
-     * 2^22), and each lane's result is then taken from its token's order. The gemv sums go through
-     * {@link Scratch#gemvSums} and {@link Scratch#gemvMins} between pairs.
-     */
-    private void accumulateQ4KLanes8Mixed(Scratch s, int i0, int g, int b, int blocks, int cols, float[] acc, int a,
-                                     int stride) {
+                                     int stride, boolean gemv) {
         float[] wt = s.tileW;
         int w0 = i0 * BLOCK;
         float[] xs = lanesX;
@@ -912,8 +853,10 @@ final class Q8_KActivations {
         float[] rowDmin = s.tileDmin;
         int[] sums = s.gemvSums;
         float[] minSums = s.gemvMins;
-        java.util.Arrays.fill(sums, 0);
-        java.util.Arrays.fill(minSums, 0f);
+        if (gemv) {
+            java.util.Arrays.fill(sums, 0);
+            java.util.Arrays.fill(minSums, 0f);
+        }
         int xo = (g * cols + b * BLOCK) * 8;
         int gb = g * blocks + b;
         for (int p = 0; p < 4; p++) {
@@ -945,9 +888,11 @@ final class Q8_KActivations {
             pairSum0.fma(dx.mul(rowD[i0 + 0]), FloatVector.fromArray(F, acc, at0)).intoArray(acc, at0);
             pairMin0.fma(dx.mul(rowDmin[i0 + 0]), FloatVector.fromArray(F, acc, at0 + 8))
                     .intoArray(acc, at0 + 8);
-            ((IntVector) pairSum0.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 0))
-                    .intoArray(sums, 0);
-            pairMin0.add(FloatVector.fromArray(F, minSums, 0)).intoArray(minSums, 0);
+            if (gemv) {
+                ((IntVector) pairSum0.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 0))
+                        .intoArray(sums, 0);
+                pairMin0.add(FloatVector.fromArray(F, minSums, 0)).intoArray(minSums, 0);
+            }
             int at1 = a + stride;
             int m1 = (i0 + 1) * 16 + 4 * p;
             FloatVector pairSum1 = e1.add(o1);
@@ -955,9 +900,11 @@ final class Q8_KActivations {
             pairSum1.fma(dx.mul(rowD[i0 + 1]), FloatVector.fromArray(F, acc, at1)).intoArray(acc, at1);
             pairMin1.fma(dx.mul(rowDmin[i0 + 1]), FloatVector.fromArray(F, acc, at1 + 8))
                     .intoArray(acc, at1 + 8);
-            ((IntVector) pairSum1.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 8))
-                    .intoArray(sums, 8);
-            pairMin1.add(FloatVector.fromArray(F, minSums, 8)).intoArray(minSums, 8);
+            if (gemv) {
+                ((IntVector) pairSum1.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 8))
+                        .intoArray(sums, 8);
+                pairMin1.add(FloatVector.fromArray(F, minSums, 8)).intoArray(minSums, 8);
+            }
             int at2 = a + 2 * stride;
             int m2 = (i0 + 2) * 16 + 4 * p;
             FloatVector pairSum2 = e2.add(o2);
@@ -965,9 +912,14 @@ final class Q8_KActivations {
             pairSum2.fma(dx.mul(rowD[i0 + 2]), FloatVector.fromArray(F, acc, at2)).intoArray(acc, at2);
             pairMin2.fma(dx.mul(rowDmin[i0 + 2]), FloatVector.fromArray(F, acc, at2 + 8))
                     .intoArray(acc, at2 + 8);
-            ((IntVector) pairSum2.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 16))
-                    .intoArray(sums, 16);
-            pairMin2.add(FloatVector.fromArray(F, minSums, 16)).intoArray(minSums, 16);
+            if (gemv) {
+                ((IntVector) pairSum2.convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, sums, 16))
+                        .intoArray(sums, 16);
+                pairMin2.add(FloatVector.fromArray(F, minSums, 16)).intoArray(minSums, 16);
+            }
+        }
+        if (!gemv) {
+            return;
         }
         // gemv: one fused multiply-add per super-block
         for (int r = 0; r < 3; r++) {
@@ -2587,7 +2539,7 @@ final class Q8_KActivations {
         final int[] pairSums = new int[4];
         final int[] minProducts = new int[16];
         final float[] lanes = new float[16];
-        /** {@link Q8_KActivations#accumulateQ4KLanes8Mixed}'s gemv sums of four rows' 8 lanes. */
+        /** {@link Q8_KActivations#accumulateQ4KLanes8}'s gemv sums of four rows' 8 lanes. */
         final int[] gemvSums = new int[32];
         final float[] gemvMins = new float[32];
         /**
