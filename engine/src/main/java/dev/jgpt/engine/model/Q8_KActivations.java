@@ -83,14 +83,12 @@ final class Q8_KActivations {
     private static final VectorSpecies<Short> S16 = LANES == 8 ? ShortVector.SPECIES_256 : null;
     private static final VectorSpecies<Byte> B16 = LANES == 8 ? ByteVector.SPECIES_128 : null;
     /**
-     * {@link #rowsQ6K8}'s masks of each 16-bit half of an int: C2 shifts 16-bit lanes by a count it first
+     * The one-token kernels' masks of each 16-bit half of an int: C2 shifts 16-bit lanes by a count it first
      * moves into a vector register (three instructions), 32-bit lanes by an immediate, and where a mask keeps
      * only bits that stay within their half the two shifts agree.
      */
-    private static final IntVector NIBBLES =
-            LANES == 8 ? IntVector.broadcast(IntVector.SPECIES_256, 0x000f000f) : null;
-    private static final IntVector HIGH_BITS =
-            LANES == 8 ? IntVector.broadcast(IntVector.SPECIES_256, 0x00300030) : null;
+    private static final IntVector NIBBLES = I == null ? null : IntVector.broadcast(I, 0x000f000f);
+    private static final IntVector HIGH_BITS = I == null ? null : IntVector.broadcast(I, 0x00300030);
     private static final VectorSpecies<Byte> B8 = LANES == 8 ? ByteVector.SPECIES_64 : null;
     /** The two 128-bit halves of 8 float lanes swapped. */
     private static final VectorShuffle<Float> SWAP_128 =
@@ -1208,34 +1206,38 @@ final class Q8_KActivations {
                 ShortVector l0 = ShortVector.fromMemorySegment(S32, w, base, ByteOrder.LITTLE_ENDIAN);
                 ShortVector l32 = ShortVector.fromMemorySegment(S32, w, base + 32, ByteOrder.LITTLE_ENDIAN);
                 ShortVector l64 = ShortVector.fromMemorySegment(S32, w, base + 64, ByteOrder.LITTLE_ENDIAN);
-                ShortVector qa = l0.blend(l32, UPPER_SHORTS);
-                ShortVector qb = l32.blend(l64, UPPER_SHORTS);
-                ShortVector h = ShortVector.fromMemorySegment(S32, w, base + 128, ByteOrder.LITTLE_ENDIAN);
+                IntVector qa = l0.blend(l32, UPPER_SHORTS).reinterpretAsInts();
+                IntVector qb = l32.blend(l64, UPPER_SHORTS).reinterpretAsInts();
+                IntVector h = IntVector.fromMemorySegment(I, w, base + 128, ByteOrder.LITTLE_ENDIAN);
                 // each chunk pair's even-position weights (low bytes) and odd ones (high bytes), times the
-                // token's values at those positions: two products per short, which fits (2 * 63 * 128)
-                ShortVector even = qa.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30));
-                ShortVector odd = qa.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
-                        .or(h.lanewise(VectorOperators.LSHR, 4).and((short) 0x30));
+                // token's values at those positions: two products per short, which fits (2 * 63 * 128). The
+                // bits are taken apart in 32-bit lanes, shifted by immediates ({@link #NIBBLES})
+                ShortVector even = qa.and(NIBBLES).or(h.lanewise(VectorOperators.LSHL, 4).and(HIGH_BITS))
+                        .reinterpretAsShorts();
+                ShortVector odd = qa.lanewise(VectorOperators.LSHR, 8).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 4).and(HIGH_BITS)).reinterpretAsShorts();
                 IntVector p = even.mul(ShortVector.fromArray(S32, x, xo))
                         .add(odd.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
                 IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES0));
-                even = qb.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30));
-                odd = qb.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
-                        .or(h.lanewise(VectorOperators.LSHR, 6).and((short) 0x30));
+                even = qb.and(NIBBLES).or(h.lanewise(VectorOperators.LSHL, 2).and(HIGH_BITS)).reinterpretAsShorts();
+                odd = qb.lanewise(VectorOperators.LSHR, 8).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 6).and(HIGH_BITS)).reinterpretAsShorts();
                 p = even.mul(ShortVector.fromArray(S32, x, xo + 64))
                         .add(odd.mul(ShortVector.fromArray(S32, x, xo + 96))).reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES1)).add(sums);
-                even = qa.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).or(h.and((short) 0x30));
-                odd = qa.lanewise(VectorOperators.LSHR, 12).or(h.lanewise(VectorOperators.LSHR, 8).and((short) 0x30));
+                even = qa.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).or(h.and(HIGH_BITS)).reinterpretAsShorts();
+                odd = qa.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 8).and(HIGH_BITS)).reinterpretAsShorts();
                 p = even.mul(ShortVector.fromArray(S32, x, xo + 128))
                         .add(odd.mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES2)).add(sums);
-                even = qb.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f)
-                        .or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30));
-                odd = qb.lanewise(VectorOperators.LSHR, 12).or(h.lanewise(VectorOperators.LSHR, 10).and((short) 0x30));
+                even = qb.lanewise(VectorOperators.LSHR, 4).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 2).and(HIGH_BITS)).reinterpretAsShorts();
+                odd = qb.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 10).and(HIGH_BITS)).reinterpretAsShorts();
                 p = even.mul(ShortVector.fromArray(S32, x, xo + 192))
                         .add(odd.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
@@ -1280,22 +1282,25 @@ final class Q8_KActivations {
                 ShortVector l0 = ShortVector.fromMemorySegment(S32, w, base, ByteOrder.LITTLE_ENDIAN);
                 ShortVector l32 = ShortVector.fromMemorySegment(S32, w, base + 32, ByteOrder.LITTLE_ENDIAN);
                 ShortVector l64 = ShortVector.fromMemorySegment(S32, w, base + 64, ByteOrder.LITTLE_ENDIAN);
-                ShortVector qa = l0.blend(l32, UPPER_SHORTS);
-                ShortVector qb = l32.blend(l64, UPPER_SHORTS);
-                ShortVector h = ShortVector.fromMemorySegment(S32, w, base + 128, ByteOrder.LITTLE_ENDIAN);
-                ShortVector even0 = qa.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 4).and((short) 0x30));
-                ShortVector odd0 = qa.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
-                        .or(h.lanewise(VectorOperators.LSHR, 4).and((short) 0x30));
-                ShortVector even1 = qb.and((short) 0x0f).or(h.lanewise(VectorOperators.LSHL, 2).and((short) 0x30));
-                ShortVector odd1 = qb.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
-                        .or(h.lanewise(VectorOperators.LSHR, 6).and((short) 0x30));
-                ShortVector even2 = qa.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).or(h.and((short) 0x30));
-                ShortVector odd2 = qa.lanewise(VectorOperators.LSHR, 12)
-                        .or(h.lanewise(VectorOperators.LSHR, 8).and((short) 0x30));
-                ShortVector even3 = qb.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f)
-                        .or(h.lanewise(VectorOperators.LSHR, 2).and((short) 0x30));
-                ShortVector odd3 = qb.lanewise(VectorOperators.LSHR, 12)
-                        .or(h.lanewise(VectorOperators.LSHR, 10).and((short) 0x30));
+                IntVector qa = l0.blend(l32, UPPER_SHORTS).reinterpretAsInts();
+                IntVector qb = l32.blend(l64, UPPER_SHORTS).reinterpretAsInts();
+                IntVector h = IntVector.fromMemorySegment(I, w, base + 128, ByteOrder.LITTLE_ENDIAN);
+                ShortVector even0 = qa.and(NIBBLES).or(h.lanewise(VectorOperators.LSHL, 4).and(HIGH_BITS))
+                        .reinterpretAsShorts();
+                ShortVector odd0 = qa.lanewise(VectorOperators.LSHR, 8).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 4).and(HIGH_BITS)).reinterpretAsShorts();
+                ShortVector even1 = qb.and(NIBBLES).or(h.lanewise(VectorOperators.LSHL, 2).and(HIGH_BITS))
+                        .reinterpretAsShorts();
+                ShortVector odd1 = qb.lanewise(VectorOperators.LSHR, 8).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 6).and(HIGH_BITS)).reinterpretAsShorts();
+                ShortVector even2 = qa.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).or(h.and(HIGH_BITS))
+                        .reinterpretAsShorts();
+                ShortVector odd2 = qa.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 8).and(HIGH_BITS)).reinterpretAsShorts();
+                ShortVector even3 = qb.lanewise(VectorOperators.LSHR, 4).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 2).and(HIGH_BITS)).reinterpretAsShorts();
+                ShortVector odd3 = qb.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
+                        .or(h.lanewise(VectorOperators.LSHR, 10).and(HIGH_BITS)).reinterpretAsShorts();
                 float dw = Float.float16ToFloat(w.get(SHORT_LE, base + 208));
                 for (int j = 0; j < 4; j++) {
                     int xb = (t0 + j) * blocks + b;
@@ -1519,25 +1524,30 @@ final class Q8_KActivations {
                 IntVector scales = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, q4Scales(h0, h1))
                         .reinterpretAsBytes().convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 int xo = xb * BLOCK;
-                ShortVector q = ShortVector.fromMemorySegment(S32, w, base + 16, ByteOrder.LITTLE_ENDIAN);
-                IntVector p = q.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo))
-                        .add(q.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                // the nibbles taken apart in 32-bit lanes, shifted by immediates ({@link #NIBBLES})
+                IntVector q = IntVector.fromMemorySegment(I, w, base + 16, ByteOrder.LITTLE_ENDIAN);
+                IntVector p = q.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S32, x, xo))
+                        .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts()
                                 .mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
                 IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES0));
-                p = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo + 64))
-                        .add(q.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S32, x, xo + 96)))
+                p = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts()
+                        .mul(ShortVector.fromArray(S32, x, xo + 64))
+                        .add(q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
+                                .mul(ShortVector.fromArray(S32, x, xo + 96)))
                         .reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES1)).add(sums);
-                q = ShortVector.fromMemorySegment(S32, w, base + 80, ByteOrder.LITTLE_ENDIAN);
-                p = q.and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo + 128))
-                        .add(q.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f)
+                q = IntVector.fromMemorySegment(I, w, base + 80, ByteOrder.LITTLE_ENDIAN);
+                p = q.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S32, x, xo + 128))
+                        .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts()
                                 .mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES2)).add(sums);
-                p = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f).mul(ShortVector.fromArray(S32, x, xo + 192))
-                        .add(q.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S32, x, xo + 224)))
+                p = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts()
+                        .mul(ShortVector.fromArray(S32, x, xo + 192))
+                        .add(q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
+                                .mul(ShortVector.fromArray(S32, x, xo + 224)))
                         .reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES3)).add(sums);
@@ -1588,16 +1598,16 @@ final class Q8_KActivations {
                 IntVector s1 = scales.rearrange(Q4_SCALES1);
                 IntVector s2 = scales.rearrange(Q4_SCALES2);
                 IntVector s3 = scales.rearrange(Q4_SCALES3);
-                ShortVector q = ShortVector.fromMemorySegment(S32, w, base + 16, ByteOrder.LITTLE_ENDIAN);
-                ShortVector lowEven0 = q.and((short) 0x0f);
-                ShortVector lowOdd0 = q.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f);
-                ShortVector highEven0 = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f);
-                ShortVector highOdd0 = q.lanewise(VectorOperators.LSHR, 12);
-                q = ShortVector.fromMemorySegment(S32, w, base + 80, ByteOrder.LITTLE_ENDIAN);
-                ShortVector lowEven1 = q.and((short) 0x0f);
-                ShortVector lowOdd1 = q.lanewise(VectorOperators.LSHR, 8).and((short) 0x0f);
-                ShortVector highEven1 = q.lanewise(VectorOperators.LSHR, 4).and((short) 0x0f);
-                ShortVector highOdd1 = q.lanewise(VectorOperators.LSHR, 12);
+                IntVector q = IntVector.fromMemorySegment(I, w, base + 16, ByteOrder.LITTLE_ENDIAN);
+                ShortVector lowEven0 = q.and(NIBBLES).reinterpretAsShorts();
+                ShortVector lowOdd0 = q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts();
+                ShortVector highEven0 = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts();
+                ShortVector highOdd0 = q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts();
+                q = IntVector.fromMemorySegment(I, w, base + 80, ByteOrder.LITTLE_ENDIAN);
+                ShortVector lowEven1 = q.and(NIBBLES).reinterpretAsShorts();
+                ShortVector lowOdd1 = q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts();
+                ShortVector highEven1 = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts();
+                ShortVector highOdd1 = q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts();
                 int min0 = (int) mins & 0xff;
                 int min1 = (int) (mins >>> 8) & 0xff;
                 int min2 = (int) (mins >>> 16) & 0xff;
