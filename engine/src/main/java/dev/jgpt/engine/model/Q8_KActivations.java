@@ -1517,8 +1517,11 @@ final class Q8_KActivations {
                 long base = rowBase + (long) b * Q4_K_BYTES;
                 int xb = t * blocks + b;
                 // d, dmin (f16), then the 12 bytes of 6-bit scales and mins
-                long h0 = w.get(LONG_LE, base);
-                long h1 = w.get(LONG_LE, base + 8);
+                // the header by one vector load: two scalar reads (bounds-checked) had C2 compute their checks'
+                // ranges ahead of every row's loop, some sixty instructions a row
+                LongVector header = LongVector.fromMemorySegment(LongVector.SPECIES_128, w, base, ByteOrder.LITTLE_ENDIAN);
+                long h0 = header.lane(0);
+                long h1 = header.lane(1);
                 long mins = q4Mins(h1);
                 // the 8 scales in lanes 0..7 and again in 8..15
                 IntVector scales = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, q4Scales(h0, h1))
@@ -1562,8 +1565,11 @@ final class Q8_KActivations {
                 v = v.add(v.rearrange(XOR2_I));
                 v = v.add(v.rearrange(XOR1_I));
                 float dx = d[xb];
-                acc = Math.fma((float) v.lane(0), Float.float16ToFloat((short) h0) * dx, acc);
-                accMin = Math.fma((float) v.lane(8), Float.float16ToFloat((short) (h0 >>> 16)) * dx, accMin);
+                // converted as a vector (the same floats as (float) of each int lane), not through a general
+                // register lane by lane
+                FloatVector vf = (FloatVector) v.convert(VectorOperators.I2F, 0);
+                acc = Math.fma(vf.lane(0), Float.float16ToFloat((short) h0) * dx, acc);
+                accMin = Math.fma(vf.lane(8), Float.float16ToFloat((short) (h0 >>> 16)) * dx, accMin);
             }
             out[at + r] = acc - accMin;
         }
@@ -1589,8 +1595,11 @@ final class Q8_KActivations {
             java.util.Arrays.fill(acc, 0, 8, 0f);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q4_K_BYTES;
-                long h0 = w.get(LONG_LE, base);
-                long h1 = w.get(LONG_LE, base + 8);
+                // the header by one vector load: two scalar reads (bounds-checked) had C2 compute their checks'
+                // ranges ahead of every row's loop, some sixty instructions a row
+                LongVector header = LongVector.fromMemorySegment(LongVector.SPECIES_128, w, base, ByteOrder.LITTLE_ENDIAN);
+                long h0 = header.lane(0);
+                long h1 = header.lane(1);
                 long mins = q4Mins(h1);
                 IntVector scales = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, q4Scales(h0, h1))
                         .reinterpretAsBytes().convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
@@ -1649,13 +1658,14 @@ final class Q8_KActivations {
                     float m = acc[2 * j + 1];
                     // lanes by constant index (a variable one is not intrinsified); the mins written out (pairMin
                     // was not inlined here: NodeCountInliningCutoff)
-                    a = Math.fma((float) v.lane(0), dScale, a);
+                    FloatVector vf = (FloatVector) v.convert(VectorOperators.I2F, 0);
+                    a = Math.fma(vf.lane(0), dScale, a);
                     m = Math.fma((float) (min0 * subSums[so + 0] + min1 * subSums[so + 1]), minScale, m);
-                    a = Math.fma((float) v.lane(4), dScale, a);
+                    a = Math.fma(vf.lane(4), dScale, a);
                     m = Math.fma((float) (min2 * subSums[so + 2] + min3 * subSums[so + 3]), minScale, m);
-                    a = Math.fma((float) v.lane(8), dScale, a);
+                    a = Math.fma(vf.lane(8), dScale, a);
                     m = Math.fma((float) (min4 * subSums[so + 4] + min5 * subSums[so + 5]), minScale, m);
-                    a = Math.fma((float) v.lane(12), dScale, a);
+                    a = Math.fma(vf.lane(12), dScale, a);
                     m = Math.fma((float) (min6 * subSums[so + 6] + min7 * subSums[so + 7]), minScale, m);
                     acc[2 * j] = a;
                     acc[2 * j + 1] = m;
