@@ -48,8 +48,8 @@ import java.nio.ByteOrder;
  * the Vector API. Each weight super-block is unpacked once ({@link Unpacked}) and then multiplied with
  * every token of the batch. With 512-bit vectors, one token takes fused paths ({@code rowsQ4K},
  * {@code rowsQ6K}: weights decoded straight into short products with the token, no unpacked copy), and
- * so do batches of up to 15 (Q4_K) or 63 (Q6_K) tokens, four tokens to each decoded super-block
- * ({@code rowsQ4KGemm4}, {@code rowsQ6K4}); larger batches put 16 tokens in the lanes of a vector
+ * so do batches of up to 15 (Q4_K) or 63 (Q6_K) tokens, up to 12 (Q4_K) or 8 (Q6_K) tokens to each decoded
+ * super-block ({@code rowsQ4KGemm4}, {@code rowsQ6K4}); larger batches put 16 tokens in the lanes of a vector
  * ({@code accumulateQ4KLanes}, {@code accumulateQ6KLanes}; two groups of 16 at a time where they can,
  * {@code accumulateQ4KLanes4x2}, {@code accumulateQ6KLanes4x2}): there the integer sums are formed by float
  * fused multiply-adds, exact because every partial sum is an integer below 2^24, and each lane then takes
@@ -155,12 +155,27 @@ final class Q8_KActivations {
 
     /**
      * Q6_K batches from this many tokens take the unpacked super-blocks (16 tokens to a vector), smaller ones
-     * {@link #rowsQ6K4} four tokens at a time (and {@link #rowsQ6K} for the rest). One Zen 4 thread, ns per
-     * super-block and token, unpacked against four at a time: 32000 x 256 n = 32 17.7 / 15.4, n = 64 13.5 /
-     * 15.3, n = 128 12.8 / 16.6; 1024 x 1024 17.1 / 12.2, 14.7 / 11.6, 12.8 / 11.4; 2816 x 1024 16.4 / 11.3,
-     * 13.4 / 11.7, 11.3 / 11.8. (Before the four-token kernel, one token at a time took 16-18 at any n.)
+     * {@link #rowsQ6K4} a group of tokens at a time (and {@link #rowsQ6K} for the rest). One Zen 4 thread, ns
+     * per super-block and token, unpacked against four at a time (groups of four then): 32000 x 256 n = 32
+     * 17.7 / 15.4, n = 64 13.5 / 15.3, n = 128 12.8 / 16.6; 1024 x 1024 17.1 / 12.2, 14.7 / 11.6, 12.8 / 11.4;
+     * 2816 x 1024 16.4 / 11.3, 13.4 / 11.7, 11.3 / 11.8. (Before the four-token kernel, one token at a time
+     * took 16-18 at any n.)
      */
     private static final int Q6_K_BATCH_TOKENS = 64;
+    /**
+     * Tokens that {@link #rowsQ6K4} takes to one decoding of each super-block: 8, where 4 at a time passed over
+     * the rows twice for 8 tokens (reading and decoding the weights twice). One Zen 5 thread, ns per super-block
+     * and token, 8 tokens, groups of 8 against 4 alternating in one JVM: 32000 x 256 8.5-9.1 / 11.0-11.2,
+     * 1024 x 1024 6.9 / 7.9 (minimums). Groups of 16 and 32 helped 32000 x 256 at 16 tokens (7.9 against
+     * 9.0) but not 1024 x 1024 (10.0 and 9.7 against 9.7; at 32 tokens 10.8 against 10.0).
+     */
+    private static final int Q6_K_GROUP_TOKENS = Integer.getInteger("jgpt.q6.groupTokens", 8);
+    /**
+     * The same for Q4_K's gemm tokens ({@link #rowsQ4KGemm4}; a multiple of 4, all of them below 16 tokens):
+     * one Zen 5 thread, ns per super-block and token, groups of 12 / 8 / 4 alternating in one JVM: 1024 x 1024
+     * by 8 tokens 9.9 / 9.9 / 11.3, by 12 tokens 9.4 / 10.3 / 11.2; 2816 x 1024 by 8 tokens (8 / 4) 9.6 / 11.1.
+     */
+    private static final int Q4_K_GROUP_TOKENS = Integer.getInteger("jgpt.q4.groupTokens", 12);
     /**
      * Q6_K rows whose super-blocks are unpacked together and multiplied with each group of tokens in turn.
      * 16, as for Q4_K, was slower (one Zen 5 thread, 1024 x 2816 by 128 tokens, alternating runs: 11.9 ->
@@ -428,8 +443,10 @@ final class Q8_KActivations {
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 if (q4) {
                     float[] acc = gemmTokens > 0 ? SCRATCH.get().gemmAcc : null;
-                    for (int t = 0; t < gemmTokens; t += 4) {
-                        rowsQ4KGemm4(seg, from, to, blocks, t, out, rows, acc);
+                    for (int t = 0; t < gemmTokens; ) {
+                        int count = Math.min(gemmTokens - t, Q4_K_GROUP_TOKENS);
+                        rowsQ4KGemm4(seg, from, to, blocks, t, count, out, rows, acc);
+                        t += count;
                     }
                     for (int t = gemmTokens; t < n; t++) {
                         rowsQ4K(seg, from, to, blocks, t, out, t * rows);
@@ -437,8 +454,10 @@ final class Q8_KActivations {
                 } else {
                     int fours = n - n % 4;
                     float[] acc = fours > 0 ? SCRATCH.get().q6Acc : null;
-                    for (int t = 0; t < fours; t += 4) {
-                        rowsQ6K4(seg, from, to, blocks, t, out, rows, acc);
+                    for (int t = 0; t < fours; ) {
+                        int count = Math.min(fours - t, Q6_K_GROUP_TOKENS);
+                        rowsQ6K4(seg, from, to, blocks, t, count, out, rows, acc);
+                        t += count;
                     }
                     for (int t = fours; t < n; t++) {
                         rowsQ6K(seg, from, to, blocks, t, out, t * rows);
@@ -1259,19 +1278,20 @@ final class Q8_KActivations {
     }
 
     /**
-     * {@link #rowsQ6K} for four tokens ({@code t0..t0+3}) at a time: each super-block is decoded once for the
-     * four, and each token's 16 float lanes go through {@code acc} (64 floats) between super-blocks. Same
+     * {@link #rowsQ6K} for {@code count} tokens (4 to {@link #Q6_K_GROUP_TOKENS}, {@code t0..t0+count-1}) at
+     * a time: each super-block is decoded once for them, and each token's 16 float lanes go through {@code acc}
+     * (16 floats a token) between super-blocks. Same
      * arithmetic per token, so the same bits. The decoding is written out again here rather than shared with
      * rowsQ6K (a helper returning a vector is not inlined into these big methods, and boxes): this kernel with
      * a token count, used for single tokens as well, took 28.5 instead of 18.2 ns per super-block for one
      * token on 32000 x 256 and 21.0 instead of 16.2 on 1024 x 1024 (one Zen 4 thread).
      */
-    private void rowsQ6K4(MemorySegment w, int from, int to, int blocks, int t0, float[] out, int rows,
+    private void rowsQ6K4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out, int rows,
                           float[] acc) {
         short[] x = tokenPairs;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q6_K_BYTES;
-            java.util.Arrays.fill(acc, 0, 64, 0f);
+            java.util.Arrays.fill(acc, 0, 16 * count, 0f);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q6_K_BYTES;
                 IntVector scales = Unpacked.bytes(w, base + 192);
@@ -1302,7 +1322,7 @@ final class Q8_KActivations {
                 ShortVector odd3 = qb.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
                         .or(h.lanewise(VectorOperators.LSHR, 10).and(HIGH_BITS)).reinterpretAsShorts();
                 float dw = Float.float16ToFloat(w.get(SHORT_LE, base + 208));
-                for (int j = 0; j < 4; j++) {
+                for (int j = 0; j < count; j++) {
                     int xb = (t0 + j) * blocks + b;
                     int xo = xb * BLOCK;
                     IntVector p = even0.mul(ShortVector.fromArray(S32, x, xo))
@@ -1331,7 +1351,7 @@ final class Q8_KActivations {
                             .intoArray(acc, 16 * j);
                 }
             }
-            for (int j = 0; j < 4; j++) {
+            for (int j = 0; j < count; j++) {
                 // hsum_float_8: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
                 FloatVector a = FloatVector.fromArray(F, acc, 16 * j);
                 a = a.add(a.rearrange(XOR4));
@@ -1519,7 +1539,8 @@ final class Q8_KActivations {
                 // d, dmin (f16), then the 12 bytes of 6-bit scales and mins
                 // the header by one vector load: two scalar reads (bounds-checked) had C2 compute their checks'
                 // ranges ahead of every row's loop, some sixty instructions a row
-                LongVector header = LongVector.fromMemorySegment(LongVector.SPECIES_128, w, base, ByteOrder.LITTLE_ENDIAN);
+                LongVector header =
+                        LongVector.fromMemorySegment(LongVector.SPECIES_128, w, base, ByteOrder.LITTLE_ENDIAN);
                 long h0 = header.lane(0);
                 long h1 = header.lane(1);
                 long mins = q4Mins(h1);
@@ -1576,28 +1597,30 @@ final class Q8_KActivations {
     }
 
     /**
-     * {@link #rowsQ4K} in {@code ggml_gemm_q4_K_8x8_q8_K} order for a group of four tokens
-     * ({@code t0..t0+3}), rows {@code [from, to)}: the scaled products and the mins are added to each token's
-     * two float accumulators ({@code acc}, 8 floats) once per pair of 32-value sub-blocks, not once per
-     * super-block. Each super-block is decoded once for the four tokens, and their four chains of float
+     * {@link #rowsQ4K} in {@code ggml_gemm_q4_K_8x8_q8_K} order for a group of {@code count} tokens (a multiple
+     * of four up to {@link #Q4_K_GROUP_TOKENS}, {@code t0..t0+count-1}), rows {@code [from, to)}: the scaled
+     * products and the mins are added to each token's two float accumulators ({@code acc}, 2 floats a token)
+     * once per pair of 32-value sub-blocks, not once per super-block. Each super-block is decoded once for the
+     * tokens, and their chains of float
      * multiply-adds are independent, where one token at a time left each call waiting on its own chain (one
      * Zen 4 thread, 4 tokens, ns per super-block and token: 1024 x 1024 33.5 -> 15.2-17.0, 32000 x 256 37.9 ->
      * 17.0-17.3). Each 64-byte half of the weights gives two pairs' scaled lanes (pair 2P in lanes 0..7,
      * 2P + 1 in 8..15), folded out together (two selects and two shuffled adds, then one lane each); the mins,
      * eight products per super-block, are scalar and written out ({@link #pairMin} was not inlined here).
      */
-    private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, float[] out, int rows,
-                              float[] acc) {
+    private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out,
+                              int rows, float[] acc) {
         short[] x = tokenQ4Pairs;
         int[] subSums = tokenSubSums;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
-            java.util.Arrays.fill(acc, 0, 8, 0f);
+            java.util.Arrays.fill(acc, 0, 2 * count, 0f);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q4_K_BYTES;
                 // the header by one vector load: two scalar reads (bounds-checked) had C2 compute their checks'
                 // ranges ahead of every row's loop, some sixty instructions a row
-                LongVector header = LongVector.fromMemorySegment(LongVector.SPECIES_128, w, base, ByteOrder.LITTLE_ENDIAN);
+                LongVector header =
+                        LongVector.fromMemorySegment(LongVector.SPECIES_128, w, base, ByteOrder.LITTLE_ENDIAN);
                 long h0 = header.lane(0);
                 long h1 = header.lane(1);
                 long mins = q4Mins(h1);
@@ -1627,7 +1650,7 @@ final class Q8_KActivations {
                 int min7 = (int) (mins >>> 56);
                 float d = Float.float16ToFloat((short) h0);
                 float dmin = Float.float16ToFloat((short) (h0 >>> 16));
-                for (int j = 0; j < 4; j++) {
+                for (int j = 0; j < count; j++) {
                     int xb = (t0 + j) * blocks + b;
                     int xo = xb * BLOCK;
                     IntVector p = lowEven0.mul(ShortVector.fromArray(S32, x, xo))
@@ -1671,7 +1694,7 @@ final class Q8_KActivations {
                     acc[2 * j + 1] = m;
                 }
             }
-            for (int j = 0; j < 4; j++) {
+            for (int j = 0; j < count; j++) {
                 out[(t0 + j) * rows + r] = acc[2 * j] - acc[2 * j + 1];
             }
         }
@@ -2549,10 +2572,10 @@ final class Q8_KActivations {
 
     /** Per-thread buffers of {@link #matmul}. */
     private static final class Scratch {
-        /** {@link Q8_KActivations#rowsQ4KGemm4}'s accumulators: products and mins of four tokens. */
-        final float[] gemmAcc = new float[8];
-        /** {@link Q8_KActivations#rowsQ6K4}'s accumulators: 16 float lanes of four tokens. */
-        final float[] q6Acc = new float[64];
+        /** {@link Q8_KActivations#rowsQ4KGemm4}'s accumulators: products and mins of each token. */
+        final float[] gemmAcc = new float[2 * Q4_K_GROUP_TOKENS];
+        /** {@link Q8_KActivations#rowsQ6K4}'s accumulators: 16 float lanes of each token. */
+        final float[] q6Acc = new float[16 * Q6_K_GROUP_TOKENS];
         /** One tile's unpacked super-blocks, for either type's tile height. */
         final Unpacked[] tile = new Unpacked[Math.max(Q4_K_TILE_ROWS, Q6_K_TILE_ROWS)];
         final int[] positions = new int[32];
