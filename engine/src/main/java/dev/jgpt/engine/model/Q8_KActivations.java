@@ -474,7 +474,9 @@ final class Q8_KActivations {
         // accumulators: GROUP_ACC floats per group, then 16 per remaining token
         int tokenAcc = groups * GROUP_ACC - firstToken * 16;
         int accSize = tokenAcc + n * 16;
-        MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
+        // chunks of whole tiles: in chunks of 8 rows (MatrixOps' default) a Q4_K tile held 8 rows, not 16, and
+        // every group's activations were read once per 8 rows
+        MatrixOps.shared().forRows(rows, (long) rows * n * cols, tileRows, (from, to) -> {
             Scratch s = SCRATCH.get();
             float[] stage = s.stage(n);
             // rows go in tiles, so that a group's activations (16 KB per 256 columns) are read from the

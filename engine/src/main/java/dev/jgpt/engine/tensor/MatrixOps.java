@@ -180,6 +180,14 @@ public final class MatrixOps implements AutoCloseable {
      * multiply-adds, used to run small jobs on the calling thread.
      */
     public void forRows(int rows, long work, RowTask task) {
+        forRows(rows, work, CHUNK_ALIGN, task);
+    }
+
+    /**
+     * {@link #forRows(int, long, RowTask)} in chunks of a multiple of {@code align} rows where every thread
+     * still gets one: for kernels that work in tiles of more than {@link #CHUNK_ALIGN} rows.
+     */
+    public void forRows(int rows, long work, int align, RowTask task) {
         if (workers.length == 0 || work < SERIAL_WORK || rows < 2 || !dispatch.tryLock()) {
             task.run(0, rows);
             return;
@@ -187,7 +195,7 @@ public final class MatrixOps implements AutoCloseable {
         try {
             jobTask = task;
             jobRows = rows;
-            planChunks(rows, work, CHUNK_ALIGN);
+            planChunks(rows, work, align);
             runJob();
         } finally {
             jobTask = null;
