@@ -169,13 +169,13 @@ final class Q8_KActivations {
      * 1024 x 1024 6.9 / 7.9 (minimums). Groups of 16 and 32 helped 32000 x 256 at 16 tokens (7.9 against
      * 9.0) but not 1024 x 1024 (10.0 and 9.7 against 9.7; at 32 tokens 10.8 against 10.0).
      */
-    private static final int Q6_K_GROUP_TOKENS = Integer.getInteger("jgpt.q6.groupTokens", 8);
+    private static final int Q6_K_GROUP_TOKENS = Math.max(1, Integer.getInteger("jgpt.q6.groupTokens", 8));
     /**
      * The same for Q4_K's gemm tokens ({@link #rowsQ4KGemm4}; a multiple of 4, all of them below 16 tokens):
      * one Zen 5 thread, ns per super-block and token, groups of 12 / 8 / 4 alternating in one JVM: 1024 x 1024
      * by 8 tokens 9.9 / 9.9 / 11.3, by 12 tokens 9.4 / 10.3 / 11.2; 2816 x 1024 by 8 tokens (8 / 4) 9.6 / 11.1.
      */
-    private static final int Q4_K_GROUP_TOKENS = Integer.getInteger("jgpt.q4.groupTokens", 12);
+    private static final int Q4_K_GROUP_TOKENS = Math.max(1, Integer.getInteger("jgpt.q4.groupTokens", 12));
     /**
      * Q6_K rows whose super-blocks are unpacked together and multiplied with each group of tokens in turn.
      * 16, as for Q4_K, was slower (one Zen 5 thread, 1024 x 2816 by 128 tokens, alternating runs: 11.9 ->
@@ -1282,11 +1282,11 @@ final class Q8_KActivations {
     /**
      * {@link #rowsQ6K} for {@code count} tokens (4 to {@link #Q6_K_GROUP_TOKENS}, {@code t0..t0+count-1}) at
      * a time: each super-block is decoded once for them, and each token's 16 float lanes go through {@code acc}
-     * (16 floats a token) between super-blocks. Same
-     * arithmetic per token, so the same bits. The decoding is written out again here rather than shared with
-     * rowsQ6K (a helper returning a vector is not inlined into these big methods, and boxes): this kernel with
-     * a token count, used for single tokens as well, took 28.5 instead of 18.2 ns per super-block for one
-     * token on 32000 x 256 and 21.0 instead of 16.2 on 1024 x 1024 (one Zen 4 thread).
+     * (16 floats a token) between super-blocks. Same arithmetic per token, so the same bits. The decoding is
+     * written out again here rather than shared with rowsQ6K (a helper returning a vector is not inlined into
+     * these big methods, and boxes): this kernel, used for single tokens as well, took 28.5 instead of 18.2 ns
+     * per super-block for one token on 32000 x 256 and 21.0 instead of 16.2 on 1024 x 1024 (one Zen 4
+     * thread).
      */
     private void rowsQ6K4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out, int rows,
                           float[] acc) {
@@ -1603,8 +1603,8 @@ final class Q8_KActivations {
      * of four up to {@link #Q4_K_GROUP_TOKENS}, {@code t0..t0+count-1}), rows {@code [from, to)}: the scaled
      * products and the mins are added to each token's two float accumulators ({@code acc}, 2 floats a token)
      * once per pair of 32-value sub-blocks, not once per super-block. Each super-block is decoded once for the
-     * tokens, and their chains of float
-     * multiply-adds are independent, where one token at a time left each call waiting on its own chain (one
+     * tokens, and their chains of float multiply-adds are independent, where one token at a time left each
+     * call waiting on its own chain (one
      * Zen 4 thread, 4 tokens, ns per super-block and token: 1024 x 1024 33.5 -> 15.2-17.0, 32000 x 256 37.9 ->
      * 17.0-17.3). Each 64-byte half of the weights gives two pairs' scaled lanes (pair 2P in lanes 0..7,
      * 2P + 1 in 8..15), folded out together (two selects and two shuffled adds, then one lane each); the mins,
