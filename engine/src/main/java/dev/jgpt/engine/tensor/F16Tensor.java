@@ -163,6 +163,88 @@ public final class F16Tensor extends FloatTensor {
     }
 
     /**
+     * How many of a batch's tokens {@link #dotRows2x8} takes over rows of {@code cols} halves: whole groups of
+     * 8, with whole vectors of columns and 16 lanes (its 16 accumulators, two rows and the conversion's
+     * constants need AVX-512's 32 registers); 0 where it does not.
+     */
+    static int directTokens(int batch, int cols) {
+        return Simd.ENABLED && LANES == 16 && cols % LANES == 0 ? batch / 8 * 8 : 0;
+    }
+
+    /**
+     * Rows {@code r} and {@code r + 1} (of {@code cols} halves) times the 8 tokens {@code x[t0 * cols ..]}
+     * ({@code cols} apart), into {@code out[t * outRows + r]}, for weights in the caches: the halves are
+     * converted in registers and each pair of rows multiplied with the 8 tokens, where {@link TiledMatmul}
+     * first stores 4 dequantized rows and then reads them once per 4 tokens. Every output is one accumulator
+     * over the columns reduced at the end, the order of {@link TiledMatmul#multiply}'s 4 x 4 tiles. One Zen 5
+     * thread, 8 tokens, ns per row and token (alternating in one JVM): 256 x 1024 17.6-17.9 -> 14.9-15.1,
+     * 1024 x 256 4.8-5.0 -> 4.7; tiny-qwen3-f16's 8 sequences on two threads, alternating runs: 4 773-5 262
+     * -> 5 985-6 355 tokens/s. Not for weights streamed from DRAM: its loads of the weights then wait among
+     * the multiply-adds (a 24-layer, 1024-wide F16 Llama's matrices, 8 tokens, one thread: 70 -> 105 ms),
+     * where dequantizing a tile streams it in one tight loop.
+     */
+    void dotRows2x8(int r, int cols, float[] x, int t0, float[] out, int outRows) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+        long base = (long) r * cols * 2;
+        long next = base + 2L * cols;
+        int x0 = t0 * cols;
+        for (int k = 0; k < cols; k += LANES) {
+            FloatVector u = halfToFloat(Simd.shortsToInts(data, base + 2L * k));
+            FloatVector v = halfToFloat(Simd.shortsToInts(data, next + 2L * k));
+            int o = x0 + k;
+            FloatVector t = FloatVector.fromArray(F, x, o);
+            a0 = u.fma(t, a0);
+            b0 = v.fma(t, b0);
+            t = FloatVector.fromArray(F, x, o + cols);
+            a1 = u.fma(t, a1);
+            b1 = v.fma(t, b1);
+            t = FloatVector.fromArray(F, x, o + 2 * cols);
+            a2 = u.fma(t, a2);
+            b2 = v.fma(t, b2);
+            t = FloatVector.fromArray(F, x, o + 3 * cols);
+            a3 = u.fma(t, a3);
+            b3 = v.fma(t, b3);
+            t = FloatVector.fromArray(F, x, o + 4 * cols);
+            a4 = u.fma(t, a4);
+            b4 = v.fma(t, b4);
+            t = FloatVector.fromArray(F, x, o + 5 * cols);
+            a5 = u.fma(t, a5);
+            b5 = v.fma(t, b5);
+            t = FloatVector.fromArray(F, x, o + 6 * cols);
+            a6 = u.fma(t, a6);
+            b6 = v.fma(t, b6);
+            t = FloatVector.fromArray(F, x, o + 7 * cols);
+            a7 = u.fma(t, a7);
+            b7 = v.fma(t, b7);
+        }
+        int o = t0 * outRows + r;
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b0.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b1.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b2.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a3.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b3.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a4.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b4.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a5.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b5.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a6.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b6.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a7.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b7.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
      * Half to float without a conversion instruction (the Vector API has none), for halves sign-extended
      * to ints: shifting left by 13 puts the sign in bit 31 and exponent and mantissa in float position;
      * multiplying by 2^112 then rebiases the exponent and makes subnormals normal, exactly. Infinities and

@@ -435,17 +435,29 @@ public final class MatrixOps implements AutoCloseable {
                 TiledMatmul.multiplyLanes(tile, nRows, cols, xt, padded, batch, out, rows, r, lanes);
             }
         } else {
+            // F16 weights in the caches take groups of 8 tokens directly over whole tiles of rows, and the rest
+            // (tokens left over, rows left over) by tiles: each output sums in the same order either way
+            int tiles = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
+            int direct = cached && w instanceof F16Tensor ? F16Tensor.directTokens(batch, cols) : 0;
+            if (direct > 0) {
+                F16Tensor h = (F16Tensor) w;
+                for (int r = r0; r < tiles; r += 2) {
+                    for (int t = 0; t < direct; t += 8) {
+                        h.dotRows2x8(r, cols, x, t, out, rows);
+                    }
+                }
+            }
             float[] tile = scratch(TILE_ROWS * cols);
             boolean ahead = TILES_LOAD_AHEAD && !cached;
             long loaded = 0;
-            for (int r = r0; r < r1; r += TILE_ROWS) {
+            for (int r = direct == batch ? tiles : r0; r < r1; r += TILE_ROWS) {
                 int nRows = Math.min(TILE_ROWS, r1 - r);
                 w.dequantize((long) r * cols, tile, 0, nRows * cols);
                 if (ahead && r + nRows < r1) {
                     int next = Math.min(r1, r + nRows + TILE_ROWS);
                     loaded += loadAhead(w, (long) (r + nRows) * cols, (long) next * cols);
                 }
-                TiledMatmul.multiply(tile, nRows, cols, x, batch, out, rows, r);
+                TiledMatmul.multiply(tile, nRows, cols, x, r < tiles ? direct : 0, batch, out, rows, r);
             }
             if (ahead) {
                 loadedAhead = loaded;

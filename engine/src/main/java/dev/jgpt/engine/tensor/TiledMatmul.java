@@ -48,9 +48,15 @@ final class TiledMatmul {
      */
     static void multiply(float[] w, int nRows, int cols, float[] x, int batch, float[] out, int outRows,
                          int firstRow) {
+        multiply(w, nRows, cols, x, 0, batch, out, outRows, firstRow);
+    }
+
+    /** {@link #multiply(float[], int, int, float[], int, float[], int, int)} for tokens b in [t0, batch). */
+    static void multiply(float[] w, int nRows, int cols, float[] x, int t0, int batch, float[] out, int outRows,
+                         int firstRow) {
         if (!Simd.ENABLED) {
             for (int i = 0; i < nRows; i++) {
-                for (int b = 0; b < batch; b++) {
+                for (int b = t0; b < batch; b++) {
                     out[b * outRows + firstRow + i] = Simd.dot(w, i * cols, x, b * cols, cols);
                 }
             }
@@ -58,7 +64,7 @@ final class TiledMatmul {
         }
         int i = 0;
         for (; i + 4 <= nRows; i += 4) {
-            int b = 0;
+            int b = t0;
             for (; b + 4 <= batch; b += 4) {
                 tile4x4(w, i * cols, cols, x, b * cols, out, b * outRows + firstRow + i, outRows);
             }
@@ -67,7 +73,7 @@ final class TiledMatmul {
             }
         }
         for (; i < nRows; i++) {
-            for (int b = 0; b < batch; b++) {
+            for (int b = t0; b < batch; b++) {
                 out[b * outRows + firstRow + i] = Simd.dot(w, i * cols, x, b * cols, cols);
             }
         }
