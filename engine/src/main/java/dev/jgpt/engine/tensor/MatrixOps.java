@@ -435,33 +435,46 @@ public final class MatrixOps implements AutoCloseable {
                 TiledMatmul.multiplyLanes(tile, nRows, cols, xt, padded, batch, out, rows, r, lanes);
             }
         } else {
-            // F16 weights in the caches take groups of 8 tokens directly over whole tiles of rows, and the rest
-            // (tokens left over, rows left over) by tiles: each output sums in the same order either way
-            int tiles = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
-            int direct = cached && w instanceof F16Tensor ? F16Tensor.directTokens(batch, cols) : 0;
-            if (direct > 0) {
-                F16Tensor h = (F16Tensor) w;
-                for (int r = r0; r < tiles; r += 2) {
-                    for (int t = 0; t < direct; t += 8) {
-                        h.dotRows2x8(r, cols, x, t, out, rows);
-                    }
+            tiledRows(w, x, out, rows, cols, batch, cached, r0, r1);
+        }
+    }
+
+    /**
+     * {@link #computeRows} for batches of {@link TiledMatmul}'s tiles, a method of its own: inlined there, the
+     * first batch of a streamed F16 model (a short prompt, or sequences decoding together) made C2 recompile
+     * {@code computeRows} with it, and the single tokens' products (the same dot loop, now inside the larger
+     * method) ran slower for the rest of the process. bench-llama-f16 on two Zen 5 threads, 64 single tokens
+     * (tokens/s) before and after 8 sequences had decoded in the same process: 45-62 then 33-36, with this
+     * method apart 44-58 then 47-60; after thirty 20-token prompts first: 34-35 throughout, apart 51-58.
+     */
+    private void tiledRows(FloatTensor w, float[] x, float[] out, int rows, int cols, int batch, boolean cached,
+                           int r0, int r1) {
+        // F16 weights in the caches take groups of 8 tokens directly over whole tiles of rows, and the rest
+        // (tokens left over, rows left over) by tiles: each output sums in the same order either way
+        int tiles = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
+        int direct = cached && w instanceof F16Tensor ? F16Tensor.directTokens(batch, cols) : 0;
+        if (direct > 0) {
+            F16Tensor h = (F16Tensor) w;
+            for (int r = r0; r < tiles; r += 2) {
+                for (int t = 0; t < direct; t += 8) {
+                    h.dotRows2x8(r, cols, x, t, out, rows);
                 }
             }
-            float[] tile = scratch(TILE_ROWS * cols);
-            boolean ahead = TILES_LOAD_AHEAD && !cached;
-            long loaded = 0;
-            for (int r = direct == batch ? tiles : r0; r < r1; r += TILE_ROWS) {
-                int nRows = Math.min(TILE_ROWS, r1 - r);
-                w.dequantize((long) r * cols, tile, 0, nRows * cols);
-                if (ahead && r + nRows < r1) {
-                    int next = Math.min(r1, r + nRows + TILE_ROWS);
-                    loaded += loadAhead(w, (long) (r + nRows) * cols, (long) next * cols);
-                }
-                TiledMatmul.multiply(tile, nRows, cols, x, r < tiles ? direct : 0, batch, out, rows, r);
+        }
+        float[] tile = scratch(TILE_ROWS * cols);
+        boolean ahead = TILES_LOAD_AHEAD && !cached;
+        long loaded = 0;
+        for (int r = direct == batch ? tiles : r0; r < r1; r += TILE_ROWS) {
+            int nRows = Math.min(TILE_ROWS, r1 - r);
+            w.dequantize((long) r * cols, tile, 0, nRows * cols);
+            if (ahead && r + nRows < r1) {
+                int next = Math.min(r1, r + nRows + TILE_ROWS);
+                loaded += loadAhead(w, (long) (r + nRows) * cols, (long) next * cols);
             }
-            if (ahead) {
-                loadedAhead = loaded;
-            }
+            TiledMatmul.multiply(tile, nRows, cols, x, r < tiles ? direct : 0, batch, out, rows, r);
+        }
+        if (ahead) {
+            loadedAhead = loaded;
         }
     }
 
