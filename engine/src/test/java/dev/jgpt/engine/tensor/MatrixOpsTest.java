@@ -57,6 +57,19 @@ class MatrixOpsTest {
         }
     }
 
+    /**
+     * Random F16 weights with a subnormal half in row 0, a negative one in row 1, an infinity in row 2 and a NaN
+     * in row 3 (at least 4 rows of at least 6 columns).
+     */
+    private static FloatTensor f16WithSpecialValues(Random random, int rows, int cols) {
+        float[] values = Tensors.gaussian(random, rows * cols, 1f);
+        values[3] = 3e-6f;
+        values[cols + 1] = -5e-8f;
+        values[2 * cols + 2] = Float.POSITIVE_INFINITY;
+        values[3 * cols + 5] = Float.NaN;
+        return Tensors.quantized(GgmlType.F16, values);
+    }
+
     @Test
     void f16RowsConvertedFirstMatchTheScalarDot() {
         // F16 products of one token with cached weights convert rows up to CONVERTED_COLS long 4 at a time
@@ -66,12 +79,7 @@ class MatrixOpsTest {
         Random random = new Random(7);
         for (int cols : new int[] {32, 96, 100, 257, 1024, 1056, 2816}) {
             int rows = 37;
-            float[] values = Tensors.gaussian(random, rows * cols, 1f);
-            values[3] = 3e-6f;
-            values[cols + 1] = -5e-8f;
-            values[2 * cols + 2] = Float.POSITIVE_INFINITY;
-            values[3 * cols + 5] = Float.NaN;
-            FloatTensor w = Tensors.quantized(GgmlType.F16, values);
+            FloatTensor w = f16WithSpecialValues(random, rows, cols);
             float[] x = Tensors.gaussian(random, cols + 2, 1f);
             x[2 + 2] = Math.abs(x[2 + 2]);
             for (int threads : new int[] {1, 2}) {
@@ -109,12 +117,7 @@ class MatrixOpsTest {
         Random random = new Random(11);
         for (int cols : new int[] {32, 256, 1056}) {
             for (int rows : new int[] {5, 37}) {
-                float[] values = Tensors.gaussian(random, rows * cols, 1f);
-                values[3] = 3e-6f;
-                values[cols + 1] = -5e-8f;
-                values[2 * cols + 2] = Float.POSITIVE_INFINITY;
-                values[3 * cols + 5] = Float.NaN;
-                FloatTensor w = Tensors.quantized(GgmlType.F16, values);
+                FloatTensor w = f16WithSpecialValues(random, rows, cols);
                 for (int n : new int[] {2, 8, 13, 16, 21}) {
                     float[] x = Tensors.gaussian(random, n * cols, 1f);
                     for (int b = 0; b < n; b++) {
