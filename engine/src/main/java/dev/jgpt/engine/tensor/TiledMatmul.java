@@ -44,14 +44,8 @@ final class TiledMatmul {
 
     /**
      * {@code out[b * outRows + firstRow + i] = w[i * cols ..] . x[b * cols ..]} for rows i in [0, nRows) and
-     * tokens b in [0, batch).
+     * tokens b in [t0, batch).
      */
-    static void multiply(float[] w, int nRows, int cols, float[] x, int batch, float[] out, int outRows,
-                         int firstRow) {
-        multiply(w, nRows, cols, x, 0, batch, out, outRows, firstRow);
-    }
-
-    /** {@link #multiply(float[], int, int, float[], int, float[], int, int)} for tokens b in [t0, batch). */
     static void multiply(float[] w, int nRows, int cols, float[] x, int t0, int batch, float[] out, int outRows,
                          int firstRow) {
         if (!Simd.ENABLED) {

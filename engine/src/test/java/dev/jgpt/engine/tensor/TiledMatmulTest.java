@@ -13,27 +13,40 @@ class TiledMatmulTest {
     void matchesScalarProductsForEveryTileAndLeftover() {
         Random random = new Random(11);
         // cols: whole vectors of 8 and 16 lanes, odd leftovers, a wide row; rows and tokens below,
-        // at and past the 4 x 4 tile.
+        // at and past the 4 x 4 tile; starting at the first token or a later one (the tokens before it are
+        // left as they are).
         for (int cols : new int[] {16, 64, 256, 37, 100, 5, 2821}) {
             for (int nRows = 1; nRows <= 9; nRows++) {
                 for (int batch : new int[] {1, 3, 4, 5, 8, 11}) {
-                    float[] w = Tensors.gaussian(random, nRows * cols, 1f);
-                    float[] x = Tensors.gaussian(random, batch * cols, 1f);
-                    int outRows = nRows + 7;
-                    int firstRow = 3;
-                    float[] out = new float[batch * outRows];
-                    TiledMatmul.multiply(w, nRows, cols, x, batch, out, outRows, firstRow);
-                    for (int b = 0; b < batch; b++) {
-                        for (int i = 0; i < nRows; i++) {
-                            double sum = 0;
-                            double magnitude = 0;
-                            for (int k = 0; k < cols; k++) {
-                                double p = (double) w[i * cols + k] * x[b * cols + k];
-                                sum += p;
-                                magnitude += Math.abs(p);
+                    for (int t0 : new int[] {0, 1, 4}) {
+                        if (t0 >= batch) {
+                            continue;
+                        }
+                        float[] w = Tensors.gaussian(random, nRows * cols, 1f);
+                        float[] x = Tensors.gaussian(random, batch * cols, 1f);
+                        int outRows = nRows + 7;
+                        int firstRow = 3;
+                        float[] out = new float[batch * outRows];
+                        java.util.Arrays.fill(out, Float.NaN);
+                        TiledMatmul.multiply(w, nRows, cols, x, t0, batch, out, outRows, firstRow);
+                        for (int b = 0; b < batch; b++) {
+                            for (int i = 0; i < nRows; i++) {
+                                if (b < t0) {
+                                    assertEquals(Float.NaN, out[b * outRows + firstRow + i],
+                                            cols + " cols, " + nRows + " rows, from token " + t0 + ": token " + b);
+                                    continue;
+                                }
+                                double sum = 0;
+                                double magnitude = 0;
+                                for (int k = 0; k < cols; k++) {
+                                    double p = (double) w[i * cols + k] * x[b * cols + k];
+                                    sum += p;
+                                    magnitude += Math.abs(p);
+                                }
+                                assertEquals(sum, out[b * outRows + firstRow + i], 1e-6 * magnitude,
+                                        cols + " cols, " + nRows + " rows, " + batch + " tokens from " + t0
+                                                + ": row " + i + " token " + b);
                             }
-                            assertEquals(sum, out[b * outRows + firstRow + i], 1e-6 * magnitude,
-                                    cols + " cols, " + nRows + " rows, " + batch + " tokens: row " + i + " token " + b);
                         }
                     }
                 }
@@ -95,7 +108,7 @@ class TiledMatmulTest {
         int outRows = 12;
         float[] out = new float[6 * outRows];
         java.util.Arrays.fill(out, Float.NaN);
-        TiledMatmul.multiply(w, 5, cols, x, 6, out, outRows, 4);
+        TiledMatmul.multiply(w, 5, cols, x, 0, 6, out, outRows, 4);
         for (int b = 0; b < 6; b++) {
             for (int r = 0; r < outRows; r++) {
                 boolean written = r >= 4 && r < 9;
