@@ -1606,9 +1606,10 @@ final class Q8_KActivations {
      * once per pair of 32-value sub-blocks, not once per super-block. Each super-block is decoded once for the
      * tokens, and their chains of float multiply-adds are independent, where one token at a time left each
      * call waiting on its own chain (one Zen 4 thread, 4 tokens, ns per super-block and token: 1024 x 1024 33.5
-     * -> 15.2-17.0, 32000 x 256 37.9 -> 17.0-17.3). Each 64-byte half of the weights gives two pairs' scaled lanes (pair 2P in lanes 0..7,
-     * 2P + 1 in 8..15), folded out together (two selects and two shuffled adds, then one lane each); the mins,
-     * eight products per super-block, are scalar and written out ({@link #pairMin} was not inlined here).
+     * -> 15.2-17.0, 32000 x 256 37.9 -> 17.0-17.3). Each 64-byte half of the weights gives two pairs' scaled
+     * lanes (pair 2P in lanes 0..7, 2P + 1 in 8..15), folded out together (two selects and two shuffled adds,
+     * then one lane each); the mins, eight products per super-block, are scalar and written out
+     * ({@link #pairMin} was not inlined here).
      */
     private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out,
                               int rows, float[] acc) {

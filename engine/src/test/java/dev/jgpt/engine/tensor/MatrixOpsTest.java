@@ -132,7 +132,8 @@ class MatrixOpsTest {
                                 String where = rows + " x " + cols + ", " + n + " tokens, " + threads
                                         + " threads, cached " + cached;
                                 for (int b = 0; b < n; b++) {
-                                    assertEquals(Float.POSITIVE_INFINITY, out[b * rows + 2], where + ": the infinite row");
+                                    assertEquals(Float.POSITIVE_INFINITY, out[b * rows + 2],
+                                            where + ": the infinite row");
                                     assertTrue(Float.isNaN(out[b * rows + 3]), where + ": the NaN row");
                                     for (int r = 0; r < rows; r++) {
                                         if (r == 2 || r == 3) {
