@@ -141,12 +141,13 @@ class MetricsTest {
         }
         client.shutdownNow();
 
-        // one scrape reads the gauges one after the other, so it can catch the generation between two of
-        // them (kv-cache tokens read before the generation ended, running after): wait until all are back
+        // one scrape reads the series one after the other, so it can catch the generation between two of
+        // them (the cancelled counter read before the generation ended, the gauges after): wait until all
+        // have come to their final values
         String after = metrics();
-        for (int i = 0; i < 300 && sample(after, "jgpt_requests_running" + model)
+        for (int i = 0; i < 300 && (sample(after, "jgpt_requests_running" + model)
                 + sample(after, "jgpt_requests_waiting" + model) + sample(after, "jgpt_kv_cache_used_tokens" + model)
-                != 0; i++) {
+                != 0 || sample(after, "jgpt_requests_cancelled_total" + model) != cancelledBefore + 1); i++) {
             Thread.sleep(10);
             after = metrics();
         }
