@@ -43,7 +43,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--gen-tokens", defaultValue = "64", description = "Tokens generated for tg (default: ${DEFAULT-VALUE})")
     int genTokens;
 
-    @Option(names = "--batch", defaultValue = "1", description = "Concurrent sequences for the batched generation rate (default: ${DEFAULT-VALUE})")
+    @Option(names = "--batch", defaultValue = "1", description = "Concurrent sequences for the batched generation rate; "
+            + "single tokens are then measured again (default: ${DEFAULT-VALUE})")
     int batch;
 
     @Option(names = "--repetitions", defaultValue = "5", description = "Repetitions; the median is reported (default: ${DEFAULT-VALUE})")
@@ -89,6 +90,10 @@ final class BenchCommand implements Callable<Integer> {
             double ppMedian = median(pp);
             double tgMedian = median(tg);
             double batchRate = batch > 1 ? batchedGeneration(tf, prompt, ctx) : tgMedian;
+            // Single tokens again, now that batches have run, as a server's are: code compiled for the batch
+            // once made C2 recompile a shared method, and single tokens ran up to 40% slower after it
+            // (docs/performance.md, twenty-second session), which the first tg figure could not show.
+            double tgAfter = batch > 1 ? tgAfterBatch(tf, state, prompt, one) : tgMedian;
             int usedThreads = Integer.getInteger(EngineThreads.PROPERTY, Runtime.getRuntime().availableProcessors());
             if (json) {
                 ObjectNode out = new ObjectMapper().createObjectNode();
@@ -98,6 +103,7 @@ final class BenchCommand implements Callable<Integer> {
                 out.put("tg_tps", round(tgMedian));
                 out.put("batch", batch);
                 out.put("batch_tg_tps", round(batchRate));
+                out.put("tg_after_batch_tps", round(tgAfter));
                 System.out.println(out);
             } else {
                 System.out.printf("model %s, %d threads%n", name, usedThreads);
@@ -105,6 +111,7 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("tg%-5d %10.1f tokens/s%n", genTokens, tgMedian);
                 if (batch > 1) {
                     System.out.printf("tg%d x%d %8.1f tokens/s (aggregate)%n", genTokens, batch, batchRate);
+                    System.out.printf("tg%-5d %10.1f tokens/s (after the batch)%n", genTokens, tgAfter);
                 }
             }
         }
@@ -180,6 +187,15 @@ final class BenchCommand implements Callable<Integer> {
             rates[r] = (double) batch * genTokens * 1e9 / (System.nanoTime() - t0);
         }
         return median(rates);
+    }
+
+    /** The median single-token rate of {@link #repetitions} more rounds (warm already: no warm-up). */
+    private double tgAfterBatch(Transformer tf, InferenceState state, int[] prompt, int[] one) {
+        double[] tg = new double[repetitions];
+        for (int r = 0; r < repetitions; r++) {
+            tg[r] = round(tf, state, prompt, one)[1];
+        }
+        return median(tg);
     }
 
     /** Restarts every sequence from its own first token and decodes {@code steps} greedy steps in lockstep. */

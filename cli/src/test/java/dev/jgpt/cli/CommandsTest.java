@@ -131,10 +131,12 @@ class CommandsTest {
                 "16", "--gen-tokens", "4", "--repetitions", "1", "--batch", "2", "--threads", "2", "--json");
         assertEquals(0, o.exitCode(), o.err());
         JsonNode r = new ObjectMapper().readTree(o.out());
-        for (String key : List.of("pp_tps", "tg_tps", "batch", "batch_tg_tps", "threads", "model")) {
+        for (String key : List.of("pp_tps", "tg_tps", "batch", "batch_tg_tps", "tg_after_batch_tps", "threads",
+                "model")) {
             assertTrue(r.has(key), "missing " + key + " in " + o.out());
         }
-        assertTrue(r.get("pp_tps").asDouble() > 0 && r.get("tg_tps").asDouble() > 0);
+        assertTrue(r.get("pp_tps").asDouble() > 0 && r.get("tg_tps").asDouble() > 0
+                && r.get("tg_after_batch_tps").asDouble() > 0, o.out());
         assertEquals(2, r.get("batch").asInt());
         assertEquals("tiny-qwen3-q8_0", r.get("model").asText(), "the file's name, not the metadata's");
     }
