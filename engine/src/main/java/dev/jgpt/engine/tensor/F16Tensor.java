@@ -163,6 +163,38 @@ public final class F16Tensor extends FloatTensor {
     }
 
     /**
+     * {@link #dotRows2x8} for one row: a chunk's odd last row, which thereby sums in the same order as the
+     * others (with the tiles it had summed in {@link Simd#dot}'s order, so results depended on where chunks
+     * ended).
+     */
+    void dotRow1x8(int r, int cols, float[] x, int t0, float[] out, int outRows) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        long base = (long) r * cols * 2;
+        int x0 = t0 * cols;
+        for (int k = 0; k < cols; k += LANES) {
+            FloatVector u = halfToFloat(Simd.shortsToInts(data, base + 2L * k));
+            int o = x0 + k;
+            a0 = u.fma(FloatVector.fromArray(F, x, o), a0);
+            a1 = u.fma(FloatVector.fromArray(F, x, o + cols), a1);
+            a2 = u.fma(FloatVector.fromArray(F, x, o + 2 * cols), a2);
+            a3 = u.fma(FloatVector.fromArray(F, x, o + 3 * cols), a3);
+            a4 = u.fma(FloatVector.fromArray(F, x, o + 4 * cols), a4);
+            a5 = u.fma(FloatVector.fromArray(F, x, o + 5 * cols), a5);
+            a6 = u.fma(FloatVector.fromArray(F, x, o + 6 * cols), a6);
+            a7 = u.fma(FloatVector.fromArray(F, x, o + 7 * cols), a7);
+        }
+        int o = t0 * outRows + r;
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + outRows] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * outRows] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * outRows] = a3.reduceLanes(VectorOperators.ADD);
+        out[o + 4 * outRows] = a4.reduceLanes(VectorOperators.ADD);
+        out[o + 5 * outRows] = a5.reduceLanes(VectorOperators.ADD);
+        out[o + 6 * outRows] = a6.reduceLanes(VectorOperators.ADD);
+        out[o + 7 * outRows] = a7.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
      * How many of a batch's tokens {@link #dotRows2x8} takes over rows of {@code cols} halves: whole groups of
      * 8, with whole vectors of columns and 16 lanes (its 16 accumulators, two rows and the conversion's
      * constants need AVX-512's 32 registers); 0 where it does not.

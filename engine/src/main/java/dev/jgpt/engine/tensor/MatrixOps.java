@@ -449,29 +449,40 @@ public final class MatrixOps implements AutoCloseable {
      */
     private void tiledRows(FloatTensor w, float[] x, float[] out, int rows, int cols, int batch, boolean cached,
                            int r0, int r1) {
-        // F16 weights in the caches take groups of 8 tokens directly over whole tiles of rows, and the rest
-        // (tokens left over, rows left over) by tiles: each output sums in the same order either way
-        int tiles = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
+        // F16 weights in the caches take groups of 8 tokens directly, every row of the chunk (pairs, then an odd
+        // last one), and the tokens left over by tiles: tile rows sum in the same order either way. Rows past
+        // the chunk's last whole tile had taken the tiles' leftover path for all tokens, which is as slow as
+        // the direct kernel is fast: 256 x 768 by 8 tokens, cut into chunks of 11 rows, spent 3 of every 11
+        // rows there (see docs/performance.md, twenty-fourth session).
         int direct = cached && w instanceof F16Tensor ? F16Tensor.directTokens(batch, cols) : 0;
         if (direct > 0) {
             F16Tensor h = (F16Tensor) w;
-            for (int r = r0; r < tiles; r += 2) {
+            int r = r0;
+            for (; r + 1 < r1; r += 2) {
                 for (int t = 0; t < direct; t += 8) {
                     h.dotRows2x8(r, cols, x, t, out, rows);
                 }
+            }
+            if (r < r1) {
+                for (int t = 0; t < direct; t += 8) {
+                    h.dotRow1x8(r, cols, x, t, out, rows);
+                }
+            }
+            if (direct == batch) {
+                return;
             }
         }
         float[] tile = scratch(TILE_ROWS * cols);
         boolean ahead = TILES_LOAD_AHEAD && !cached;
         long loaded = 0;
-        for (int r = direct == batch ? tiles : r0; r < r1; r += TILE_ROWS) {
+        for (int r = r0; r < r1; r += TILE_ROWS) {
             int nRows = Math.min(TILE_ROWS, r1 - r);
             w.dequantize((long) r * cols, tile, 0, nRows * cols);
             if (ahead && r + nRows < r1) {
                 int next = Math.min(r1, r + nRows + TILE_ROWS);
                 loaded += loadAhead(w, (long) (r + nRows) * cols, (long) next * cols);
             }
-            TiledMatmul.multiply(tile, nRows, cols, x, r < tiles ? direct : 0, batch, out, rows, r);
+            TiledMatmul.multiply(tile, nRows, cols, x, direct, batch, out, rows, r);
         }
         if (ahead) {
             loadedAhead = loaded;
