@@ -244,9 +244,17 @@ final class Q8_0Activations {
     /**
      * Whether {@link #dotFourRows} loads the next rows ahead: for weights that stream from DRAM; on weights
      * in the caches the loads only cost (tiny-llama-q8_0 decode ~1 460-1 520 with them against ~1 730-1 780
-     * tokens/s without, three alternating runs each). Set by the {@link Transformer} for its model's size.
+     * tokens/s without, three alternating runs each; spread over the blocks as now, 2 225-2 245 against
+     * 2 185-2 293 on an Intel Xeon). Set by the {@link Transformer} for its model's size.
      */
     boolean lookAhead;
+    /**
+     * How many rows ahead {@link #dotFourRows} loads ({@link #lookAhead}). One Intel Xeon thread, 4096 x 1024
+     * matrices streamed from DRAM, ns per block, two series of alternating runs: the next 4 rows loaded
+     * before the products 4.9-5.0, then 4.5-4.9; spread over the blocks, 4 rows on 4.9-5.1, 8 rows 4.7-4.8,
+     * 16 rows 4.6, then 4.4-4.5; 32 rows 4.4-4.5.
+     */
+    private static final int AHEAD_ROWS = 16;
     /**
      * Whether single tokens (and up to 3) go one row at a time, without loads ahead, when {@link #lookAhead}
      * says the weights stream from DRAM: on AMD's Zen cores, where {@link #dotRow}'s one sequential stream
@@ -1285,12 +1293,18 @@ final class Q8_0Activations {
      * fused multiply-adds from waiting on one another (one row alone waits for each one's result: its chain
      * is the floor of {@link #dotRow} on short rows). Each row's lanes see the same operations in the same
      * order as in {@link #dotRow}; the epilogue is llama.cpp's hsum8 of the 4 rows at once (lanes i and
-     * i + 4, then i and i + 2, then neighbours), two rows side by side at every step. Before the products it
-     * may ({@link #lookAhead}) load one byte of each cache line of the next 4 rows (Java has no prefetch
-     * instruction): weights
-     * streaming from DRAM otherwise arrive only as fast as the out-of-order window reaches them, ~25
-     * operations per 34-byte block being too many for it to run far ahead (two threads, every matrix of
-     * bench-llama-q8_0 once: ~36 -> ~30 ms; the sum it returns keeps the loads from being dropped).
+     * i + 4, then i and i + 2, then neighbours), two rows side by side at every step.
+     * <p>
+     * With {@link #lookAhead} it loads one byte of each cache line of the 4 rows {@link #AHEAD_ROWS} on, three
+     * lines with every block (Java has no prefetch instruction; the sum it returns keeps the loads from being
+     * dropped): weights streaming from DRAM otherwise arrive only as fast as the out-of-order window reaches
+     * them, ~25 operations per 34-byte block being too many for it to run far ahead (two threads, every
+     * matrix of bench-llama-q8_0 once: ~36 -> ~30 ms with the next 4 rows loaded before the products). On an
+     * Intel Xeon (Emerald Rapids) that burst before the products still left memory and arithmetic adding up:
+     * one thread took 2.3-2.5 ns per block from the caches, 4.5-5.1 from DRAM, where a plain read of 512 MB
+     * runs at ~18 GB/s (1.9 ns per block). Spread over the blocks, 16 rows ahead: 4.4-4.5 on one thread, and
+     * on two 2.14-2.19 against 2.24-2.41 (4096 x 1024 matrices, 356 MB in all, alternating runs);
+     * bench-llama-q8_0 decoding on two threads 51.8-54.2 against 43.7-47.6 tokens/s (4 alternating runs).
      */
     private long dotFourRows(MemorySegment w, long base, long rowBytes, int firstBlock, int blocks, float[] out,
                              int at) {
@@ -1303,10 +1317,18 @@ final class Q8_0Activations {
         long base2 = base1 + rowBytes;
         long base3 = base2 + rowBytes;
         int xo = firstBlock * BLOCK;
-        // the next 4 rows' cache lines, loaded now so that they stream in while these are multiplied
-        long touched = lookAhead ? MatrixOps.touchLines(w, base + 4 * rowBytes, 4 * rowBytes) : 0;
+        // the lines of the rows AHEAD_ROWS on, about 2 per block of the 4 rows, so that they stream in while these
+        // are multiplied
+        long touched = 0;
+        long ahead = base + AHEAD_ROWS * rowBytes;
+        long aheadEnd = lookAhead ? w.byteSize() - 2 * 64 : 0;
         for (int b = 0; b < blocks; b++, xo += BLOCK) {
             long o = (long) b * BLOCK_BYTES;
+            long t = ahead + 4 * o;
+            if (t < aheadEnd) {
+                touched += w.get(ValueLayout.JAVA_BYTE, t) + w.get(ValueLayout.JAVA_BYTE, t + 64)
+                        + w.get(ValueLayout.JAVA_BYTE, t + 2 * 64);
+            }
             ShortVector xe = ShortVector.fromArray(SHORTS_16, q, xo);
             ShortVector xd = ShortVector.fromArray(SHORTS_16, q, xo + 16);
             float dx = d[firstBlock + b];

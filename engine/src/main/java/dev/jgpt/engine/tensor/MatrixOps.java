@@ -508,11 +508,11 @@ public final class MatrixOps implements AutoCloseable {
      * Loads one byte of each cache line of {@code data}'s {@code bytes} from {@code from} on (as far as
      * {@code data} goes) and returns their sum, which the caller keeps so that the loads are not dropped: the
      * lines then arrive while the caller works on the ones before them (Java has no prefetch instruction).
-     * For {@link #loadAhead} and the Q8_0 kernels' rows ahead; not worth it ahead of the Q8_0 batch kernel's
-     * conversion (two threads, 8 tokens, every matrix of bench-llama-q8_0 once, ~108-111 ms with it against
-     * ~100-105 without).
+     * For {@link #loadAhead}. It had loaded the Q8_0 single-token kernel's next rows too, which now spreads
+     * its loads over the blocks; not worth it ahead of the Q8_0 batch kernel's conversion (two threads, 8
+     * tokens, every matrix of bench-llama-q8_0 once, ~108-111 ms with it against ~100-105 without).
      */
-    public static long touchLines(MemorySegment data, long from, long bytes) {
+    private static long touchLines(MemorySegment data, long from, long bytes) {
         long sum = 0;
         for (long t = from, end = Math.min(from + bytes, data.byteSize()); t < end; t += 64) {
             sum += data.get(ValueLayout.JAVA_BYTE, t);
