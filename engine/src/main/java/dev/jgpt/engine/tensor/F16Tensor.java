@@ -204,6 +204,84 @@ public final class F16Tensor extends FloatTensor {
     }
 
     /**
+     * Rows {@code r .. r+n-1} (of {@code cols} halves) converted to floats into {@code row}, one after another:
+     * C2 turns the loop into the hardware's conversions.
+     */
+    void convertRows(int r, int n, int cols, float[] row) {
+        long base = (long) r * cols * 2;
+        int all = n * cols;
+        for (int i = 0; i < all; i++) {
+            row[i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
+        }
+    }
+
+    /**
+     * {@link #dotRows2x8} on rows {@code r} and {@code r + 1} converted by {@link #convertRows} ({@code row[0..]}
+     * and {@code row[cols..]}): the same multiply-adds in the same order, so the same bits, without
+     * {@link #halfToFloat}'s bit operations, which take the same two vector ports as the multiply-adds on Intel
+     * cores and cost an assist whenever a vector holds a subnormal half (its float is multiplied by 2^112).
+     * See {@code MatrixOps.CONVERT_F16_BATCH}.
+     */
+    static void dotConverted2x8(float[] row, int r, int cols, float[] x, int t0, float[] out, int outRows) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+        int x0 = t0 * cols;
+        for (int k = 0; k < cols; k += LANES) {
+            FloatVector u = FloatVector.fromArray(F, row, k);
+            FloatVector v = FloatVector.fromArray(F, row, cols + k);
+            int o = x0 + k;
+            FloatVector t = FloatVector.fromArray(F, x, o);
+            a0 = u.fma(t, a0);
+            b0 = v.fma(t, b0);
+            t = FloatVector.fromArray(F, x, o + cols);
+            a1 = u.fma(t, a1);
+            b1 = v.fma(t, b1);
+            t = FloatVector.fromArray(F, x, o + 2 * cols);
+            a2 = u.fma(t, a2);
+            b2 = v.fma(t, b2);
+            t = FloatVector.fromArray(F, x, o + 3 * cols);
+            a3 = u.fma(t, a3);
+            b3 = v.fma(t, b3);
+            t = FloatVector.fromArray(F, x, o + 4 * cols);
+            a4 = u.fma(t, a4);
+            b4 = v.fma(t, b4);
+            t = FloatVector.fromArray(F, x, o + 5 * cols);
+            a5 = u.fma(t, a5);
+            b5 = v.fma(t, b5);
+            t = FloatVector.fromArray(F, x, o + 6 * cols);
+            a6 = u.fma(t, a6);
+            b6 = v.fma(t, b6);
+            t = FloatVector.fromArray(F, x, o + 7 * cols);
+            a7 = u.fma(t, a7);
+            b7 = v.fma(t, b7);
+        }
+        int o = t0 * outRows + r;
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b0.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b1.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b2.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a3.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b3.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a4.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b4.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a5.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b5.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a6.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b6.reduceLanes(VectorOperators.ADD);
+        o += outRows;
+        out[o] = a7.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = b7.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
      * Rows {@code r} and {@code r + 1} (of {@code cols} halves) times the 8 tokens {@code x[t0 * cols ..]}
      * ({@code cols} apart), into {@code out[t * outRows + r]}, for weights in the caches: the halves are
      * converted in registers and each pair of rows multiplied with the 8 tokens, where {@link TiledMatmul}

@@ -57,6 +57,18 @@ public final class MatrixOps implements AutoCloseable {
     /** Weight rows dequantized together for {@link TiledMatmul}, whose tiles are 4 rows high. */
     private static final int TILE_ROWS = 4;
     /**
+     * Whether batches of cached F16 weights convert each pair of rows to floats before multiplying them with
+     * groups of 8 tokens ({@link F16Tensor#dotConverted2x8}) instead of converting in registers
+     * ({@link F16Tensor#dotRows2x8}): on Intel CPUs, unless {@code -Djgpt.f16.convertBatch=true|false} says
+     * otherwise (AMD's cores were not measured with it). Same bits either way. One Intel Xeon (Emerald Rapids)
+     * thread, 8 tokens, µs per product: tiny-qwen3-f16's 32000 x 256 output 1 724 -> 1 581-1 584; random
+     * halves of standard deviation 0.02 (0.24% of them subnormal) 2 418-2 423 -> 1 569-1 645, of deviation 1
+     * 1 671 -> 1 899 (one run each). Two threads: tiny-qwen3-f16's output 871-912 -> 836-1 084 over three
+     * alternating pairs; its 8 sequences 5 766-5 879 -> 5 902-6 103 tokens/s (7 alternating pairs).
+     */
+    static final boolean CONVERT_F16_BATCH = Boolean.parseBoolean(
+            System.getProperty("jgpt.f16.convertBatch", Boolean.toString(!CpuVendor.AMD)));
+    /**
      * Whether single F16 tokens convert short rows before their products ({@link F16Tensor#dotRows}) even
      * when the weights stream from DRAM: on Intel CPUs, unless {@code -Djgpt.f16.convertStreamed=true|false}
      * says otherwise. On an Intel Xeon (Emerald Rapids, two threads) bench-llama-f16 decoded at 20-26
@@ -458,6 +470,15 @@ public final class MatrixOps implements AutoCloseable {
         if (direct > 0) {
             F16Tensor h = (F16Tensor) w;
             int r = r0;
+            if (CONVERT_F16_BATCH) {
+                float[] conv = scratch(2 * cols);
+                for (; r + 1 < r1; r += 2) {
+                    h.convertRows(r, 2, cols, conv);
+                    for (int t = 0; t < direct; t += 8) {
+                        F16Tensor.dotConverted2x8(conv, r, cols, x, t, out, rows);
+                    }
+                }
+            }
             for (; r + 1 < r1; r += 2) {
                 for (int t = 0; t < direct; t += 8) {
                     h.dotRows2x8(r, cols, x, t, out, rows);

@@ -107,9 +107,46 @@ class MatrixOpsTest {
 
 
     @Test
+    void f16PairsOfRowsConvertedOrNotGiveTheScalarDot() {
+        // Cached F16 batches take dotConverted2x8 on rows converted first (on Intel CPUs) or dotRows2x8 (which
+        // converts in registers): whichever this machine's MatrixOps picks, both kernels are checked here, with
+        // subnormal, infinite and NaN halves (pairs of rows 0-1 and 2-3).
+        Random random = new Random(13);
+        for (int cols : new int[] {32, 256, 1056}) {
+            int rows = 6;
+            F16Tensor w = (F16Tensor) f16WithSpecialValues(random, rows, cols);
+            float[] x = Tensors.gaussian(random, 8 * cols, 1f);
+            for (int b = 0; b < 8; b++) {
+                x[b * cols + 2] = Math.abs(x[b * cols + 2]);
+            }
+            float[] direct = new float[8 * rows];
+            float[] converted = new float[8 * rows];
+            float[] row = new float[2 * cols];
+            for (int r = 0; r < rows; r += 2) {
+                w.dotRows2x8(r, cols, x, 0, direct, rows);
+                w.convertRows(r, 2, cols, row);
+                F16Tensor.dotConverted2x8(row, r, cols, x, 0, converted, rows);
+            }
+            for (int b = 0; b < 8; b++) {
+                for (float[] out : new float[][] {direct, converted}) {
+                    String where = cols + " columns, token " + b + (out == direct ? ", direct" : ", converted");
+                    assertEquals(Float.POSITIVE_INFINITY, out[b * rows + 2], where + ": the infinite row");
+                    assertTrue(Float.isNaN(out[b * rows + 3]), where + ": the NaN row");
+                    for (int r : new int[] {0, 1, 4, 5}) {
+                        float expected = w.dotScalar((long) r * cols, x, b * cols, cols);
+                        assertEquals(expected, out[b * rows + r], 1e-4f * (float) Math.sqrt(cols) * 4,
+                                where + ", row " + r);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void f16BatchesOfCachedAndStreamedWeightsMatchTheScalarDot() {
         // Cached F16 weights multiply groups of 8 tokens straight from the halves (F16Tensor.dotRows2x8 on
-        // pairs of rows and dotRow1x8 on a chunk's odd last row, with 16 lanes), and leftover tokens by
+        // pairs of rows, or dotConverted2x8 on Intel CPUs, and dotRow1x8 on a chunk's odd last row, with 16
+        // lanes), and leftover tokens by
         // dequantized tiles; streamed weights take the tiles for everything. Every split (odd rows and rows
         // not a multiple of 4, batches not a multiple of 8, one or two threads) must cover every output,
         // convert subnormal, infinite and NaN halves, and agree with the scalar dot. (The two sum in the same
