@@ -78,6 +78,24 @@ public final class MatrixOps implements AutoCloseable {
     static final boolean CONVERT_STREAMED_F16 = Boolean.parseBoolean(
             System.getProperty("jgpt.f16.convertStreamed", Boolean.toString(!CpuVendor.AMD)));
     /**
+     * Whether a product dispatched to the pool with tokens in the lanes ({@link TiledMatmul#multiplyLanes})
+     * has every thread transpose the whole batch into a buffer of its own at its first chunk
+     * ({@link #ownTransposed}), instead of the threads transposing a share each into one buffer that all of
+     * them then read: each thread then reads the other threads' shares from their caches, which on an Intel
+     * Xeon (Emerald Rapids, two vCPUs) cost ~18 µs a product, a fixed cost that a 128-token product of 256
+     * rows (~50 µs on two threads) felt most. Two threads, F16 weights by 128 tokens, µs per product
+     * (alternating runs): 128 x 256 52.7 -> 35.6, 256 x 256 76.5 -> 63.9, 1024 x 256 260 -> 228. 128-token
+     * prompts, tokens/s, 3 and 2 alternating pairs: tiny-qwen3-f16 24 939-25 816 -> 26 107-26 820,
+     * bench-llama-f16 383-388 -> 394-397. Each
+     * thread does the whole transposition (128 x 256: 4.4 µs on one thread), so only up to
+     * {@link #OWN_TRANSPOSE_THREADS} threads and {@link #OWN_TRANSPOSE_BYTES}; on Intel CPUs, unless
+     * {@code -Djgpt.lanes.ownTranspose=true|false} says otherwise (AMD's cores were not measured with it).
+     */
+    static final boolean OWN_TRANSPOSE = Boolean.parseBoolean(
+            System.getProperty("jgpt.lanes.ownTranspose", Boolean.toString(!CpuVendor.AMD)));
+    private static final int OWN_TRANSPOSE_THREADS = 4;
+    private static final long OWN_TRANSPOSE_BYTES = 8L << 20;
+    /**
      * Whether the dequantizing products of small batches load the next tile's weights ahead when they
      * stream from DRAM ({@link #loadAhead}; {@code -Djgpt.tiles.loadAhead=false} turns it off).
      */
@@ -120,6 +138,10 @@ public final class MatrixOps implements AutoCloseable {
      * multiply-adds of the 4 x 64-token tile, 768 x 256 by 128 tokens: ~30 -> ~24).
      */
     private final ThreadLocal<MemorySegment> transposed = ThreadLocal.withInitial(() -> MemorySegment.NULL);
+    /** Each pool thread's own transposed batch ({@link #OWN_TRANSPOSE}), on a 64-byte boundary. */
+    private final ThreadLocal<MemorySegment> ownTransposed = ThreadLocal.withInitial(() -> MemorySegment.NULL);
+    /** The job ({@link #generation}) whose batch {@link #ownTransposed} holds, per thread. */
+    private final ThreadLocal<long[]> ownTransposedJob = ThreadLocal.withInitial(() -> new long[] {-1});
     /** Each thread's accumulators on their way out of {@link TiledMatmul#multiplyLanes}. */
     private final ThreadLocal<float[]> laneScratch = ThreadLocal.withInitial(() -> new float[16 * Simd.LANES]);
 
@@ -135,6 +157,8 @@ public final class MatrixOps implements AutoCloseable {
     private int jobBatch;
     private boolean jobCached;
     private MemorySegment jobXt;
+    /** Whether each thread transposes the job's batch itself ({@link #OWN_TRANSPOSE}); jobXt is then null. */
+    private boolean jobOwnTranspose;
     private int jobPadded;
     private int jobChunkRows;
     private int jobChunks;
@@ -268,8 +292,26 @@ public final class MatrixOps implements AutoCloseable {
         long work = (long) rows * cols * Math.max(1, batch);
         MemorySegment xt = null;
         int padded = 0;
-        if (lanes(w, batch)) {
+        boolean pooled = workers.length > 0 && work >= SERIAL_WORK && rows >= 2;
+        boolean lanes = lanes(w, batch);
+        if (lanes) {
             padded = (batch + Simd.LANES - 1) / Simd.LANES * Simd.LANES;
+        }
+        boolean own = lanes && pooled && OWN_TRANSPOSE && threads <= OWN_TRANSPOSE_THREADS
+                && (long) padded * cols * Float.BYTES <= OWN_TRANSPOSE_BYTES;
+        if (own && dispatch.tryLock()) {
+            try {
+                setJob(w, x, xOffset, out, outOffset, rows, cols, batch, cached, null, padded);
+                jobOwnTranspose = true;
+                planChunks(rows, work, TILE_ROWS);
+                runJob();
+            } finally {
+                jobOwnTranspose = false;
+                dispatch.unlock();
+            }
+            return;
+        }
+        if (lanes) {
             xt = transposed.get();
             long bytes = (long) padded * cols * Float.BYTES;
             if (xt.byteSize() < bytes) {
@@ -290,28 +332,61 @@ public final class MatrixOps implements AutoCloseable {
                         }
                     });
         }
-        if (workers.length == 0 || work < SERIAL_WORK || rows < 2 || !dispatch.tryLock()) {
+        if (!pooled || !dispatch.tryLock()) {
             computeRows(w, x, xOffset, xt, padded, out, outOffset, rows, cols, batch, cached, 0, rows);
             return;
         }
         try {
-            jobWeights = w;
-            jobX = x;
-            jobXOffset = xOffset;
-            jobOut = out;
-            jobOutOffset = outOffset;
-            jobRows = rows;
-            jobCols = cols;
-            jobBatch = batch;
-            jobCached = cached;
-            jobXt = xt;
-            jobPadded = padded;
+            setJob(w, x, xOffset, out, outOffset, rows, cols, batch, cached, xt, padded);
             // the lanes kernels give the same bits whatever the split, so their chunks can be whole tiles
             planChunks(rows, work, xt != null ? TILE_ROWS : 1);
             runJob();
         } finally {
             dispatch.unlock();
         }
+    }
+
+    /** Writes the product for the workers (the caller holds the dispatch lock). */
+    private void setJob(FloatTensor w, float[] x, int xOffset, float[] out, int outOffset, int rows, int cols,
+                        int batch, boolean cached, MemorySegment xt, int padded) {
+        jobWeights = w;
+        jobX = x;
+        jobXOffset = xOffset;
+        jobOut = out;
+        jobOutOffset = outOffset;
+        jobRows = rows;
+        jobCols = cols;
+        jobBatch = batch;
+        jobCached = cached;
+        jobXt = xt;
+        jobPadded = padded;
+    }
+
+    /**
+     * The calling pool thread's own transposed copy of the current job's batch ({@link #OWN_TRANSPOSE}), made
+     * at its first chunk of the job.
+     */
+    private MemorySegment ownTransposed() {
+        long[] job = ownTransposedJob.get();
+        MemorySegment xt = ownTransposed.get();
+        long g = generation;
+        if (job[0] == g) {
+            return xt;
+        }
+        long bytes = (long) jobPadded * jobCols * Float.BYTES;
+        if (xt.byteSize() < bytes) {
+            xt = Arena.ofAuto().allocate(bytes, 64);
+            ownTransposed.set(xt);
+        }
+        int[] map = new int[Simd.LANES];
+        for (int i = 0; i < map.length; i++) {
+            map[i] = i * jobCols;
+        }
+        for (int b = 0; b < jobPadded; b += Simd.LANES) {
+            TiledMatmul.transpose(jobX, jobXOffset, jobBatch, jobCols, xt, jobPadded, b, map);
+        }
+        job[0] = g;
+        return xt;
     }
 
     /**
@@ -402,8 +477,8 @@ public final class MatrixOps implements AutoCloseable {
         if (jobTask != null) {
             jobTask.run(r0, r1);
         } else {
-            computeRows(jobWeights, jobX, jobXOffset, jobXt, jobPadded, jobOut, jobOutOffset, jobRows, jobCols,
-                    jobBatch, jobCached, r0, r1);
+            computeRows(jobWeights, jobX, jobXOffset, jobOwnTranspose ? ownTransposed() : jobXt, jobPadded, jobOut,
+                    jobOutOffset, jobRows, jobCols, jobBatch, jobCached, r0, r1);
         }
     }
 
