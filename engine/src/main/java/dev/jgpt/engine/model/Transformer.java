@@ -25,8 +25,17 @@ public final class Transformer {
     private static final long NORM_WORK = 4;
     /** Work units of one sine and cosine pair of {@link #computeRope} (software, like glibc's). */
     private static final long SINCOS_WORK = 64;
-    /** Tokens a single sequence evaluates per pass; bounds the scratch space a lone sequence needs. */
-    private static final int SINGLE_SEQUENCE_CHUNK = 64;
+    /**
+     * Tokens a single sequence evaluates per pass; bounds the scratch space a lone sequence needs. As many as
+     * the server's prefill chunk ({@code EngineTextModel.PREFILL_CHUNK}): 64 had split the 128-token prompts of
+     * {@code jgpt bench} in two, so every matrix was read and every pool job dispatched twice. Two Intel Xeon
+     * (Emerald Rapids) threads, 128-token prompts, tokens/s, 64 against 128 (alternating runs): tiny-qwen3-f16
+     * 26 633-26 741 -> 29 750-30 059, tiny-llama-q8_0 38 891-39 011 -> 43 585-43 870, tiny-llama-q4_k_m
+     * 36 207-38 724 -> 37 680-40 884, bench-llama-f16 404 -> 424-427, bench-llama-q8_0 297-302 -> 312-317,
+     * bench-llama-q4_k_m 319-321 -> 329-332. 500-token prompts, one run each of 64 / 128 / 256 / 512:
+     * tiny-qwen3-f16 22 100 / 26 207 / 27 516 / 28 502, tiny-llama-q4_k_m 31 479 / 35 418 / 34 071 / 32 706.
+     */
+    private static final int SINGLE_SEQUENCE_CHUNK = 128;
 
     /**
      * Weights above this size stream from DRAM on every token (the tiny test models, 10-20 MB, stay in the
