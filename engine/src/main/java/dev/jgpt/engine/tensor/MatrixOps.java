@@ -501,7 +501,7 @@ public final class MatrixOps implements AutoCloseable {
     private void computeRows(FloatTensor w, float[] x, int xOffset, MemorySegment xt, int padded, float[] out,
                              int outOffset, int rows, int cols, int batch, boolean cached, int r0, int r1) {
         if (batch == 1 && (cached || CONVERT_STREAMED_F16) && w instanceof F16Tensor h && Simd.ENABLED) {
-            h.dotRows(r0, r1, cols, x, xOffset, out, outOffset, scratch(4 * Math.min(cols, F16Tensor.CONVERTED_COLS)));
+            h.dotRows(r0, r1, cols, x, xOffset, out, outOffset, scratch(F16Tensor.dotRowsScratch(cols)));
         } else if (batch == 0) {
             for (int r = r0; r < r1; r++) {
                 out[outOffset + r] = w.dot((long) r * cols, x, xOffset, cols);
