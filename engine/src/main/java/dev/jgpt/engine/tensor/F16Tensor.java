@@ -67,8 +67,8 @@ public final class F16Tensor extends FloatTensor {
     static final int CONVERTED_COLS = 1024;
     /**
      * Whether {@link #dotRows} takes rows of up to {@link #EIGHT_ROWS_COLS} halves 8 at a time (at most 16 KB
-     * of converted rows, in L1): on Intel CPUs, unless {@code -Djgpt.f16.eightRows=true|false}
-     * says otherwise (AMD's cores were not measured with it). Same bits as 4 at a time. One Intel Xeon
+     * of converted rows, in L1): on Intel CPUs, unless {@code -Djgpt.f16.eightRows=true|false} says otherwise
+     * (AMD's cores were not measured with it). Same bits as 4 at a time. One Intel Xeon
      * (Emerald Rapids) thread, tiny-qwen3-f16's 32000 x 256 output, µs per product (alternating runs): 729
      * -> 671-693; two threads 386-400 -> 355-367. Its decoding on two threads, 16-token prompt, 3 rounds of
      * one run without and two with: 1 802-1 824 -> 1 936-1 964 tokens/s (inlined into {@code dotRows} rather
@@ -93,12 +93,11 @@ public final class F16Tensor extends FloatTensor {
      * {@code x[xOffset..]}, into {@code out[outOffset + r]}, for weights that stay in the caches: rows up to
      * {@link #CONVERTED_COLS} long go 4 at a time (8 at a time up to {@link #EIGHT_ROWS_COLS} on Intel CPUs),
      * first converted into {@code row} (at least {@link #dotRowsScratch} floats) by a plain loop that C2
-     * vectorizes into conversion
-     * instructions (cheaper than {@link #halfToFloat}'s bit manipulation), then multiplied with
-     * {@link #dotBlocks}' two accumulators per row sharing each load of {@code x}; longer rows (up to 4
-     * times that) and the leftover ones are converted one at a time, and rows longer still take
-     * {@link #dotBlocks}. One Zen 5 thread, weights in the caches, ns per row: 768 x 256
-     * 31 -> 18, 256 x 768 69 -> 44, 1024 x 1024 90 -> 68. Streamed from DRAM, converting first was slower
+     * vectorizes into conversion instructions (cheaper than {@link #halfToFloat}'s bit manipulation), then
+     * multiplied with {@link #dotBlocks}' two accumulators per row sharing each load of {@code x}; longer rows
+     * (up to 4 times that) and the leftover ones are converted one at a time, and rows longer still take
+     * {@link #dotBlocks}. One Zen 5 thread, weights in the caches, ns per row: 768 x 256 31 -> 18, 256 x 768
+     * 69 -> 44, 1024 x 1024 90 -> 68. Streamed from DRAM, converting first was slower
      * (one thread, 1024 columns: 102 -> 142 ns per row; a 24-layer, 1024-wide model's decoding on two
      * threads: ~50 -> ~14 tokens/s), which is why only cache-resident models take this path there (see
      * {@link MatrixOps#matmul}). On an Intel Xeon (Emerald Rapids) it is the faster one from DRAM too, where

@@ -82,14 +82,14 @@ public final class MatrixOps implements AutoCloseable {
      * has every thread transpose the whole batch into a buffer of its own at its first chunk
      * ({@link #ownTransposed}), instead of the threads transposing a share each into one buffer that all of
      * them then read: each thread then reads the other threads' shares from their caches, which on an Intel
-     * Xeon (Emerald Rapids, two vCPUs) cost ~18 µs a product, a fixed cost that a 128-token product of 256
-     * rows (~50 µs on two threads) felt most. Two threads, F16 weights by 128 tokens, µs per product
-     * (alternating runs): 128 x 256 52.7 -> 35.6, 256 x 256 76.5 -> 63.9, 1024 x 256 260 -> 228. 128-token
-     * prompts, tokens/s, 3 and 2 alternating pairs: tiny-qwen3-f16 24 939-25 816 -> 26 107-26 820,
-     * bench-llama-f16 383-388 -> 394-397. Each
-     * thread does the whole transposition (128 x 256: 4.4 µs on one thread), so only up to
-     * {@link #OWN_TRANSPOSE_THREADS} threads and {@link #OWN_TRANSPOSE_BYTES}; on Intel CPUs, unless
-     * {@code -Djgpt.lanes.ownTranspose=true|false} says otherwise (AMD's cores were not measured with it).
+     * Xeon (Emerald Rapids, two vCPUs) cost a fixed 23-25 µs a product on two threads (0-5 on one; 64-1024
+     * rows of 256 columns by 128 tokens), felt most by the small products. Two threads, F16 weights by 128
+     * tokens, µs per product (alternating runs): 128 x 256 52.7 -> 35.6, 256 x 256 76.5 -> 63.9, 1024 x 256
+     * 260 -> 228. 128-token prompts, tokens/s, 3 and 2 alternating pairs: tiny-qwen3-f16 24 939-25 816 ->
+     * 26 107-26 820, bench-llama-f16 383-388 -> 394-397. Each thread does the whole transposition (128 x 256:
+     * 4.4 µs on one thread), so only up to {@link #OWN_TRANSPOSE_THREADS} threads and
+     * {@link #OWN_TRANSPOSE_BYTES}; on Intel CPUs, unless {@code -Djgpt.lanes.ownTranspose=true|false} says
+     * otherwise (AMD's cores were not measured with it).
      */
     static final boolean OWN_TRANSPOSE = Boolean.parseBoolean(
             System.getProperty("jgpt.lanes.ownTranspose", Boolean.toString(!CpuVendor.AMD)));
