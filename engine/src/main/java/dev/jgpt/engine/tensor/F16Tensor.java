@@ -72,7 +72,7 @@ public final class F16Tensor extends FloatTensor {
      * (Emerald Rapids) thread, tiny-qwen3-f16's 32000 x 256 output, µs per product (alternating runs): 729
      * -> 671-693; two threads 386-400 -> 355-367. Its decoding on two threads, 16-token prompt, 3 rounds of
      * one run without and two with: 1 802-1 824 -> 1 936-1 964 tokens/s (inlined into {@code dotRows} rather
-     * than in {@link #dotEightRows}, one run of eight fell to 949). 1024 columns 8 at a time (bench-llama-f16's
+     * than in {@link #dotEightRows}, one run of fourteen fell to 949). 1024 columns 8 at a time (bench-llama-f16's
      * decoding, weights from DRAM): 37.2-37.6 against 36.5-37.7, no gain.
      */
     private static final boolean EIGHT_ROWS = Boolean.parseBoolean(
