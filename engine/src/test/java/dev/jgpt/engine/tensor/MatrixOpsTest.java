@@ -147,12 +147,11 @@ class MatrixOpsTest {
     void f16BatchesOfCachedAndStreamedWeightsMatchTheScalarDot() {
         // Cached F16 weights multiply groups of 8 tokens straight from the halves (F16Tensor.dotRows2x8 on
         // pairs of rows, or dotConverted2x8 on Intel CPUs, and dotRow1x8 on a chunk's odd last row, with 16
-        // lanes), and leftover tokens by
-        // dequantized tiles; streamed weights take the tiles for everything. Every split (odd rows and rows
-        // not a multiple of 4, batches not a multiple of 8, one or two threads) must cover every output,
-        // convert subnormal, infinite and NaN halves, and agree with the scalar dot. (The two sum in the same
-        // order, but reduceLanes adds the lanes in another order interpreted than compiled, so bits are not
-        // compared here.)
+        // lanes), and leftover tokens by dequantized tiles; streamed weights take the tiles for everything.
+        // Every split (odd rows and rows not a multiple of 4, batches not a multiple of 8, one or two threads)
+        // must cover every output, convert subnormal, infinite and NaN halves, and agree with the scalar dot.
+        // (The two sum in the same order, but reduceLanes adds the lanes in another order interpreted than
+        // compiled, so bits are not compared here.)
         Random random = new Random(11);
         for (int cols : new int[] {32, 256, 1056}) {
             for (int rows : new int[] {5, 37}) {
