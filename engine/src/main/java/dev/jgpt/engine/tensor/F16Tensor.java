@@ -291,20 +291,8 @@ public final class F16Tensor extends FloatTensor {
     }
 
     /**
-     * Rows {@code r .. r+n-1} (of {@code cols} halves) converted to floats into {@code row}, one after another:
-     * C2 turns the loop into the hardware's conversions.
-     */
-    void convertRows(int r, int n, int cols, float[] row) {
-        long base = (long) r * cols * 2;
-        int all = n * cols;
-        for (int i = 0; i < all; i++) {
-            row[i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
-        }
-    }
-
-    /**
-     * {@link #dotRows2x8} on rows {@code r} and {@code r + 1} converted by {@link #convertRows} ({@code row[0..]}
-     * and {@code row[cols..]}): the same multiply-adds in the same order, so the same bits, without
+     * {@link #dotRows2x8} on rows {@code r} and {@code r + 1} converted by {@link #dequantizeBlocks}
+     * ({@code row[0..]} and {@code row[cols..]}): the same multiply-adds in the same order, so the same bits, without
      * {@link #halfToFloat}'s bit operations, which take the same two vector ports as the multiply-adds on Intel
      * cores and cost an assist whenever a vector holds a subnormal half (its float is multiplied by 2^112).
      * See {@code MatrixOps.CONVERT_F16_BATCH}.

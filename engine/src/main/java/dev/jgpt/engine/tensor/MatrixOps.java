@@ -548,7 +548,7 @@ public final class MatrixOps implements AutoCloseable {
             if (CONVERT_F16_BATCH) {
                 float[] conv = scratch(2 * cols);
                 for (; r + 1 < r1; r += 2) {
-                    h.convertRows(r, 2, cols, conv);
+                    h.dequantizeBlocks((long) r * cols, 2 * cols, conv, 0);
                     for (int t = 0; t < direct; t += 8) {
                         F16Tensor.dotConverted2x8(conv, r, cols, x, t, out, rows);
                     }

@@ -125,7 +125,7 @@ class MatrixOpsTest {
             float[] row = new float[2 * cols];
             for (int r = 0; r < rows; r += 2) {
                 w.dotRows2x8(r, cols, x, 0, direct, rows);
-                w.convertRows(r, 2, cols, row);
+                w.dequantizeBlocks((long) r * cols, 2 * cols, row, 0);
                 F16Tensor.dotConverted2x8(row, r, cols, x, 0, converted, rows);
             }
             for (int b = 0; b < 8; b++) {
