@@ -67,16 +67,21 @@ public final class F16Tensor extends FloatTensor {
     static final int CONVERTED_COLS = 1024;
     /**
      * Whether {@link #dotRows} takes rows of up to {@link #EIGHT_ROWS_COLS} halves 8 at a time (at most 16 KB
-     * of converted rows, in L1): on Intel CPUs, unless {@code -Djgpt.f16.eightRows=true|false} says otherwise
-     * (AMD's cores were not measured with it). Same bits as 4 at a time. One Intel Xeon
-     * (Emerald Rapids) thread, tiny-qwen3-f16's 32000 x 256 output, µs per product (alternating runs): 729
-     * -> 671-693; two threads 386-400 -> 355-367. Its decoding on two threads, 16-token prompt, 3 rounds of
-     * one run without and two with: 1 802-1 824 -> 1 936-1 964 tokens/s (inlined into {@code dotRows} rather
-     * than in {@link #dotEightRows}, one run of fourteen fell to 949). 1024 columns 8 at a time (bench-llama-f16's
-     * decoding, weights from DRAM): 37.2-37.6 against 36.5-37.7, no gain.
+     * of converted rows, in L1), unless {@code -Djgpt.f16.eightRows=false} says otherwise. Same bits as 4 at a
+     * time.
+     * <ul>
+     * <li>One Intel Xeon (Emerald Rapids) thread, tiny-qwen3-f16's 32000 x 256 output, µs per product
+     * (alternating runs): 729 -> 671-693; two threads 386-400 -> 355-367. Its decoding on two threads, 16-token
+     * prompt, 3 rounds of one run without and two with: 1 802-1 824 -> 1 936-1 964 tokens/s (inlined into
+     * {@code dotRows} rather than in {@link #dotEightRows}, one run of fourteen fell to 949).</li>
+     * <li>AMD Zen 5, tiny-qwen3-f16's decoding on two threads ({@code jgpt bench}, 8 alternating pairs):
+     * 1 543-1 677 tokens/s (median 1 585) without, 1 582-1 709 (median 1 652) with; after the batch, one run of
+     * the 8 with it fell to 1 021 (the others 1 602-1 809, without 1 430-1 686).</li>
+     * <li>1024 columns 8 at a time (bench-llama-f16's decoding, weights from DRAM, Emerald Rapids): 37.2-37.6
+     * against 36.5-37.7, no gain.</li>
+     * </ul>
      */
-    private static final boolean EIGHT_ROWS = Boolean.parseBoolean(
-            System.getProperty("jgpt.f16.eightRows", Boolean.toString(!CpuVendor.AMD)));
+    private static final boolean EIGHT_ROWS = Boolean.parseBoolean(System.getProperty("jgpt.f16.eightRows", "true"));
     /** Rows up to this long go 8 at a time in {@link #dotRows} ({@link #EIGHT_ROWS}). */
     static final int EIGHT_ROWS_COLS = 512;
 

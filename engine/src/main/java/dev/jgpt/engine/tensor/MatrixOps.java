@@ -60,7 +60,8 @@ public final class MatrixOps implements AutoCloseable {
      * Whether batches of cached F16 weights convert each pair of rows to floats before multiplying them with
      * groups of 8 tokens ({@link F16Tensor#dotConverted2x8}) instead of converting in registers
      * ({@link F16Tensor#dotRows2x8}): on Intel CPUs, unless {@code -Djgpt.f16.convertBatch=true|false} says
-     * otherwise (AMD's cores were not measured with it). Same bits either way. One Intel Xeon (Emerald Rapids)
+     * otherwise (on a Zen 5 with {@link #OWN_TRANSPOSE}, tiny-qwen3-f16's 8 sequences, 3 alternating pairs:
+     * 5 615-6 444 tokens/s against 5 900-6 689 without, no gain). Same bits either way. One Intel Xeon (Emerald Rapids)
      * thread, 8 tokens, µs per product: tiny-qwen3-f16's 32000 x 256 output 1 724 -> 1 581-1 584; random
      * halves of standard deviation 0.02 (0.24% of them subnormal) 2 418-2 423 -> 1 569-1 645, of deviation 1
      * 1 671 -> 1 899 (one run each). Two threads: tiny-qwen3-f16's output 871-912 -> 836-1 084 over three
@@ -89,7 +90,8 @@ public final class MatrixOps implements AutoCloseable {
      * 26 107-26 820, bench-llama-f16 383-388 -> 394-397. Each thread does the whole transposition (128 x 256:
      * 4.4 µs on one thread), so only up to {@link #OWN_TRANSPOSE_THREADS} threads and
      * {@link #OWN_TRANSPOSE_BYTES}; on Intel CPUs, unless {@code -Djgpt.lanes.ownTranspose=true|false} says
-     * otherwise (AMD's cores were not measured with it).
+     * otherwise (on a Zen 5 with {@link #CONVERT_F16_BATCH}, tiny-qwen3-f16's 128-token prompts, 3 alternating
+     * pairs: 23 516-28 621 tokens/s against 26 265-29 288 without, no gain).
      */
     static final boolean OWN_TRANSPOSE = Boolean.parseBoolean(
             System.getProperty("jgpt.lanes.ownTranspose", Boolean.toString(!CpuVendor.AMD)));

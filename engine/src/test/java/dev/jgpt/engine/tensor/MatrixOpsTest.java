@@ -73,10 +73,11 @@ class MatrixOpsTest {
     @Test
     void f16RowsConvertedFirstMatchTheScalarDot() {
         // F16 products of one token with cached weights convert rows up to CONVERTED_COLS long 4 at a time
-        // (up to EIGHT_ROWS_COLS 8 at a time on Intel CPUs) before the products (F16Tensor.dotRows; longer
-        // rows and leftover rows go one at a time; 37 rows leave 5 after the groups of 8): row
-        // lengths with and without a tail, on both sides of the limit, and subnormal, infinite and NaN halves
-        // (which the conversion must keep); matvecs and uncached weights take FloatTensor.dot.
+        // (up to EIGHT_ROWS_COLS 8 at a time, unless -Djgpt.f16.eightRows=false) before the products
+        // (F16Tensor.dotRows; longer rows and leftover rows go one at a time; 37 rows leave 5 after the
+        // groups of 8): row lengths with and without a tail, on both sides of the limit, and subnormal,
+        // infinite and NaN halves (which the conversion must keep); matvecs and uncached weights take
+        // FloatTensor.dot.
         Random random = new Random(7);
         for (int cols : new int[] {32, 96, 100, 257, 1024, 1056, 2816}) {
             int rows = 37;
