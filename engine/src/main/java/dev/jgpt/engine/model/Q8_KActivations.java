@@ -136,22 +136,26 @@ final class Q8_KActivations {
     private static final VectorShuffle<Float> XOR4 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 4) : null;
     private static final VectorShuffle<Float> XOR2 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 2) : null;
     private static final VectorShuffle<Float> XOR1 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 1) : null;
-    /** Two vectors' int lanes side by side, for {@code selectFrom}: lanes 0..7 of each, and lanes 8..15. */
-    private static final IntVector LOW_HALVES = halvesIndexes(0);
-    private static final IntVector HIGH_HALVES = halvesIndexes(8);
     /** For {@code selectFrom(a, b)}: four lanes from each half of a, then of b, starting at lane 0 or 4 of each. */
     private static final IntVector LOW_QUARTERS = intLanes(m -> (m & 3) + ((m >> 2) & 1) * 8 + (m >> 3) * 16);
     private static final IntVector HIGH_QUARTERS = intLanes(m -> 4 + (m & 3) + ((m >> 2) & 1) * 8 + (m >> 3) * 16);
+    /**
+     * A Q4_K super-block's 12 bytes of 6-bit scales and mins (bytes 4..15 of its header) decoded in int lanes,
+     * scales 0..7 in lanes 0..7 and mins 0..7 in lanes 8..15 (llama.cpp's {@code get_scale_min_k4}): each
+     * lane's low bits are the byte {@link #Q4_LOW_BITS} picks, shifted down by {@link #Q4_LOW_SHIFTS} and
+     * masked by {@link #Q4_LOW_MASKS}; scales and mins 4..7 take their top two bits from the top of the byte
+     * {@link #Q4_TOP_BITS} picks ({@link #Q4_TOP_MASKS}).
+     */
+    private static final VectorShuffle<Integer> Q4_LOW_BITS = shuffle(m -> m < 4 ? m + 4 : m < 8 ? m + 8 : m);
+    private static final IntVector Q4_LOW_SHIFTS = intLanes(m -> m >= 12 ? 4 : 0);
+    private static final IntVector Q4_LOW_MASKS = intLanes(m -> (m & 4) == 0 ? 63 : 15);
+    private static final VectorShuffle<Integer> Q4_TOP_BITS = shuffle(m -> m < 8 ? m : m - 4);
+    private static final IntVector Q4_TOP_MASKS = intLanes(m -> (m & 4) == 0 ? 0 : 0x30);
+    /** Int lanes 8..15. */
+    private static final VectorMask<Integer> UPPER_INTS = LANES == 16 ? VectorMask.fromLong(I, 0xFF00L) : null;
     private static final VectorShuffle<Integer> XOR4_I = shuffle(m -> m ^ 4);
     private static final VectorShuffle<Integer> XOR2_I = shuffle(m -> m ^ 2);
     private static final VectorShuffle<Integer> XOR1_I = shuffle(m -> m ^ 1);
-    /**
-     * Q4_K's 8 mins packed in a long, broadcast as ints (low word, high word, ...): lane k takes word k / 4,
-     * shifts byte k % 4 down and keeps it, lanes 8..15 become 0.
-     */
-    private static final VectorShuffle<Integer> MIN_WORDS = shuffle(m -> (m >> 2) & 1);
-    private static final IntVector MIN_SHIFTS = intLanes(m -> 8 * (m & 3));
-    private static final IntVector MIN_MASK = intLanes(m -> m < 8 ? 0xff : 0);
 
     /**
      * Q6_K batches from this many tokens take the unpacked super-blocks (16 tokens to a vector), smaller ones
@@ -1528,6 +1532,13 @@ final class Q8_KActivations {
      * than the arithmetic. Measured one Zen 5 thread, 2816x1024, ns per super-block: 37 (before), 28 (float
      * multiply-adds, scalar mins), 24 (mins from precomputed 32-value sums), 19 (mins as a vector), 17.7
      * (products in shorts), 17.0 (high nibbles shifted down, so that the pairing fits).
+     *
+     * <p>The header's scales and mins are decoded in vector lanes ({@link #Q4_LOW_BITS}), not in general
+     * registers and broadcast, and the mins' products land in lanes 8..15, where a blend puts them beside the
+     * once-folded products (no two-vector selects). Same bits. One Zen 5 thread, ns per super-block: 1024 x
+     * 1024 in the caches 10.9-11.2 -> 8.7; 2816 x 1024 11.2-11.3 -> 9.5, and from DRAM (the 24 layers' in turn)
+     * 13.2-13.7 -> 10.1. bench-llama-q4_k_m decoding on one thread, 3 alternating pairs: 72.7-73.8 (once 43.8)
+     * -> 75.4-78.0 tokens/s.
      */
     private void rowsQ4K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
         short[] x = tokenQ4Pairs;
@@ -1545,11 +1556,13 @@ final class Q8_KActivations {
                 LongVector header =
                         LongVector.fromMemorySegment(LongVector.SPECIES_128, w, base, ByteOrder.LITTLE_ENDIAN);
                 long h0 = header.lane(0);
-                long h1 = header.lane(1);
-                long mins = q4Mins(h1);
-                // the 8 scales in lanes 0..7 and again in 8..15
-                IntVector scales = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, q4Scales(h0, h1))
-                        .reinterpretAsBytes().convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                // the 8 scales in lanes 0..7, the 8 mins in 8..15: the header's bytes in int lanes, each lane's
+                // low bits from one byte and its top two bits (scales and mins 4..7) from another
+                IntVector bytes = (IntVector) header.reinterpretAsBytes()
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector scales = bytes.rearrange(Q4_LOW_BITS).lanewise(VectorOperators.LSHR, Q4_LOW_SHIFTS)
+                        .and(Q4_LOW_MASKS)
+                        .or(bytes.rearrange(Q4_TOP_BITS).lanewise(VectorOperators.LSHR, 2).and(Q4_TOP_MASKS));
                 int xo = xb * BLOCK;
                 // the nibbles taken apart in 32-bit lanes, shifted by immediates ({@link #NIBBLES})
                 IntVector q = IntVector.fromMemorySegment(I, w, base + 16, ByteOrder.LITTLE_ENDIAN);
@@ -1578,13 +1591,10 @@ final class Q8_KActivations {
                         .reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES3)).add(sums);
-                // lanes 0..7: sub-block k's min times the token's sum of those 32 values; lanes 8..15: zero
-                IntVector minProducts = ((IntVector) LongVector.broadcast(LongVector.SPECIES_512, mins)
-                        .reinterpretAsInts())
-                        .rearrange(MIN_WORDS).lanewise(VectorOperators.LSHR, MIN_SHIFTS).and(MIN_MASK)
-                        .mul(IntVector.fromArray(I, subSums, 8 * xb));
+                // lanes 8..15: sub-block k's min times the token's sum of those 32 values
+                IntVector minProducts = scales.mul(IntVector.fromArray(I, subSums, 8 * xb).rearrange(SWAP_HALVES));
                 // lanes 0..7: the products' lanes folded once; lanes 8..15: the mins'; then within each half
-                IntVector v = LOW_HALVES.selectFrom(sums, minProducts).add(HIGH_HALVES.selectFrom(sums, minProducts));
+                IntVector v = sums.add(sums.rearrange(SWAP_HALVES)).blend(minProducts, UPPER_INTS);
                 v = v.add(v.rearrange(XOR4_I));
                 v = v.add(v.rearrange(XOR2_I));
                 v = v.add(v.rearrange(XOR1_I));
@@ -2419,11 +2429,6 @@ final class Q8_KActivations {
 
     private static VectorShuffle<Integer> pairScales(int p) {
         return shuffle(m -> m < 8 ? 2 * p + (m >> 2) : 8 + 2 * p + ((m - 8) >> 2));
-    }
-
-    /** For {@code selectFrom(a, b)}: lanes {@code first..first+8)} of a, then the same lanes of b. */
-    private static IntVector halvesIndexes(int first) {
-        return intLanes(m -> first + (m & 7) + (m >> 3) * 16);
     }
 
     private static IntVector intLanes(java.util.function.IntUnaryOperator lane) {
