@@ -1313,14 +1313,19 @@ final class Q8_KActivations {
      * these big methods, and boxes): this kernel, used for single tokens as well, took 28.5 instead of 18.2 ns
      * per super-block for one token on 32000 x 256 and 21.0 instead of 16.2 on 1024 x 1024 (one Zen 4
      * thread); again with its token count, on a Zen 5 (count 1 against rowsQ6K, alternating in one JVM),
-     * 24.3 against 14.2 and 20.2 against 12.3.
+     * 24.3 against 14.2 and 20.2 against 12.3. Rows of one super-block (tiny models, whose output matrix
+     * dominates their batches) sum each token's lanes straight away instead of through {@code acc}: one Zen 5
+     * thread, tiny-llama-q4_k_m's 32000 x 256 output, ns per super-block and token, 4 alternating pairs of
+     * runs: 8 tokens 9.2-12.8 -> 6.9-10.5, 4 tokens 11.0 -> 8.5.
      */
     private void rowsQ6K4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out, int rows,
                           float[] acc) {
         short[] x = tokenPairs;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q6_K_BYTES;
-            java.util.Arrays.fill(acc, 0, 16 * count, 0f);
+            if (blocks > 1) {
+                java.util.Arrays.fill(acc, 0, 16 * count, 0f);
+            }
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q6_K_BYTES;
                 IntVector scales = Unpacked.bytes(w, base + 192);
@@ -1375,12 +1380,22 @@ final class Q8_KActivations {
                     IntVector v = sums.sub(offsets);
                     v = v.add(v.rearrange(SWAP_HALVES));
                     float dd = d[xb] * dw;
-                    ((FloatVector) v.convert(VectorOperators.I2F, 0))
-                            .fma(FloatVector.broadcast(F, dd), FloatVector.fromArray(F, acc, 16 * j))
-                            .intoArray(acc, 16 * j);
+                    if (blocks == 1) {
+                        // rows of one super-block (a tiny model's matrices): the lanes summed straight away, not
+                        // through acc (the same operations on a zero accumulator)
+                        FloatVector a = ((FloatVector) v.convert(VectorOperators.I2F, 0))
+                                .fma(FloatVector.broadcast(F, dd), FloatVector.zero(F));
+                        a = a.add(a.rearrange(XOR4));
+                        a = a.add(a.rearrange(XOR2));
+                        out[(t0 + j) * rows + r] = a.add(a.rearrange(XOR1)).lane(0);
+                    } else {
+                        ((FloatVector) v.convert(VectorOperators.I2F, 0))
+                                .fma(FloatVector.broadcast(F, dd), FloatVector.fromArray(F, acc, 16 * j))
+                                .intoArray(acc, 16 * j);
+                    }
                 }
             }
-            for (int j = 0; j < count; j++) {
+            for (int j = 0; j < count && blocks > 1; j++) {
                 // hsum_float_8: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
                 FloatVector a = FloatVector.fromArray(F, acc, 16 * j);
                 a = a.add(a.rearrange(XOR4));
@@ -1646,7 +1661,9 @@ final class Q8_KActivations {
      * per super-block and token, 5 alternating pairs of runs: 8 tokens 9.7-10.5 -> 9.2-9.5 (in a slower hour
      * 15.8-15.9 -> 12.7-15.4), 4 tokens 12.1 -> 11.2, 12 tokens 9.7 -> 8.8. Eight lanes taken by constant
      * index instead cost more than the scalar mins (10.2-10.5 -> 11.2-11.6), and a store to a Java array
-     * instead of {@link Scratch#alignedLanes} made runs vary from 8.5 to 19.1.
+     * instead of {@link Scratch#alignedLanes} made runs vary from 8.5 to 19.1. Rows of one super-block go
+     * straight to {@code out}, as in {@link #rowsQ6K4}: tiny-llama-q4_k_m's 512 x 256, in a slower hour, 8
+     * tokens 15.4-16.4 -> 12.1-14.1, 4 tokens 18.4 -> 11.0.
      */
     private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out,
                               int rows, float[] acc) {
@@ -1655,7 +1672,9 @@ final class Q8_KActivations {
         MemorySegment lanes = SCRATCH.get().alignedLanes;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
-            java.util.Arrays.fill(acc, 0, 2 * count, 0f);
+            if (blocks > 1) {
+                java.util.Arrays.fill(acc, 0, 2 * count, 0f);
+            }
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q4_K_BYTES;
                 // the header by one vector load: two scalar reads (bounds-checked) had C2 compute their checks'
@@ -1716,8 +1735,9 @@ final class Q8_KActivations {
                     float dx = this.d[xb];
                     float dScale = d * dx;
                     float minScale = dmin * dx;
-                    float a = acc[2 * j];
-                    float m = acc[2 * j + 1];
+                    // rows of one super-block (a tiny model's matrices) start from zero, not from acc
+                    float a = blocks == 1 ? 0f : acc[2 * j];
+                    float m = blocks == 1 ? 0f : acc[2 * j + 1];
                     // the sums as floats (the same as (float) of each int lane), read back from a 64-byte aligned
                     // buffer: eight lanes by constant index cost more, and so does a store to an array (16-byte
                     // aligned, so it straddles two cache lines)
@@ -1731,11 +1751,15 @@ final class Q8_KActivations {
                     m = Math.fma(lanes.get(FLOAT_LE, 48), minScale, m);
                     a = Math.fma(lanes.get(FLOAT_LE, 24), dScale, a);
                     m = Math.fma(lanes.get(FLOAT_LE, 56), minScale, m);
-                    acc[2 * j] = a;
-                    acc[2 * j + 1] = m;
+                    if (blocks == 1) {
+                        out[(t0 + j) * rows + r] = a - m;
+                    } else {
+                        acc[2 * j] = a;
+                        acc[2 * j + 1] = m;
+                    }
                 }
             }
-            for (int j = 0; j < count; j++) {
+            for (int j = 0; j < count && blocks > 1; j++) {
                 out[(t0 + j) * rows + r] = acc[2 * j] - acc[2 * j + 1];
             }
         }
