@@ -64,8 +64,6 @@ final class Q8_KActivations {
     private static final int Q4_K_BYTES = 144;
     /** Work units ({@link MatrixOps#forRows}' multiply-adds) of quantizing or transposing one value. */
     private static final long QUANTIZE_WORK = 8;
-    private static final ValueLayout.OfFloat FLOAT_LE =
-            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort SHORT_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LONG_LE =
@@ -153,14 +151,6 @@ final class Q8_KActivations {
     private static final IntVector Q4_LOW_MASKS = intLanes(m -> (m & 4) == 0 ? 63 : 15);
     private static final VectorShuffle<Integer> Q4_TOP_BITS = shuffle(m -> m < 8 ? m : m - 4);
     private static final IntVector Q4_TOP_MASKS = intLanes(m -> (m & 4) == 0 ? 0 : 0x30);
-    /**
-     * For {@code selectFrom(a, b)}: two lanes from each quarter of a, then of b, starting at lane 0 or 2 of
-     * each (quarters folded to pairs).
-     */
-    private static final IntVector LOW_PAIRS = intLanes(m -> 4 * (m >> 1) + (m & 1));
-    private static final IntVector HIGH_PAIRS = intLanes(m -> 4 * (m >> 1) + 2 + (m & 1));
-    /** Lane 4P + e (e = 0..3) takes min 2P + (e & 1) of the decoded scales and mins (lane 8 + 2P + (e & 1)). */
-    private static final VectorShuffle<Integer> MIN_QUADS = shuffle(m -> 8 + 2 * (m >> 2) + (m & 1));
     /** Int lanes 8..15. */
     private static final VectorMask<Integer> UPPER_INTS = LANES == 16 ? VectorMask.fromLong(I, 0xFF00L) : null;
     private static final VectorShuffle<Integer> XOR4_I = shuffle(m -> m ^ 4);
@@ -259,11 +249,6 @@ final class Q8_KActivations {
     private short[] tokenShorts = new short[0];
     /** The fused Q4_K kernels' sums of each 32 quantized values (8 ints longer: vector loads stay in bounds). */
     private int[] tokenSubSums = new int[0];
-    /**
-     * {@link #rowsQ4KGemm4}'s 32-value sums again, 16 ints per super-block: sub-blocks 2P and 2P + 1 in lanes
-     * 4P and 4P + 1, zeros in lanes 4P + 2 and 4P + 3 (16 int lanes only).
-     */
-    private int[] tokenSubSumQuads = new int[0];
     /**
      * The quantized activations rearranged for {@link #rowsQ6K} and {@link #rowsQ6K4}: per super-block and
      * chunk pair p, 32 shorts of the even positions (values 32p + 2k, then 128 + 32p + 2k, k = 0..15), then 32
@@ -1170,13 +1155,6 @@ final class Q8_KActivations {
         if (tokenQ4Pairs.length < len) {
             tokenQ4Pairs = new short[len];
         }
-        if (tokenSubSumQuads.length < len / 16) {
-            tokenSubSumQuads = new int[len / 16];
-        }
-        for (int i = start / 32; i < len / 32; i++) {
-            // sub-block i: super-block i / 8, pair (i % 8) / 2, lane 4 * pair + i % 2
-            tokenSubSumQuads[16 * (i >> 3) + 4 * ((i & 7) >> 1) + (i & 1)] = tokenSubSums[i];
-        }
         for (int o = start; o < len; o += BLOCK) {
             for (int half = 0; half < 2; half++) {
                 for (int nibble = 0; nibble < 2; nibble++) {
@@ -1654,22 +1632,17 @@ final class Q8_KActivations {
      * tokens, and their chains of float multiply-adds are independent, where one token at a time left each
      * call waiting on its own chain (one Zen 4 thread, 4 tokens, ns per super-block and token: 1024 x 1024 33.5
      * -> 15.2-17.0, 32000 x 256 37.9 -> 17.0-17.3). Each 64-byte half of the weights gives two pairs' scaled
-     * lanes (pair 2P in lanes 0..7, 2P + 1 in 8..15), folded out together with the mins' products
-     * ({@link #tokenSubSumQuads}): two selects to four lanes a pair, two more to two lanes a pair with each
-     * pair's mins beside them, one shuffled add. The header is decoded as in {@link #rowsQ4K}. Same bits as
-     * with scalar mins (written out: {@link #pairMin} was not inlined here). One Zen 5 thread, 2816 x 1024, ns
-     * per super-block and token, 5 alternating pairs of runs: 8 tokens 9.7-10.5 -> 9.2-9.5 (in a slower hour
-     * 15.8-15.9 -> 12.7-15.4), 4 tokens 12.1 -> 11.2, 12 tokens 9.7 -> 8.8. Eight lanes taken by constant
-     * index instead cost more than the scalar mins (10.2-10.5 -> 11.2-11.6), and a store to a Java array
-     * instead of {@link Scratch#alignedLanes} made runs vary from 8.5 to 19.1. Rows of one super-block go
-     * straight to {@code out}, as in {@link #rowsQ6K4}: tiny-llama-q4_k_m's 512 x 256, in a slower hour, 8
-     * tokens 15.4-16.4 -> 12.1-14.1, 4 tokens 18.4 -> 11.0.
+     * lanes (pair 2P in lanes 0..7, 2P + 1 in 8..15), folded out together (two selects and two shuffled adds,
+     * then one lane each); the mins, eight products per super-block, are scalar and written out
+     * ({@link #pairMin} was not inlined here). Rows of one super-block go straight to {@code out}, as in
+     * {@link #rowsQ6K4}: tiny-llama-q4_k_m's 512 x 256, one Zen 5 thread in a slow hour, ns per super-block
+     * and token, 8 tokens 15.4-16.4 -> 12.1-14.1, 4 tokens 18.4 -> 11.0 (measured with the mins then folded in
+     * vector lanes, see docs/performance.md).
      */
     private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out,
                               int rows, float[] acc) {
         short[] x = tokenQ4Pairs;
-        int[] subSums = tokenSubSumQuads;
-        MemorySegment lanes = SCRATCH.get().alignedLanes;
+        int[] subSums = tokenSubSums;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
             if (blocks > 1) {
@@ -1682,15 +1655,10 @@ final class Q8_KActivations {
                 LongVector header =
                         LongVector.fromMemorySegment(LongVector.SPECIES_128, w, base, ByteOrder.LITTLE_ENDIAN);
                 long h0 = header.lane(0);
-                // the scales in lanes 0..7 and the mins in 8..15, as in rowsQ4K
-                IntVector bytes = (IntVector) header.reinterpretAsBytes()
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                IntVector scales = bytes.rearrange(Q4_LOW_BITS).lanewise(VectorOperators.LSHR, Q4_LOW_SHIFTS)
-                        .and(Q4_LOW_MASKS)
-                        .or(bytes.rearrange(Q4_TOP_BITS).lanewise(VectorOperators.LSHR, 2).and(Q4_TOP_MASKS));
-                // the mins of sub-blocks 2P and 2P + 1 in lanes 4P and 4P + 1 (beside the token's sums in
-                // tokenSubSumQuads; lanes 4P + 2 and 4P + 3 meet zeros there)
-                IntVector minQuads = scales.rearrange(MIN_QUADS);
+                long h1 = header.lane(1);
+                long mins = q4Mins(h1);
+                IntVector scales = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, q4Scales(h0, h1))
+                        .reinterpretAsBytes().convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector s0 = scales.rearrange(Q4_SCALES0);
                 IntVector s1 = scales.rearrange(Q4_SCALES1);
                 IntVector s2 = scales.rearrange(Q4_SCALES2);
@@ -1705,6 +1673,14 @@ final class Q8_KActivations {
                 ShortVector lowOdd1 = q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts();
                 ShortVector highEven1 = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts();
                 ShortVector highOdd1 = q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts();
+                int min0 = (int) mins & 0xff;
+                int min1 = (int) (mins >>> 8) & 0xff;
+                int min2 = (int) (mins >>> 16) & 0xff;
+                int min3 = (int) (mins >>> 24) & 0xff;
+                int min4 = (int) (mins >>> 32) & 0xff;
+                int min5 = (int) (mins >>> 40) & 0xff;
+                int min6 = (int) (mins >>> 48) & 0xff;
+                int min7 = (int) (mins >>> 56);
                 float d = Float.float16ToFloat((short) h0);
                 float dmin = Float.float16ToFloat((short) (h0 >>> 16));
                 for (int j = 0; j < count; j++) {
@@ -1726,31 +1702,28 @@ final class Q8_KActivations {
                             .add(highOdd1.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
                     p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(s3).add(p23);
-                    // lanes 4P..4P+3: pair P folded once; then to two lanes each (lanes 2P, 2P + 1), with the
-                    // mins' products of pair P beside them (lanes 8 + 2P, 9 + 2P), and to one
+                    // lanes 4k..4k+3: pair k folded once; then within each quarter
                     IntVector v = LOW_QUARTERS.selectFrom(p01, p23).add(HIGH_QUARTERS.selectFrom(p01, p23));
-                    IntVector minProducts = minQuads.mul(IntVector.fromArray(I, subSums, 16 * xb));
-                    v = LOW_PAIRS.selectFrom(v, minProducts).add(HIGH_PAIRS.selectFrom(v, minProducts));
+                    v = v.add(v.rearrange(XOR2_I));
                     v = v.add(v.rearrange(XOR1_I));
                     float dx = this.d[xb];
                     float dScale = d * dx;
                     float minScale = dmin * dx;
+                    int so = 8 * xb;
                     // rows of one super-block (a tiny model's matrices) start from zero, not from acc
                     float a = blocks == 1 ? 0f : acc[2 * j];
                     float m = blocks == 1 ? 0f : acc[2 * j + 1];
-                    // the sums as floats (the same as (float) of each int lane), read back from a 64-byte aligned
-                    // buffer: eight lanes by constant index cost more, and so does a store to an array (16-byte
-                    // aligned, so it straddles two cache lines)
-                    ((FloatVector) v.convert(VectorOperators.I2F, 0))
-                            .intoMemorySegment(lanes, 0, ByteOrder.LITTLE_ENDIAN);
-                    a = Math.fma(lanes.get(FLOAT_LE, 0), dScale, a);
-                    m = Math.fma(lanes.get(FLOAT_LE, 32), minScale, m);
-                    a = Math.fma(lanes.get(FLOAT_LE, 8), dScale, a);
-                    m = Math.fma(lanes.get(FLOAT_LE, 40), minScale, m);
-                    a = Math.fma(lanes.get(FLOAT_LE, 16), dScale, a);
-                    m = Math.fma(lanes.get(FLOAT_LE, 48), minScale, m);
-                    a = Math.fma(lanes.get(FLOAT_LE, 24), dScale, a);
-                    m = Math.fma(lanes.get(FLOAT_LE, 56), minScale, m);
+                    // lanes by constant index (a variable one is not intrinsified); the mins written out (pairMin
+                    // was not inlined here: NodeCountInliningCutoff)
+                    FloatVector vf = (FloatVector) v.convert(VectorOperators.I2F, 0);
+                    a = Math.fma(vf.lane(0), dScale, a);
+                    m = Math.fma((float) (min0 * subSums[so + 0] + min1 * subSums[so + 1]), minScale, m);
+                    a = Math.fma(vf.lane(4), dScale, a);
+                    m = Math.fma((float) (min2 * subSums[so + 2] + min3 * subSums[so + 3]), minScale, m);
+                    a = Math.fma(vf.lane(8), dScale, a);
+                    m = Math.fma((float) (min4 * subSums[so + 4] + min5 * subSums[so + 5]), minScale, m);
+                    a = Math.fma(vf.lane(12), dScale, a);
+                    m = Math.fma((float) (min6 * subSums[so + 6] + min7 * subSums[so + 7]), minScale, m);
                     if (blocks == 1) {
                         out[(t0 + j) * rows + r] = a - m;
                     } else {
@@ -2642,8 +2615,6 @@ final class Q8_KActivations {
         final int[] pairSums = new int[4];
         final int[] minProducts = new int[16];
         final float[] lanes = new float[16];
-        /** 16 floats on a 64-byte boundary. */
-        final MemorySegment alignedLanes = java.lang.foreign.Arena.ofAuto().allocate(64, 64);
         /** {@link Q8_KActivations#accumulateQ4KLanes8}'s gemv sums of four rows' 8 lanes. */
         final int[] gemvSums = new int[32];
         final float[] gemvMins = new float[32];
