@@ -1635,9 +1635,8 @@ final class Q8_KActivations {
      * lanes (pair 2P in lanes 0..7, 2P + 1 in 8..15), folded out together (two selects and two shuffled adds,
      * then one lane each); the mins, eight products per super-block, are scalar and written out
      * ({@link #pairMin} was not inlined here). Rows of one super-block go straight to {@code out}, as in
-     * {@link #rowsQ6K4}: tiny-llama-q4_k_m's 512 x 256, one Zen 5 thread in a slow hour, ns per super-block
-     * and token, 8 tokens 15.4-16.4 -> 12.1-14.1, 4 tokens 18.4 -> 11.0 (measured with the mins then folded in
-     * vector lanes, see docs/performance.md).
+     * {@link #rowsQ6K4}: tiny-llama-q4_k_m's 512 x 256 by 8 tokens, one Zen 5 thread, ns per super-block and
+     * token, 3 alternating pairs of runs: 11.5-17.4 -> 9.8-15.7 (a noisy hour; each pair 1.6-1.7 apart).
      */
     private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out,
                               int rows, float[] acc) {
