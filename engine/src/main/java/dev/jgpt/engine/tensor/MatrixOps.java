@@ -314,19 +314,11 @@ public final class MatrixOps implements AutoCloseable {
             return;
         }
         if (lanes) {
-            xt = transposed.get();
-            long bytes = (long) padded * cols * Float.BYTES;
-            if (xt.byteSize() < bytes) {
-                xt = Arena.ofAuto().allocate(bytes, 64);
-                transposed.set(xt);
-            }
+            xt = buffer(transposed, (long) padded * cols * Float.BYTES);
             float[] from = x;
             MemorySegment to = xt;
             int p = padded;
-            int[] map = new int[Simd.LANES];
-            for (int i = 0; i < map.length; i++) {
-                map[i] = i * cols;
-            }
+            int[] map = TiledMatmul.gatherMap(cols);
             forRows(padded / Simd.LANES, (long) padded * cols * TRANSPOSE_WORK,
                     (g0, g1) -> {
                         for (int g = g0; g < g1; g++) {
@@ -364,26 +356,28 @@ public final class MatrixOps implements AutoCloseable {
         jobPadded = padded;
     }
 
+    /** This thread's buffer in {@code holder}, replaced by one of at least {@code bytes} on a 64-byte boundary. */
+    private static MemorySegment buffer(ThreadLocal<MemorySegment> holder, long bytes) {
+        MemorySegment b = holder.get();
+        if (b.byteSize() < bytes) {
+            b = Arena.ofAuto().allocate(bytes, 64);
+            holder.set(b);
+        }
+        return b;
+    }
+
     /**
      * The calling pool thread's own transposed copy of the current job's batch ({@link #OWN_TRANSPOSE}), made
      * at its first chunk of the job.
      */
     private MemorySegment ownTransposed() {
         long[] job = ownTransposedJob.get();
-        MemorySegment xt = ownTransposed.get();
         long g = generation;
         if (job[0] == g) {
-            return xt;
+            return ownTransposed.get();
         }
-        long bytes = (long) jobPadded * jobCols * Float.BYTES;
-        if (xt.byteSize() < bytes) {
-            xt = Arena.ofAuto().allocate(bytes, 64);
-            ownTransposed.set(xt);
-        }
-        int[] map = new int[Simd.LANES];
-        for (int i = 0; i < map.length; i++) {
-            map[i] = i * jobCols;
-        }
+        MemorySegment xt = buffer(ownTransposed, (long) jobPadded * jobCols * Float.BYTES);
+        int[] map = TiledMatmul.gatherMap(jobCols);
         for (int b = 0; b < jobPadded; b += Simd.LANES) {
             TiledMatmul.transpose(jobX, jobXOffset, jobBatch, jobCols, xt, jobPadded, b, map);
         }

@@ -432,6 +432,15 @@ final class TiledMatmul {
         return IntVector.fromArray(IntVector.SPECIES_512, a, 0);
     }
 
+    /** {@link #transpose}'s gather indexes for rows of {@code cols} columns: {@code i * cols} for lane i. */
+    static int[] gatherMap(int cols) {
+        int[] map = new int[LANES];
+        for (int i = 0; i < map.length; i++) {
+            map[i] = i * cols;
+        }
+        return map;
+    }
+
     /**
      * Tokens {@code [b0, b0 + LANES)} of the batch into the layout of {@link #multiplyLanes}: {@code xt[k *
      * padded + b] = x[xOffset + b * cols + k]}, zeros for tokens from {@code batch} on. A whole group of
