@@ -76,6 +76,16 @@ public final class Q4_KTensor extends FloatTensor {
                 float d2 = d * scale(data, base + 4, 2 * chunk + 1);
                 float m2 = dmin * min(data, base + 4, 2 * chunk + 1);
                 long q = base + 16 + 32 * chunk;
+                if (Simd.ENABLED) {
+                    // the scalar loop's arithmetic (the nibble as a float, times d1, minus m1), a vector at a time
+                    for (int l = 0; l < 32; l += LANES) {
+                        ByteVector packed = Simd.bytes(data, q + l);
+                        Simd.floats(packed.and((byte) 0xF)).mul(d1).sub(m1).intoArray(out, o + 64 * chunk + l);
+                        Simd.floats(packed.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2)
+                                .intoArray(out, o + 64 * chunk + 32 + l);
+                    }
+                    continue;
+                }
                 for (int l = 0; l < 32; l++) {
                     int packed = data.get(BYTE, q + l) & 0xFF;
                     out[o + 64 * chunk + l] = d1 * (packed & 0xF) - m1;

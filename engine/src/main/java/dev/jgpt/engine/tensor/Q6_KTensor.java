@@ -53,6 +53,28 @@ public final class Q6_KTensor extends FloatTensor {
                 long qh = base + 128 + 32 * n;
                 long sc = base + 192 + 8 * n;
                 int y = o + 128 * n;
+                if (Simd.ENABLED) {
+                    // the scalar loop's arithmetic (d times the scale, times the 6-bit value minus 32), a vector
+                    // at a time: 16 values share a scale, and a vector holds at most 16
+                    for (int l = 0; l < 32; l += LANES) {
+                        int is = l / 16;
+                        ByteVector a = Simd.bytes(data, ql + l);
+                        ByteVector c = Simd.bytes(data, ql + 32 + l);
+                        ByteVector h = Simd.bytes(data, qh + l);
+                        ByteVector q0 = a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                        ByteVector q1 = c.and((byte) 0xF)
+                                .or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                        ByteVector q2 = a.lanewise(VectorOperators.LSHR, 4)
+                                .or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                        ByteVector q3 = c.lanewise(VectorOperators.LSHR, 4)
+                                .or(h.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4));
+                        Simd.floats(q0.sub((byte) 32)).mul(d * data.get(BYTE, sc + is)).intoArray(out, y + l);
+                        Simd.floats(q1.sub((byte) 32)).mul(d * data.get(BYTE, sc + is + 2)).intoArray(out, y + 32 + l);
+                        Simd.floats(q2.sub((byte) 32)).mul(d * data.get(BYTE, sc + is + 4)).intoArray(out, y + 64 + l);
+                        Simd.floats(q3.sub((byte) 32)).mul(d * data.get(BYTE, sc + is + 6)).intoArray(out, y + 96 + l);
+                    }
+                    continue;
+                }
                 for (int l = 0; l < 32; l++) {
                     int is = l / 16;
                     int a = data.get(BYTE, ql + l) & 0xFF;

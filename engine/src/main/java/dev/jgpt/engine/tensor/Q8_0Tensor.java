@@ -34,6 +34,12 @@ public final class Q8_0Tensor extends FloatTensor {
         for (int b = 0; b < nBlocks; b++, base += BLOCK_BYTES) {
             float d = f16ToFloat(data.get(SHORT_LE, base));
             int o = outOffset + b * 32;
+            if (Simd.ENABLED) {
+                for (int i = 0; i < 32; i += LANES) {
+                    Simd.floats(Simd.bytes(data, base + 2 + i)).mul(d).intoArray(out, o + i);
+                }
+                continue;
+            }
             for (int i = 0; i < 32; i++) {
                 out[o + i] = d * data.get(BYTE, base + 2 + i);
             }
