@@ -1,5 +1,6 @@
 package dev.jgpt.engine.model;
 
+import dev.jgpt.engine.tensor.CpuVendor;
 import dev.jgpt.engine.tensor.FloatTensor;
 import dev.jgpt.engine.tensor.GgmlType;
 import dev.jgpt.engine.tensor.MatrixOps;
@@ -167,6 +168,14 @@ final class Q8_KActivations {
      */
     private static final int Q6_K_BATCH_TOKENS = 64;
     /**
+     * The default of {@link #loadAhead}: on Intel CPUs, unless {@code -Djgpt.kquant.loadAhead=true|false} says
+     * otherwise (AMD not measured).
+     */
+    private static final boolean LOAD_AHEAD = Boolean.parseBoolean(
+            System.getProperty("jgpt.kquant.loadAhead", Boolean.toString(!CpuVendor.AMD)));
+    /** How far ahead of the super-block in hand {@link #loadAhead} loads: 2 KB (14 Q4_K, 9 Q6_K super-blocks). */
+    private static final long LOAD_AHEAD_BYTES = 2048;
+    /**
      * Tokens that {@link #rowsQ6K4} takes to one decoding of each super-block: 8, where 4 at a time passed over
      * the rows twice for 8 tokens (reading and decoding the weights twice). One Zen 5 thread, ns per super-block
      * and token, 8 tokens, groups of 8 against 4 alternating in one JVM: 32000 x 256 8.5-9.1 / 11.0-11.2,
@@ -243,6 +252,17 @@ final class Q8_KActivations {
     private byte[] q = new byte[0];
     /** Each block's scale (float, as llama.cpp stores it). */
     private float[] d = new float[0];
+    /**
+     * Whether the one-token kernels ({@link #rowsQ4K}, {@link #rowsQ6K}) load one byte of each cache line
+     * {@link #LOAD_AHEAD_BYTES} ahead of the super-block in hand, spread over the super-blocks as
+     * {@code Q8_0Activations.dotFourRows} does for streamed Q8_0 weights: weights that are not in L2 otherwise
+     * arrive only as fast as the out-of-order window reaches them, and their loads add to the arithmetic
+     * instead of overlapping it. Same bits (the loads' sum is kept but not used). On an Intel Xeon (two
+     * vCPUs, 2 MB L2 each, 480 MB L3): bench-llama-q4_k_m (208 MB) decoding on two threads, two alternating
+     * rounds, 48.7 / 51.4 tokens/s without, 57.8 / 57.5 2 KB ahead, 54.5 / 55.7 4 KB ahead; on one thread 25.6 / 26.1 against 27.6 / 29.1. tiny-llama-q4_k_m
+     * (its 32000 x 256 Q6_K output alone 6.6 MB), two threads: 2 128 / 2 171 against 2 278 / 2 319.
+     */
+    boolean loadAhead = LOAD_AHEAD;
     /** Sums of each 16 quantized values. */
     private int[] bsums = new int[0];
     /** The quantized values as shorts, for {@link #rowsQ4K8}. */
@@ -454,26 +474,27 @@ final class Q8_KActivations {
             // lanes, 15.3-17.3 four at a time; 16 tokens in a full group 11.4-13.7.
             tokenActivations(0, n, cols, q4);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
+                Scratch s = SCRATCH.get();
                 if (q4) {
-                    float[] acc = gemmTokens > 0 ? SCRATCH.get().gemmAcc : null;
+                    float[] acc = gemmTokens > 0 ? s.gemmAcc : null;
                     for (int t = 0; t < gemmTokens; ) {
                         int count = Math.min(gemmTokens - t, Q4_K_GROUP_TOKENS);
                         rowsQ4KGemm4(seg, from, to, blocks, t, count, out, rows, acc);
                         t += count;
                     }
                     for (int t = gemmTokens; t < n; t++) {
-                        rowsQ4K(seg, from, to, blocks, t, out, t * rows);
+                        s.touched += rowsQ4K(seg, from, to, blocks, t, out, t * rows);
                     }
                 } else {
                     int fours = n - n % 4;
-                    float[] acc = fours > 0 ? SCRATCH.get().q6Acc : null;
+                    float[] acc = fours > 0 ? s.q6Acc : null;
                     for (int t = 0; t < fours; ) {
                         int count = Math.min(fours - t, Q6_K_GROUP_TOKENS);
                         rowsQ6K4(seg, from, to, blocks, t, count, out, rows, acc);
                         t += count;
                     }
                     for (int t = fours; t < n; t++) {
-                        rowsQ6K(seg, from, to, blocks, t, out, t * rows);
+                        s.touched += rowsQ6K(seg, from, to, blocks, t, out, t * rows);
                     }
                 }
             });
@@ -1243,13 +1264,21 @@ final class Q8_KActivations {
      * out, each pairing too: as a helper, C2 left it out of line ({@code NodeCountInliningCutoff}), and the
      * kernel took 70-80 ns.
      */
-    private void rowsQ6K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
+    private long rowsQ6K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
         short[] x = tokenPairs;
+        long touched = 0;
+        long aheadEnd = loadAhead ? w.byteSize() - LOAD_AHEAD_BYTES - 3 * 64 : 0;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q6_K_BYTES;
             FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q6_K_BYTES;
+                if (base < aheadEnd) {
+                    // one byte of each cache line of the super-block LOAD_AHEAD_BYTES on (210 bytes: 4 lines)
+                    long a = base + LOAD_AHEAD_BYTES;
+                    touched += w.get(ValueLayout.JAVA_BYTE, a) + w.get(ValueLayout.JAVA_BYTE, a + 64)
+                            + w.get(ValueLayout.JAVA_BYTE, a + 2 * 64) + w.get(ValueLayout.JAVA_BYTE, a + 3 * 64);
+                }
                 int xb = t * blocks + b;
                 int xo = xb * BLOCK;
                 IntVector scales = Unpacked.bytes(w, base + 192);
@@ -1309,6 +1338,7 @@ final class Q8_KActivations {
             acc = acc.add(acc.rearrange(XOR2));
             out[at + r] = acc.add(acc.rearrange(XOR1)).lane(0);
         }
+        return touched;
     }
 
     /**
@@ -1583,15 +1613,23 @@ final class Q8_KActivations {
      * 13.2-13.7 -> 10.1. bench-llama-q4_k_m decoding on one thread, 3 alternating pairs: 72.7-73.8 (once 43.8)
      * -> 75.4-78.0 tokens/s.
      */
-    private void rowsQ4K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
+    private long rowsQ4K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
         short[] x = tokenQ4Pairs;
         int[] subSums = tokenSubSums;
+        long touched = 0;
+        long aheadEnd = loadAhead ? w.byteSize() - LOAD_AHEAD_BYTES - 2 * 64 : 0;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
             float acc = 0f;
             float accMin = 0f;
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q4_K_BYTES;
+                if (base < aheadEnd) {
+                    // one byte of each cache line of the super-block LOAD_AHEAD_BYTES on (144 bytes: 3 lines)
+                    long a = base + LOAD_AHEAD_BYTES;
+                    touched += w.get(ValueLayout.JAVA_BYTE, a) + w.get(ValueLayout.JAVA_BYTE, a + 64)
+                            + w.get(ValueLayout.JAVA_BYTE, a + 2 * 64);
+                }
                 int xb = t * blocks + b;
                 // d, dmin (f16), then the 12 bytes of 6-bit scales and mins
                 // the header by one vector load: two scalar reads (bounds-checked) had C2 compute their checks'
@@ -1650,6 +1688,7 @@ final class Q8_KActivations {
             }
             out[at + r] = acc - accMin;
         }
+        return touched;
     }
 
     /**
@@ -2642,6 +2681,8 @@ final class Q8_KActivations {
         final int[] pairSums = new int[4];
         final int[] minProducts = new int[16];
         final float[] lanes = new float[16];
+        /** The sum of the bytes {@link Q8_KActivations#loadAhead} loaded, kept so that the loads are kept. */
+        long touched;
         /** {@link Q8_KActivations#accumulateQ4KLanes8}'s gemv sums of four rows' 8 lanes. */
         final int[] gemvSums = new int[32];
         final float[] gemvMins = new float[32];
