@@ -173,7 +173,7 @@ final class Q8_KActivations {
      */
     private static final boolean LOAD_AHEAD = Boolean.parseBoolean(
             System.getProperty("jgpt.kquant.loadAhead", Boolean.toString(!CpuVendor.AMD)));
-    /** How far ahead of the super-block in hand {@link #loadAhead} loads: 2 KB (14 Q4_K, 9 Q6_K super-blocks). */
+    /** How far ahead of the super-block in hand {@link #loadAhead} loads: about 14 Q4_K or 10 Q6_K super-blocks. */
     private static final long LOAD_AHEAD_BYTES = 2048;
     /**
      * Tokens that {@link #rowsQ6K4} takes to one decoding of each super-block: 8, where 4 at a time passed over
@@ -257,10 +257,12 @@ final class Q8_KActivations {
      * {@link #LOAD_AHEAD_BYTES} ahead of the super-block in hand, spread over the super-blocks as
      * {@code Q8_0Activations.dotFourRows} does for streamed Q8_0 weights: weights that are not in L2 otherwise
      * arrive only as fast as the out-of-order window reaches them, and their loads add to the arithmetic
-     * instead of overlapping it. Same bits (the loads' sum is kept but not used). On an Intel Xeon (two
-     * vCPUs, 2 MB L2 each, 480 MB L3): bench-llama-q4_k_m (208 MB) decoding on two threads, two alternating
-     * rounds, 48.7 / 51.4 tokens/s without, 57.8 / 57.5 2 KB ahead, 54.5 / 55.7 4 KB ahead; on one thread 25.6 / 26.1 against 27.6 / 29.1. tiny-llama-q4_k_m
-     * (its 32000 x 256 Q6_K output alone 6.6 MB), two threads: 2 128 / 2 171 against 2 278 / 2 319.
+     * instead of overlapping it. Same bits (the loads' sum is kept but not used). On an Intel Xeon (two vCPUs,
+     * 2 MB L2 each, 480 MB L3), bench-llama-q4_k_m (208 MB) decoding on two threads, 4 alternating pairs:
+     * 47.7-50.0 -> 51.4-53.8 tokens/s (1 to 6 KB ahead alike); one thread 25.6 / 26.1 -> 27.6 / 29.1;
+     * tiny-llama-q4_k_m, whose 32000 x 256 Q6_K output alone is 6.6 MB, two threads 2 128 / 2 171 -> 2 278 /
+     * 2 319. Not in the batch kernels ({@link #rowsQ4KGemm4}, {@link #rowsQ6K4}), with 2-3 times the arithmetic
+     * per byte: bench-llama-q4_k_m's 8 sequences 91.8-93.7 without, 89.3-95.5 with.
      */
     boolean loadAhead = LOAD_AHEAD;
     /** Sums of each 16 quantized values. */
