@@ -253,7 +253,8 @@ final class Q8_KActivations {
     /** Each block's scale (float, as llama.cpp stores it). */
     private float[] d = new float[0];
     /**
-     * Whether the one-token kernels ({@link #rowsQ4K}, {@link #rowsQ6K}) load one byte of each cache line
+     * Whether the one-token kernels ({@link #rowsQ4K}, {@link #rowsQ6K}; with 8 int lanes {@link #rowsQ4K8},
+     * {@link #rowsQ6K8}) load one byte of each cache line
      * {@link #LOAD_AHEAD_BYTES} ahead of the super-block in hand, spread over the super-blocks as
      * {@code Q8_0Activations.dotFourRows} does for streamed Q8_0 weights: weights that are not in L2 otherwise
      * arrive only as fast as the out-of-order window reaches them, and their loads add to the arithmetic
@@ -262,7 +263,9 @@ final class Q8_KActivations {
      * 47.7-50.0 -> 51.4-53.8 tokens/s (1 to 6 KB ahead alike); one thread 25.6 / 26.1 -> 27.6 / 29.1;
      * tiny-llama-q4_k_m, whose 32000 x 256 Q6_K output alone is 6.6 MB, two threads 2 128 / 2 171 -> 2 278 /
      * 2 319. Not in the batch kernels ({@link #rowsQ4KGemm4}, {@link #rowsQ6K4}), with 2-3 times the arithmetic
-     * per byte: bench-llama-q4_k_m's 8 sequences 91.8-93.7 without, 89.3-95.5 with.
+     * per byte: bench-llama-q4_k_m's 8 sequences 91.8-93.7 without, 89.3-95.5 with. The 256-bit kernels on the
+     * same machine ({@code -Djgpt.vectorBits=256}), 3 alternating pairs: bench-llama-q4_k_m 29.3-32.1 -> 38.7-43.3
+     * tokens/s; tiny-llama-q4_k_m 1 784 / 1 785 -> 1 746 / 1 807, the same.
      */
     boolean loadAhead = LOAD_AHEAD;
     /** Sums of each 16 quantized values. */
@@ -458,11 +461,12 @@ final class Q8_KActivations {
             // 2816 x 1024 100 unpacked, 80-83 fused; Q6_K 1024 x 1024 172 unpacked, 88-94 fused)
             tokenActivations(0, n, cols, q4);
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
+                Scratch s = SCRATCH.get();
                 for (int t = 0; t < n; t++) {
                     if (q4) {
-                        rowsQ4K8(seg, from, to, blocks, t, t < gemmTokens, out, t * rows);
+                        s.touched += rowsQ4K8(seg, from, to, blocks, t, t < gemmTokens, out, t * rows);
                     } else {
-                        rowsQ6K8(seg, from, to, blocks, t, out, t * rows);
+                        s.touched += rowsQ6K8(seg, from, to, blocks, t, out, t * rows);
                     }
                 }
             });
@@ -732,9 +736,9 @@ final class Q8_KActivations {
             }
             for (int t = laneTokens; t < n; t++) {
                 if (q4) {
-                    rowsQ4K8(seg, from, to, blocks, t, t < gemmTokens, out, t * rows);
+                    s.touched += rowsQ4K8(seg, from, to, blocks, t, t < gemmTokens, out, t * rows);
                 } else {
-                    rowsQ6K8(seg, from, to, blocks, t, out, t * rows);
+                    s.touched += rowsQ6K8(seg, from, to, blocks, t, out, t * rows);
                 }
             }
         });
@@ -1459,14 +1463,21 @@ final class Q8_KActivations {
      * and the scales by 32-bit shifts: one Zen 3 thread (AVX2), 32000 x 256, 44-50 -> 37-40 ns per super-block;
      * tiny-llama-q4_k_m decoding (its output matrix is Q6_K), two threads, 0.87-1.07K -> 1.28-1.43K tokens/s.
      */
-    private void rowsQ6K8(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
+    private long rowsQ6K8(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
         short[] x = tokenPairs;
         float[] lanes = SCRATCH.get().lanes;
+        long touched = 0;
+        long aheadEnd = loadAhead ? w.byteSize() - LOAD_AHEAD_BYTES - 3 * 64 : 0;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q6_K_BYTES;
             FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q6_K_BYTES;
+                if (base < aheadEnd) {
+                    long a = base + LOAD_AHEAD_BYTES;
+                    touched += w.get(ValueLayout.JAVA_BYTE, a) + w.get(ValueLayout.JAVA_BYTE, a + 64)
+                            + w.get(ValueLayout.JAVA_BYTE, a + 2 * 64) + w.get(ValueLayout.JAVA_BYTE, a + 3 * 64);
+                }
                 int xb = t * blocks + b;
                 IntVector sums = IntVector.zero(I);
                 for (int half = 0; half < 2; half++) {
@@ -1530,6 +1541,7 @@ final class Q8_KActivations {
             out[at + r] = LlamaCppMath.hsum8(lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5], lanes[6],
                     lanes[7]);
         }
+        return touched;
     }
 
     /**
@@ -1539,15 +1551,22 @@ final class Q8_KActivations {
      * sub-block are multiplied in shorts and added there (|2 * 15 * 127| fits), paired into ints, scaled and
      * added up; the mins are scalar.
      */
-    private void rowsQ4K8(MemorySegment w, int from, int to, int blocks, int t, boolean gemm, float[] out, int at) {
+    private long rowsQ4K8(MemorySegment w, int from, int to, int blocks, int t, boolean gemm, float[] out, int at) {
         short[] x = tokenShorts;
         int[] subSums = tokenSubSums;
+        long touched = 0;
+        long aheadEnd = loadAhead ? w.byteSize() - LOAD_AHEAD_BYTES - 2 * 64 : 0;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
             float acc = 0f;
             float accMin = 0f;
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q4_K_BYTES;
+                if (base < aheadEnd) {
+                    long a = base + LOAD_AHEAD_BYTES;
+                    touched += w.get(ValueLayout.JAVA_BYTE, a) + w.get(ValueLayout.JAVA_BYTE, a + 64)
+                            + w.get(ValueLayout.JAVA_BYTE, a + 2 * 64);
+                }
                 int xb = t * blocks + b;
                 long h0 = w.get(LONG_LE, base);
                 long h1 = w.get(LONG_LE, base + 8);
@@ -1588,6 +1607,7 @@ final class Q8_KActivations {
             }
             out[at + r] = acc - accMin;
         }
+        return touched;
     }
 
     /**
