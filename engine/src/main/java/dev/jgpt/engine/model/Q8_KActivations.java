@@ -268,6 +268,23 @@ final class Q8_KActivations {
      * tokens/s; tiny-llama-q4_k_m 1 784 / 1 785 -> 1 746 / 1 807, the same.
      */
     boolean loadAhead = LOAD_AHEAD;
+
+    /**
+     * The super-block offset in {@code w} from which {@link #loadAhead} loads nothing ({@link #loadLines} would
+     * read past the tensor), or 0 when it is off.
+     */
+    private long aheadEnd(MemorySegment w, int blockBytes) {
+        return loadAhead ? w.byteSize() - LOAD_AHEAD_BYTES - 64L * ((blockBytes - 1) / 64) : 0;
+    }
+
+    /** One byte of each cache line of the {@code blockBytes} from {@code a} on, summed (for {@link #loadAhead}). */
+    private static long loadLines(MemorySegment w, long a, int blockBytes) {
+        long sum = 0;
+        for (int o = 0; o < blockBytes; o += 64) {
+            sum += w.get(ValueLayout.JAVA_BYTE, a + o);
+        }
+        return sum;
+    }
     /** Sums of each 16 quantized values. */
     private int[] bsums = new int[0];
     /** The quantized values as shorts, for {@link #rowsQ4K8}. */
@@ -1273,17 +1290,14 @@ final class Q8_KActivations {
     private long rowsQ6K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
         short[] x = tokenPairs;
         long touched = 0;
-        long aheadEnd = loadAhead ? w.byteSize() - LOAD_AHEAD_BYTES - 3 * 64 : 0;
+        long aheadEnd = aheadEnd(w, Q6_K_BYTES);
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q6_K_BYTES;
             FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q6_K_BYTES;
                 if (base < aheadEnd) {
-                    // one byte of each cache line of the super-block LOAD_AHEAD_BYTES on (210 bytes: 4 lines)
-                    long a = base + LOAD_AHEAD_BYTES;
-                    touched += w.get(ValueLayout.JAVA_BYTE, a) + w.get(ValueLayout.JAVA_BYTE, a + 64)
-                            + w.get(ValueLayout.JAVA_BYTE, a + 2 * 64) + w.get(ValueLayout.JAVA_BYTE, a + 3 * 64);
+                    touched += loadLines(w, base + LOAD_AHEAD_BYTES, Q6_K_BYTES);
                 }
                 int xb = t * blocks + b;
                 int xo = xb * BLOCK;
@@ -1467,16 +1481,14 @@ final class Q8_KActivations {
         short[] x = tokenPairs;
         float[] lanes = SCRATCH.get().lanes;
         long touched = 0;
-        long aheadEnd = loadAhead ? w.byteSize() - LOAD_AHEAD_BYTES - 3 * 64 : 0;
+        long aheadEnd = aheadEnd(w, Q6_K_BYTES);
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q6_K_BYTES;
             FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q6_K_BYTES;
                 if (base < aheadEnd) {
-                    long a = base + LOAD_AHEAD_BYTES;
-                    touched += w.get(ValueLayout.JAVA_BYTE, a) + w.get(ValueLayout.JAVA_BYTE, a + 64)
-                            + w.get(ValueLayout.JAVA_BYTE, a + 2 * 64) + w.get(ValueLayout.JAVA_BYTE, a + 3 * 64);
+                    touched += loadLines(w, base + LOAD_AHEAD_BYTES, Q6_K_BYTES);
                 }
                 int xb = t * blocks + b;
                 IntVector sums = IntVector.zero(I);
@@ -1555,7 +1567,7 @@ final class Q8_KActivations {
         short[] x = tokenShorts;
         int[] subSums = tokenSubSums;
         long touched = 0;
-        long aheadEnd = loadAhead ? w.byteSize() - LOAD_AHEAD_BYTES - 2 * 64 : 0;
+        long aheadEnd = aheadEnd(w, Q4_K_BYTES);
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
             float acc = 0f;
@@ -1563,9 +1575,7 @@ final class Q8_KActivations {
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q4_K_BYTES;
                 if (base < aheadEnd) {
-                    long a = base + LOAD_AHEAD_BYTES;
-                    touched += w.get(ValueLayout.JAVA_BYTE, a) + w.get(ValueLayout.JAVA_BYTE, a + 64)
-                            + w.get(ValueLayout.JAVA_BYTE, a + 2 * 64);
+                    touched += loadLines(w, base + LOAD_AHEAD_BYTES, Q4_K_BYTES);
                 }
                 int xb = t * blocks + b;
                 long h0 = w.get(LONG_LE, base);
@@ -1639,7 +1649,7 @@ final class Q8_KActivations {
         short[] x = tokenQ4Pairs;
         int[] subSums = tokenSubSums;
         long touched = 0;
-        long aheadEnd = loadAhead ? w.byteSize() - LOAD_AHEAD_BYTES - 2 * 64 : 0;
+        long aheadEnd = aheadEnd(w, Q4_K_BYTES);
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
             float acc = 0f;
@@ -1647,10 +1657,7 @@ final class Q8_KActivations {
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q4_K_BYTES;
                 if (base < aheadEnd) {
-                    // one byte of each cache line of the super-block LOAD_AHEAD_BYTES on (144 bytes: 3 lines)
-                    long a = base + LOAD_AHEAD_BYTES;
-                    touched += w.get(ValueLayout.JAVA_BYTE, a) + w.get(ValueLayout.JAVA_BYTE, a + 64)
-                            + w.get(ValueLayout.JAVA_BYTE, a + 2 * 64);
+                    touched += loadLines(w, base + LOAD_AHEAD_BYTES, Q4_K_BYTES);
                 }
                 int xb = t * blocks + b;
                 // d, dmin (f16), then the 12 bytes of 6-bit scales and mins
