@@ -157,6 +157,12 @@ final class Q8_KActivations {
     private static final VectorShuffle<Integer> XOR4_I = shuffle(m -> m ^ 4);
     private static final VectorShuffle<Integer> XOR2_I = shuffle(m -> m ^ 2);
     private static final VectorShuffle<Integer> XOR1_I = shuffle(m -> m ^ 1);
+    /** Lane m takes lane m / 4, or 4 + m / 4: sub-block mins 0..3 or 4..7, each for four tokens. */
+    private static final VectorShuffle<Integer> QUAD_LO = shuffle(m -> m >> 2);
+    private static final VectorShuffle<Integer> QUAD_HI = shuffle(m -> 4 + (m >> 2));
+    /** Lane m's token within a quarter: m % 4. */
+    private static final IntVector TOKEN_LANES = intLanes(m -> m & 3);
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
 
     /**
      * Q6_K batches from this many tokens take the unpacked super-blocks (16 tokens to a vector), smaller ones
@@ -309,6 +315,13 @@ final class Q8_KActivations {
      * then 128h + 64 + 32u + 2k, k = 0..15), then 32 of the odd ones.
      */
     private short[] tokenQ4Pairs = new short[0];
+    /**
+     * {@link #rowsQ4KGemm4}'s copy of the gemm tokens' 32-value sub-block sums, four tokens to a quarter: per
+     * group of four tokens, block and sub-block s, the four tokens' sums.
+     */
+    private int[] gemmSubSums = new int[0];
+    /** The same for the tokens' block scales: per group of four tokens and block, the four tokens' scales. */
+    private float[] gemmScales = new float[0];
     /**
      * The prompt kernel's copy of the activations, 16 tokens to a vector ({@link #transpose}): per group of
      * 16 tokens, per column, the 16 tokens' quantized values as floats.
@@ -496,13 +509,16 @@ final class Q8_KActivations {
             // thread, Q4_K, ns per super-block and token, 8 tokens: 22.3-22.6 in a 16-lane group with empty
             // lanes, 15.3-17.3 four at a time; 16 tokens in a full group 11.4-13.7.
             tokenActivations(0, n, cols, q4);
+            if (gemmTokens > 0) {
+                gemmLayout(gemmTokens, blocks);
+            }
             MatrixOps.shared().forRows(rows, (long) rows * n * cols, (from, to) -> {
                 Scratch s = SCRATCH.get();
                 if (q4) {
                     float[] acc = gemmTokens > 0 ? s.gemmAcc : null;
                     for (int t = 0; t < gemmTokens; ) {
                         int count = Math.min(gemmTokens - t, Q4_K_GROUP_TOKENS);
-                        rowsQ4KGemm4(seg, from, to, blocks, t, count, out, rows, acc);
+                        rowsQ4KGemm4(seg, from, to, blocks, t, count, out, rows, acc, s.lanes);
                         t += count;
                     }
                     for (int t = gemmTokens; t < n; t++) {
@@ -1723,21 +1739,24 @@ final class Q8_KActivations {
     /**
      * {@link #rowsQ4K} in {@code ggml_gemm_q4_K_8x8_q8_K} order for a group of {@code count} tokens (a multiple
      * of four up to {@link #Q4_K_GROUP_TOKENS}, {@code t0..t0+count-1}), rows {@code [from, to)}: the scaled
-     * products and the mins are added to each token's two float accumulators ({@code acc}, 2 floats a token)
-     * once per pair of 32-value sub-blocks, not once per super-block. Each super-block is decoded once for the
-     * tokens, and their chains of float multiply-adds are independent, where one token at a time left each
-     * call waiting on its own chain (one Zen 4 thread, 4 tokens, ns per super-block and token: 1024 x 1024 33.5
-     * -> 15.2-17.0, 32000 x 256 37.9 -> 17.0-17.3). Each 64-byte half of the weights gives two pairs' scaled
-     * lanes (pair 2P in lanes 0..7, 2P + 1 in 8..15), folded out together (two selects and two shuffled adds,
-     * then one lane each); the mins, eight products per super-block, are scalar and written out
-     * ({@link #pairMin} was not inlined here). Rows of one super-block go straight to {@code out}, as in
-     * {@link #rowsQ6K4}: tiny-llama-q4_k_m's 512 x 256 by 8 tokens, one Zen 5 thread, ns per super-block and
-     * token, 3 alternating pairs of runs: 11.5-17.4 -> 9.8-15.7 (a noisy hour; each pair 1.6-1.7 apart).
+     * products and the mins are added to each token's two float accumulators ({@code acc}: per four tokens
+     * their four products' accumulators, then their four mins') once per pair of 32-value sub-blocks, not once
+     * per super-block. Each super-block is decoded once for the tokens, and their chains of float multiply-adds
+     * are independent, where one token at a time left each call waiting on its own chain (one Zen 4 thread, 4
+     * tokens, ns per super-block and token: 1024 x 1024 33.5 -> 15.2-17.0, 32000 x 256 37.9 -> 17.0-17.3).
+     * Each 64-byte half of the weights gives two pairs' scaled lanes (pair 2P in lanes 0..7, 2P + 1 in
+     * 8..15), folded out together (two selects and two shuffled adds). Four tokens' pair sums go to one vector
+     * (lane 4k + j: token j's pair k), their mins too, from the tokens' sub-block sums laid out alike
+     * ({@link #gemmLayout}), and the float steps run four tokens to a 128-bit vector: the same operations in
+     * the same order as each token's scalar steps, so the same bits. One token at a time, three lanes taken
+     * out of each token's vector and eight scalar mins and multiply-adds had cost about as much as the integer
+     * products; one Zen 5 thread, ns per super-block and token, 2 alternating pairs of runs: 2816 x 1024 by 8
+     * tokens 9.9-10.0 -> 7.1-7.6, by 4 10.6-11.6 -> 9.0-9.2, by 12 9.3-9.5 -> 7.1-7.3; 512 x 256 by 8
+     * 9.5-9.7 -> 7.2-7.3. Rows of one super-block go straight to {@code out}, as in {@link #rowsQ6K4}.
      */
     private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out,
-                              int rows, float[] acc) {
+                              int rows, float[] acc, float[] lanes) {
         short[] x = tokenQ4Pairs;
-        int[] subSums = tokenSubSums;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
             if (blocks > 1) {
@@ -1768,67 +1787,94 @@ final class Q8_KActivations {
                 ShortVector lowOdd1 = q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts();
                 ShortVector highEven1 = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts();
                 ShortVector highOdd1 = q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts();
-                int min0 = (int) mins & 0xff;
-                int min1 = (int) (mins >>> 8) & 0xff;
-                int min2 = (int) (mins >>> 16) & 0xff;
-                int min3 = (int) (mins >>> 24) & 0xff;
-                int min4 = (int) (mins >>> 32) & 0xff;
-                int min5 = (int) (mins >>> 40) & 0xff;
-                int min6 = (int) (mins >>> 48) & 0xff;
-                int min7 = (int) (mins >>> 56);
                 float d = Float.float16ToFloat((short) h0);
                 float dmin = Float.float16ToFloat((short) (h0 >>> 16));
-                for (int j = 0; j < count; j++) {
-                    int xb = (t0 + j) * blocks + b;
-                    int xo = xb * BLOCK;
-                    IntVector p = lowEven0.mul(ShortVector.fromArray(S32, x, xo))
-                            .add(lowOdd0.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
-                    IntVector p01 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                            .mul(s0);
-                    p = highEven0.mul(ShortVector.fromArray(S32, x, xo + 64))
-                            .add(highOdd0.mul(ShortVector.fromArray(S32, x, xo + 96))).reinterpretAsInts();
-                    p01 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                            .mul(s1).add(p01);
-                    p = lowEven1.mul(ShortVector.fromArray(S32, x, xo + 128))
-                            .add(lowOdd1.mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
-                    IntVector p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                            .mul(s2);
-                    p = highEven1.mul(ShortVector.fromArray(S32, x, xo + 192))
-                            .add(highOdd1.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
-                    p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                            .mul(s3).add(p23);
-                    // lanes 4k..4k+3: pair k folded once; then within each quarter
-                    IntVector v = LOW_QUARTERS.selectFrom(p01, p23).add(HIGH_QUARTERS.selectFrom(p01, p23));
-                    v = v.add(v.rearrange(XOR2_I));
-                    v = v.add(v.rearrange(XOR1_I));
-                    float dx = this.d[xb];
-                    float dScale = d * dx;
-                    float minScale = dmin * dx;
-                    int so = 8 * xb;
-                    // rows of one super-block (a tiny model's matrices) start from zero, not from acc
-                    float a = blocks == 1 ? 0f : acc[2 * j];
-                    float m = blocks == 1 ? 0f : acc[2 * j + 1];
-                    // lanes by constant index (a variable one is not intrinsified); the mins written out (pairMin
-                    // was not inlined here: NodeCountInliningCutoff)
-                    FloatVector vf = (FloatVector) v.convert(VectorOperators.I2F, 0);
-                    a = Math.fma(vf.lane(0), dScale, a);
-                    m = Math.fma((float) (min0 * subSums[so + 0] + min1 * subSums[so + 1]), minScale, m);
-                    a = Math.fma(vf.lane(4), dScale, a);
-                    m = Math.fma((float) (min2 * subSums[so + 2] + min3 * subSums[so + 3]), minScale, m);
-                    a = Math.fma(vf.lane(8), dScale, a);
-                    m = Math.fma((float) (min4 * subSums[so + 4] + min5 * subSums[so + 5]), minScale, m);
-                    a = Math.fma(vf.lane(12), dScale, a);
-                    m = Math.fma((float) (min6 * subSums[so + 6] + min7 * subSums[so + 7]), minScale, m);
+                IntVector minsAll = (IntVector) LongVector.broadcast(LongVector.SPECIES_128, mins)
+                        .reinterpretAsBytes().convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector minsLo = minsAll.rearrange(QUAD_LO);
+                IntVector minsHi = minsAll.rearrange(QUAD_HI);
+                for (int j4 = 0; j4 < count; j4 += 4) {
+                    IntVector sums = IntVector.zero(I);
+                    for (int jj = 0; jj < 4; jj++) {
+                        int xo = ((t0 + j4 + jj) * blocks + b) * BLOCK;
+                        IntVector p = lowEven0.mul(ShortVector.fromArray(S32, x, xo))
+                                .add(lowOdd0.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
+                        IntVector p01 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s0);
+                        p = highEven0.mul(ShortVector.fromArray(S32, x, xo + 64))
+                                .add(highOdd0.mul(ShortVector.fromArray(S32, x, xo + 96))).reinterpretAsInts();
+                        p01 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s1).add(p01);
+                        p = lowEven1.mul(ShortVector.fromArray(S32, x, xo + 128))
+                                .add(lowOdd1.mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
+                        IntVector p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s2);
+                        p = highEven1.mul(ShortVector.fromArray(S32, x, xo + 192))
+                                .add(highOdd1.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
+                        p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s3).add(p23);
+                        // lanes 4k..4k+3: pair k folded once; then within each quarter, all four lanes of which
+                        // then hold its sum; lane 4k + jj goes to the four tokens' sums
+                        IntVector v = LOW_QUARTERS.selectFrom(p01, p23).add(HIGH_QUARTERS.selectFrom(p01, p23));
+                        v = v.add(v.rearrange(XOR2_I));
+                        v = v.add(v.rearrange(XOR1_I));
+                        sums = sums.blend(v, TOKEN_LANES.compare(VectorOperators.EQ, jj));
+                    }
+                    // the four tokens' mins: lane 4s + jj sub-block s's min times token jj's sum of it, then
+                    // sub-blocks 2k and 2k + 1 added (lanes 0..3 and 8..11 of each half) and gathered as the
+                    // products are, lane 4k + jj token jj's pair k
+                    int gb = (t0 + j4) / 4 * blocks + b;
+                    IntVector e = IntVector.fromArray(I, gemmSubSums, 32 * gb).mul(minsLo);
+                    IntVector f = IntVector.fromArray(I, gemmSubSums, 32 * gb + 16).mul(minsHi);
+                    IntVector minSums = LOW_QUARTERS.selectFrom(e.add(e.rearrange(XOR4_I)), f.add(f.rearrange(XOR4_I)));
+                    // the chains of float multiply-adds four tokens at a time, quarter k after quarter k - 1
+                    ((FloatVector) sums.convert(VectorOperators.I2F, 0)).intoArray(lanes, 0);
+                    ((FloatVector) minSums.convert(VectorOperators.I2F, 0)).intoArray(lanes, 16);
+                    FloatVector dx = FloatVector.fromArray(F4, gemmScales, 4 * gb);
+                    FloatVector dScale = dx.mul(d);
+                    FloatVector minScale = dx.mul(dmin);
+                    FloatVector a = blocks == 1 ? FloatVector.zero(F4) : FloatVector.fromArray(F4, acc, 2 * j4);
+                    FloatVector m = blocks == 1 ? FloatVector.zero(F4) : FloatVector.fromArray(F4, acc, 2 * j4 + 4);
+                    a = FloatVector.fromArray(F4, lanes, 0).fma(dScale, a);
+                    m = FloatVector.fromArray(F4, lanes, 16).fma(minScale, m);
+                    a = FloatVector.fromArray(F4, lanes, 4).fma(dScale, a);
+                    m = FloatVector.fromArray(F4, lanes, 20).fma(minScale, m);
+                    a = FloatVector.fromArray(F4, lanes, 8).fma(dScale, a);
+                    m = FloatVector.fromArray(F4, lanes, 24).fma(minScale, m);
+                    a = FloatVector.fromArray(F4, lanes, 12).fma(dScale, a);
+                    m = FloatVector.fromArray(F4, lanes, 28).fma(minScale, m);
                     if (blocks == 1) {
-                        out[(t0 + j) * rows + r] = a - m;
+                        a.sub(m).intoArray(lanes, 0);
+                        for (int jj = 0; jj < 4; jj++) {
+                            out[(t0 + j4 + jj) * rows + r] = lanes[jj];
+                        }
                     } else {
-                        acc[2 * j] = a;
-                        acc[2 * j + 1] = m;
+                        a.intoArray(acc, 2 * j4);
+                        m.intoArray(acc, 2 * j4 + 4);
                     }
                 }
             }
             for (int j = 0; j < count && blocks > 1; j++) {
-                out[(t0 + j) * rows + r] = acc[2 * j] - acc[2 * j + 1];
+                // per four tokens: their four products, then their four mins
+                out[(t0 + j) * rows + r] = acc[2 * (j & ~3) + (j & 3)] - acc[2 * (j & ~3) + 4 + (j & 3)];
+            }
+        }
+    }
+
+    /** Fills {@link #gemmSubSums} and {@link #gemmScales} for the first {@code tokens} tokens (a multiple of 4). */
+    private void gemmLayout(int tokens, int blocks) {
+        if (gemmSubSums.length < tokens * blocks * 8) {
+            gemmSubSums = new int[tokens * blocks * 8];
+            gemmScales = new float[tokens * blocks];
+        }
+        for (int t = 0; t < tokens; t++) {
+            for (int b = 0; b < blocks; b++) {
+                int xb = t * blocks + b;
+                int g = (t / 4 * blocks + b) * 4 + (t & 3);
+                gemmScales[g] = d[xb];
+                for (int sub = 0; sub < 8; sub++) {
+                    gemmSubSums[(t / 4 * blocks + b) * 32 + sub * 4 + (t & 3)] = tokenSubSums[8 * xb + sub];
+                }
             }
         }
     }
@@ -2700,7 +2746,10 @@ final class Q8_KActivations {
 
     /** Per-thread buffers of {@link #matmul}. */
     private static final class Scratch {
-        /** {@link Q8_KActivations#rowsQ4KGemm4}'s accumulators: products and mins of each token. */
+        /**
+         * {@link Q8_KActivations#rowsQ4KGemm4}'s accumulators: per four tokens, their products' four, then
+         * their mins' four.
+         */
         final float[] gemmAcc = new float[2 * Q4_K_GROUP_TOKENS];
         /** {@link Q8_KActivations#rowsQ6K4}'s accumulators: 16 float lanes of each token. */
         final float[] q6Acc = new float[16 * Q6_K_GROUP_TOKENS];
@@ -2709,7 +2758,11 @@ final class Q8_KActivations {
         final int[] positions = new int[32];
         final int[] pairSums = new int[4];
         final int[] minProducts = new int[16];
-        final float[] lanes = new float[16];
+        /**
+         * A prompt group's 16 finished lanes ({@link Q8_KActivations#finishLanes}), or {@link
+         * Q8_KActivations#rowsQ4KGemm4}'s four tokens' pair sums (16) and mins (16) as floats.
+         */
+        final float[] lanes = new float[32];
         /** The sum of the bytes {@link Q8_KActivations#loadAhead} loaded, kept so that the loads are kept. */
         long touched;
         /** {@link Q8_KActivations#accumulateQ4KLanes8}'s gemv sums of four rows' 8 lanes. */
