@@ -1821,9 +1821,10 @@ final class Q8_KActivations {
                         v = v.add(v.rearrange(XOR1_I));
                         sums = sums.blend(v, TOKEN_LANES.compare(VectorOperators.EQ, jj));
                     }
-                    // the four tokens' mins: lane 4s + jj sub-block s's min times token jj's sum of it, then
-                    // sub-blocks 2k and 2k + 1 added (lanes 0..3 and 8..11 of each half) and gathered as the
-                    // products are, lane 4k + jj token jj's pair k
+                    // the four tokens' mins: lane 4s + jj of e (sub-blocks 0..3) and f (4..7) sub-block s's min
+                    // times token jj's sum of it; sub-blocks 2k and 2k + 1 added (pairs 0 and 1 in lanes 0..3 and
+                    // 8..11 of e, pairs 2 and 3 of f) and gathered as the products are, lane 4k + jj token jj's
+                    // pair k
                     int gb = (t0 + j4) / 4 * blocks + b;
                     IntVector e = IntVector.fromArray(I, gemmSubSums, 32 * gb).mul(minsLo);
                     IntVector f = IntVector.fromArray(I, gemmSubSums, 32 * gb + 16).mul(minsHi);
