@@ -292,6 +292,7 @@ final class Q8_KActivations {
         }
         return sum;
     }
+
     /** Sums of each 16 quantized values. */
     private int[] bsums = new int[0];
     /** The quantized values as shorts, for {@link #rowsQ4K8}. */
@@ -1872,10 +1873,12 @@ final class Q8_KActivations {
         for (int t = 0; t < tokens; t++) {
             for (int b = 0; b < blocks; b++) {
                 int xb = t * blocks + b;
-                int g = (t / 4 * blocks + b) * 4 + (t & 3);
-                gemmScales[g] = d[xb];
+                // the four tokens' group and block, as rowsQ4KGemm4 indexes them; the token's lane in each quarter
+                int gb = t / 4 * blocks + b;
+                int lane = t & 3;
+                gemmScales[4 * gb + lane] = d[xb];
                 for (int sub = 0; sub < 8; sub++) {
-                    gemmSubSums[(t / 4 * blocks + b) * 32 + sub * 4 + (t & 3)] = tokenSubSums[8 * xb + sub];
+                    gemmSubSums[32 * gb + 4 * sub + lane] = tokenSubSums[8 * xb + sub];
                 }
             }
         }
