@@ -157,6 +157,15 @@ final class Q8_KActivations {
     private static final VectorShuffle<Integer> XOR4_I = shuffle(m -> m ^ 4);
     private static final VectorShuffle<Integer> XOR2_I = shuffle(m -> m ^ 2);
     private static final VectorShuffle<Integer> XOR1_I = shuffle(m -> m ^ 1);
+    /**
+     * For {@code selectFrom(a, b)}, 4-lane units: a's unit 0, b's 0, a's 1, b's 1 ({@link #UNITS_LO}), or units 2
+     * and 3 the same way ({@link #UNITS_HI}); a's units 0 and 1, then b's ({@link #PAIRS_LO}), or units 2 and 3
+     * ({@link #PAIRS_HI}). Together a transpose of four vectors' 4-lane units ({@link Unpacked#scaledSixBitsAsFloats}).
+     */
+    private static final IntVector UNITS_LO = intLanes(m -> ((m >> 2) & 1) * 16 + (m >> 3) * 4 + (m & 3));
+    private static final IntVector UNITS_HI = intLanes(m -> ((m >> 2) & 1) * 16 + 8 + (m >> 3) * 4 + (m & 3));
+    private static final IntVector PAIRS_LO = intLanes(m -> (m >> 3) * 16 + (m & 7));
+    private static final IntVector PAIRS_HI = intLanes(m -> (m >> 3) * 16 + 8 + (m & 7));
     /** Lane m takes lane m / 4, or 4 + m / 4: sub-block mins 0..3 or 4..7, each for four tokens. */
     private static final VectorShuffle<Integer> QUAD_LO = shuffle(m -> m >> 2);
     private static final VectorShuffle<Integer> QUAD_HI = shuffle(m -> 4 + (m >> 2));
@@ -346,7 +355,7 @@ final class Q8_KActivations {
     private long tokenQ4Span;
     private int tokenQ6Generation = -1;
     private long tokenQ6Span;
-    /** The quantization {@link #lanesX} was transposed from by {@link #matmulLanes8} (-1: none). */
+    /** The quantization {@link #lanesX} was transposed from ({@link #transpose}, {@link #matmulLanes8}; -1: none). */
     private int lanesGeneration = -1;
     /** ... and its columns, tokens and value order. */
     private long lanesLayout;
@@ -543,8 +552,13 @@ final class Q8_KActivations {
         }
         int firstToken = Math.min(groups * 16, laneTokens);
         int tileRows = q4 ? Q4_K_TILE_ROWS : Q6_K_TILE_ROWS;
-        if (groups > 0) {
-            transpose(groups, cols, firstToken);
+        // products on the same activations in the same order (a layer's Q and K, its gate and up) share the
+        // transposed copy
+        long layout = (long) cols << 32 | (long) firstToken << 1 | (q4 ? 0 : 1);
+        if (groups > 0 && (lanesGeneration != generation || lanesLayout != layout)) {
+            transpose(groups, cols, firstToken, !q4);
+            lanesGeneration = generation;
+            lanesLayout = layout;
         }
         // accumulators: GROUP_ACC floats per group, then 16 per remaining token
         int tokenAcc = groups * GROUP_ACC - firstToken * 16;
@@ -2051,9 +2065,10 @@ final class Q8_KActivations {
     /**
      * Fills {@link #lanesX}, {@link #lanesD}, {@link #lanesSums} and {@link #lanesBsums} for the first
      * {@code groups * 16} tokens of the activations quantized last; lanes of tokens from {@code tokens} on
-     * (a last group's empty lanes) are zero.
+     * (a last group's empty lanes) are zero. With {@code q6}, each block's values in {@link #q6LaneOrder}, as
+     * {@link Unpacked#scaledSixBitsAsFloats} lays out the weights.
      */
-    private void transpose(int groups, int cols, int tokens) {
+    private void transpose(int groups, int cols, int tokens, boolean q6) {
         lanesGeneration = -1;
         int blocks = cols / BLOCK;
         if (lanesX.length < groups * 16 * cols) {
@@ -2063,10 +2078,10 @@ final class Q8_KActivations {
             lanesBsums = new int[groups * 16 * blocks * 16];
         }
         MatrixOps.shared().forRows(groups, (long) groups * 16 * cols * QUANTIZE_WORK,
-                (from, to) -> transposeGroups(from, to, cols, tokens));
+                (from, to) -> transposeGroups(from, to, cols, tokens, q6));
     }
 
-    private void transposeGroups(int from, int to, int cols, int tokens) {
+    private void transposeGroups(int from, int to, int cols, int tokens, boolean q6) {
         int blocks = cols / BLOCK;
         for (int g = from; g < to; g++) {
             for (int l = 0; l < 16; l++) {
@@ -2087,7 +2102,8 @@ final class Q8_KActivations {
                     continue;
                 }
                 for (int c = 0; c < cols; c++) {
-                    lanesX[(g * cols + c) * 16 + l] = q[t * cols + c];
+                    int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
+                    lanesX[(g * cols + at) * 16 + l] = q[t * cols + c];
                 }
                 for (int b = 0; b < blocks; b++) {
                     int xb = t * blocks + b;
@@ -2241,18 +2257,17 @@ final class Q8_KActivations {
             FloatVector s5 = s0;
             FloatVector s6 = s0;
             FloatVector s7 = s0;
-            for (int c = 0; c < 128; c += 32) {
-                int i = c + 4 * lane;
+            for (int i = 32 * lane; i < 32 * lane + 16; i += 4) {
                 int x = xo + 16 * i;
-                int y = x + 16 * 128;
+                int y = x + 16 * 16;
                 s0 = lanesProduct(x, wf[i], s0);
                 s1 = lanesProduct(x + 16, wf[i + 1], s1);
                 s2 = lanesProduct(x + 32, wf[i + 2], s2);
                 s3 = lanesProduct(x + 48, wf[i + 3], s3);
-                s4 = lanesProduct(y, wf[i + 128], s4);
-                s5 = lanesProduct(y + 16, wf[i + 129], s5);
-                s6 = lanesProduct(y + 32, wf[i + 130], s6);
-                s7 = lanesProduct(y + 48, wf[i + 131], s7);
+                s4 = lanesProduct(y, wf[i + 16], s4);
+                s5 = lanesProduct(y + 16, wf[i + 17], s5);
+                s6 = lanesProduct(y + 32, wf[i + 18], s6);
+                s7 = lanesProduct(y + 48, wf[i + 19], s7);
             }
             IntVector sum = ((IntVector) s0.add(s1).add(s2.add(s3)).convert(VectorOperators.F2I, 0))
                     .add((IntVector) s4.add(s5).add(s6.add(s7)).convert(VectorOperators.F2I, 0));
@@ -2385,20 +2400,17 @@ final class Q8_KActivations {
             FloatVector b2 = a0;
             FloatVector a3 = a0;
             FloatVector b3 = a0;
-            for (int c = 0; c < 128; c += 32) {
-                for (int k = 0; k < 4; k++) {
-                    int i = c + 4 * lane + k;
-                    FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
-                    FloatVector y = FloatVector.fromArray(F, xs, xo + 16 * (i + 128));
-                    a0 = x.fma(FloatVector.broadcast(F, w0[i]), a0);
-                    a1 = x.fma(FloatVector.broadcast(F, w1[i]), a1);
-                    a2 = x.fma(FloatVector.broadcast(F, w2[i]), a2);
-                    a3 = x.fma(FloatVector.broadcast(F, w3[i]), a3);
-                    b0 = y.fma(FloatVector.broadcast(F, w0[i + 128]), b0);
-                    b1 = y.fma(FloatVector.broadcast(F, w1[i + 128]), b1);
-                    b2 = y.fma(FloatVector.broadcast(F, w2[i + 128]), b2);
-                    b3 = y.fma(FloatVector.broadcast(F, w3[i + 128]), b3);
-                }
+            for (int i = 32 * lane; i < 32 * lane + 16; i++) {
+                FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
+                FloatVector y = FloatVector.fromArray(F, xs, xo + 16 * (i + 16));
+                a0 = x.fma(FloatVector.broadcast(F, w0[i]), a0);
+                a1 = x.fma(FloatVector.broadcast(F, w1[i]), a1);
+                a2 = x.fma(FloatVector.broadcast(F, w2[i]), a2);
+                a3 = x.fma(FloatVector.broadcast(F, w3[i]), a3);
+                b0 = y.fma(FloatVector.broadcast(F, w0[i + 16]), b0);
+                b1 = y.fma(FloatVector.broadcast(F, w1[i + 16]), b1);
+                b2 = y.fma(FloatVector.broadcast(F, w2[i + 16]), b2);
+                b3 = y.fma(FloatVector.broadcast(F, w3[i + 16]), b3);
             }
             int bo = (gb * 16 + 2 * lane) * 16;
             IntVector lo = IntVector.fromArray(I, lanesBsums, bo);
@@ -2460,24 +2472,21 @@ final class Q8_KActivations {
             FloatVector f1 = e0;
             FloatVector f2 = e0;
             FloatVector f3 = e0;
-            for (int c = 0; c < 128; c += 32) {
-                for (int k = 0; k < 4; k++) {
-                    int i = c + 4 * lane + k;
-                    FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
-                    FloatVector y = FloatVector.fromArray(F, xs, yo + 16 * i);
-                    FloatVector v = FloatVector.broadcast(F, w0[i]);
-                    e0 = x.fma(v, e0);
-                    f0 = y.fma(v, f0);
-                    v = FloatVector.broadcast(F, w1[i]);
-                    e1 = x.fma(v, e1);
-                    f1 = y.fma(v, f1);
-                    v = FloatVector.broadcast(F, w2[i]);
-                    e2 = x.fma(v, e2);
-                    f2 = y.fma(v, f2);
-                    v = FloatVector.broadcast(F, w3[i]);
-                    e3 = x.fma(v, e3);
-                    f3 = y.fma(v, f3);
-                }
+            for (int i = 32 * lane; i < 32 * lane + 16; i++) {
+                FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
+                FloatVector y = FloatVector.fromArray(F, xs, yo + 16 * i);
+                FloatVector v = FloatVector.broadcast(F, w0[i]);
+                e0 = x.fma(v, e0);
+                f0 = y.fma(v, f0);
+                v = FloatVector.broadcast(F, w1[i]);
+                e1 = x.fma(v, e1);
+                f1 = y.fma(v, f1);
+                v = FloatVector.broadcast(F, w2[i]);
+                e2 = x.fma(v, e2);
+                f2 = y.fma(v, f2);
+                v = FloatVector.broadcast(F, w3[i]);
+                e3 = x.fma(v, e3);
+                f3 = y.fma(v, f3);
             }
             IntVector ei0 = (IntVector) e0.convert(VectorOperators.F2I, 0);
             IntVector ei1 = (IntVector) e1.convert(VectorOperators.F2I, 0);
@@ -2495,24 +2504,21 @@ final class Q8_KActivations {
             f1 = e0;
             f2 = e0;
             f3 = e0;
-            for (int c = 128; c < 256; c += 32) {
-                for (int k = 0; k < 4; k++) {
-                    int i = c + 4 * lane + k;
-                    FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
-                    FloatVector y = FloatVector.fromArray(F, xs, yo + 16 * i);
-                    FloatVector v = FloatVector.broadcast(F, w0[i]);
-                    e0 = x.fma(v, e0);
-                    f0 = y.fma(v, f0);
-                    v = FloatVector.broadcast(F, w1[i]);
-                    e1 = x.fma(v, e1);
-                    f1 = y.fma(v, f1);
-                    v = FloatVector.broadcast(F, w2[i]);
-                    e2 = x.fma(v, e2);
-                    f2 = y.fma(v, f2);
-                    v = FloatVector.broadcast(F, w3[i]);
-                    e3 = x.fma(v, e3);
-                    f3 = y.fma(v, f3);
-                }
+            for (int i = 32 * lane + 16; i < 32 * lane + 16 + 16; i++) {
+                FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
+                FloatVector y = FloatVector.fromArray(F, xs, yo + 16 * i);
+                FloatVector v = FloatVector.broadcast(F, w0[i]);
+                e0 = x.fma(v, e0);
+                f0 = y.fma(v, f0);
+                v = FloatVector.broadcast(F, w1[i]);
+                e1 = x.fma(v, e1);
+                f1 = y.fma(v, f1);
+                v = FloatVector.broadcast(F, w2[i]);
+                e2 = x.fma(v, e2);
+                f2 = y.fma(v, f2);
+                v = FloatVector.broadcast(F, w3[i]);
+                e3 = x.fma(v, e3);
+                f3 = y.fma(v, f3);
             }
             int bo = (gb * 16 + 2 * lane) * 16;
             int bp = (hb * 16 + 2 * lane) * 16;
@@ -2684,15 +2690,43 @@ final class Q8_KActivations {
             }
         }
 
-        /** Q6_K with 16 int lanes: {@link #floats} = 6-bit weight times sub-block scale. */
+        /**
+         * Q6_K with 16 int lanes: {@link #floats} = 6-bit weight times sub-block scale, in {@link #q6LaneOrder}
+         * (each lane of {@code ggml_vec_dot_q6_K_q8_K} in one run, so that the prompt kernels' loops over a lane's
+         * values are plain counted loops). 16 values (one scale) at a time, not a scalar loop (which C2 did not
+         * vectorize); then the 4-value units of four sub-blocks transposed.
+         */
         void scaledSixBitsAsFloats() {
-            // 16 values (one scale) at a time, not a scalar loop (which C2 did not vectorize): one thread, a
-            // 128-token product with a 1024 x 2816 Q6_K matrix 7-16% faster
-            for (int sub = 0; sub < 16; sub++) {
-                ((FloatVector) ((IntVector) ShortVector.fromArray(ShortVector.SPECIES_256, sixBits, 16 * sub)
-                        .convertShape(VectorOperators.S2I, I, 0)).mul(scales[sub])
-                        .convert(VectorOperators.I2F, 0)).intoArray(floats, 16 * sub);
+            for (int half = 0; half < 2; half++) {
+                for (int hs = 0; hs < 2; hs++) {
+                    // sub-block 8 half + 2 chunk + hs: values 16 hs..16 hs+15 of chunk 4 half + chunk, whose
+                    // units (four values each) belong to lanes 4 hs..4 hs+3
+                    IntVector a = scaledSub(8 * half + hs);
+                    IntVector b = scaledSub(8 * half + 2 + hs);
+                    IntVector c = scaledSub(8 * half + 4 + hs);
+                    IntVector e = scaledSub(8 * half + 6 + hs);
+                    IntVector abLo = UNITS_LO.selectFrom(a, b);
+                    IntVector abHi = UNITS_HI.selectFrom(a, b);
+                    IntVector ceLo = UNITS_LO.selectFrom(c, e);
+                    IntVector ceHi = UNITS_HI.selectFrom(c, e);
+                    // lane 4 hs + j: unit j of the four sub-blocks, at 32 (4 hs + j) + 16 half
+                    int o = 128 * hs + 16 * half;
+                    floatsAt(PAIRS_LO.selectFrom(abLo, ceLo), o);
+                    floatsAt(PAIRS_HI.selectFrom(abLo, ceLo), o + 32);
+                    floatsAt(PAIRS_LO.selectFrom(abHi, ceHi), o + 64);
+                    floatsAt(PAIRS_HI.selectFrom(abHi, ceHi), o + 96);
+                }
             }
+        }
+
+        /** Sub-block {@code sub}'s 16 six-bit weights times its scale. */
+        private IntVector scaledSub(int sub) {
+            return ((IntVector) ShortVector.fromArray(ShortVector.SPECIES_256, sixBits, 16 * sub)
+                    .convertShape(VectorOperators.S2I, I, 0)).mul(scales[sub]);
+        }
+
+        private void floatsAt(IntVector v, int o) {
+            ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(floats, o);
         }
 
         void valuesAsFloats() {
