@@ -232,6 +232,11 @@ final class Q8_KActivations {
     private static final int STAGE_STRIDE = 48;
     /** Accumulator floats per group of 16 tokens in the prompt kernels (Q6_K: 8 lanes of 16 tokens). */
     private static final int GROUP_ACC = 128;
+    /**
+     * The same for Q4_K: products and mins, 16 tokens each. At 128 floats, as for Q6_K, a 16-row tile's
+     * accumulators took 64 KB, more than L1 holds, and every super-block's updates and the finishing went to L2.
+     */
+    private static final int GROUP_ACC_Q4 = 32;
 
     /**
      * With 8 int lanes (AVX2): a group of this many tokens (Q6_K, Q4_K) takes {@link #matmulLanes8}, 8 tokens to a
@@ -338,6 +343,10 @@ final class Q8_KActivations {
      * 16 tokens, per column, the 16 tokens' quantized values as floats.
      */
     private float[] lanesX = new float[0];
+    /** {@link #q} read as ints (four values each), for {@link #transposeValues}' gathers. */
+    private int[] qInts = new int[0];
+    /** Ints between the 16 tokens of a group in {@link #qInts}: {@code cols / 4} apart. */
+    private final int[] gatherMap = new int[16];
     /** Per group of 16 tokens and block: the 16 tokens' scales. */
     private float[] lanesD = new float[0];
     /** Per group of 16 tokens, block and 32-value sub-block: the 16 tokens' sums of quantized values. */
@@ -560,8 +569,9 @@ final class Q8_KActivations {
             lanesGeneration = generation;
             lanesLayout = layout;
         }
-        // accumulators: GROUP_ACC floats per group, then 16 per remaining token
-        int tokenAcc = groups * GROUP_ACC - firstToken * 16;
+        // accumulators: GROUP_ACC (Q4_K: GROUP_ACC_Q4) floats per group, then 16 per remaining token
+        int groupAcc = q4 ? GROUP_ACC_Q4 : GROUP_ACC;
+        int tokenAcc = groups * groupAcc - firstToken * 16;
         int accSize = tokenAcc + n * 16;
         // chunks of whole tiles: in chunks of 8 rows (MatrixOps' default) a Q4_K tile held 8 rows, not 16, and
         // every group's activations were read once per 8 rows
@@ -598,15 +608,15 @@ final class Q8_KActivations {
                             for (; i + 4 <= tile; i += 4) {
                                 if (q4) {
                                     accumulateQ4KLanes4x2(s.tile, i, g, b, blocks, cols, acc,
-                                            i * accSize + g * GROUP_ACC, accSize);
+                                            i * accSize + g * groupAcc, accSize);
                                 } else {
                                     accumulateQ6KLanes4x2(s.tile, i, g, b, blocks, cols, acc,
-                                            i * accSize + g * GROUP_ACC, accSize);
+                                            i * accSize + g * groupAcc, accSize);
                                 }
                             }
                             for (; i < tile; i++) {
                                 for (int h = g; h < g + 2; h++) {
-                                    int a = i * accSize + h * GROUP_ACC;
+                                    int a = i * accSize + h * groupAcc;
                                     if (q4) {
                                         accumulateQ4KLanes(s.tile[i], h, b, blocks, cols, acc, a);
                                     } else {
@@ -619,15 +629,15 @@ final class Q8_KActivations {
                         }
                         for (; i + 4 <= tile; i += 4) {
                             if (q4) {
-                                accumulateQ4KLanes4(s.tile, i, g, b, blocks, cols, acc, i * accSize + g * GROUP_ACC,
+                                accumulateQ4KLanes4(s.tile, i, g, b, blocks, cols, acc, i * accSize + g * groupAcc,
                                         accSize);
                             } else {
-                                accumulateQ6KLanes4(s.tile, i, g, b, blocks, cols, acc, i * accSize + g * GROUP_ACC,
+                                accumulateQ6KLanes4(s.tile, i, g, b, blocks, cols, acc, i * accSize + g * groupAcc,
                                         accSize);
                             }
                         }
                         for (; i < tile; i++) {
-                            int a = i * accSize + g * GROUP_ACC;
+                            int a = i * accSize + g * groupAcc;
                             if (q4) {
                                 accumulateQ4KLanes(s.tile[i], g, b, blocks, cols, acc, a);
                             } else {
@@ -649,7 +659,7 @@ final class Q8_KActivations {
                 for (int i = 0; i < tile; i++) {
                     int r = staged + i;
                     for (int g = 0; g < groups; g++) {
-                        finishLanes(q4, acc, i * accSize + g * GROUP_ACC, s.lanes);
+                        finishLanes(q4, acc, i * accSize + g * groupAcc, s.lanes);
                         for (int l = 0; l < 16 && 16 * g + l < firstToken; l++) {
                             stage[(16 * g + l) * STAGE_STRIDE + r] = s.lanes[l];
                         }
@@ -2077,6 +2087,16 @@ final class Q8_KActivations {
             lanesSums = new float[groups * 16 * blocks * 8];
             lanesBsums = new int[groups * 16 * blocks * 16];
         }
+        int full = Math.min(tokens, groups * 16) / 16 * 16 * cols;
+        if (qInts.length < full / 4) {
+            qInts = new int[full / 4];
+        }
+        for (int i = 0; i < full; i += 64) {
+            ByteVector.fromArray(ByteVector.SPECIES_512, q, i).reinterpretAsInts().intoArray(qInts, i >> 2);
+        }
+        for (int l = 0; l < 16; l++) {
+            gatherMap[l] = l * (cols >> 2);
+        }
         MatrixOps.shared().forRows(groups, (long) groups * 16 * cols * QUANTIZE_WORK,
                 (from, to) -> transposeGroups(from, to, cols, tokens, q6));
     }
@@ -2084,40 +2104,58 @@ final class Q8_KActivations {
     private void transposeGroups(int from, int to, int cols, int tokens, boolean q6) {
         int blocks = cols / BLOCK;
         for (int g = from; g < to; g++) {
+            if (16 * g + 16 <= tokens) {
+                for (int c = 0; c < cols; c += 4) {
+                    transposeValues(g, c, cols, q6);
+                }
+            } else {
+                // a last group with empty lanes, value by value
+                for (int l = 0; l < 16; l++) {
+                    int t = 16 * g + l;
+                    for (int c = 0; c < cols; c++) {
+                        int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
+                        lanesX[(g * cols + at) * 16 + l] = t < tokens ? q[t * cols + c] : 0f;
+                    }
+                }
+            }
             for (int l = 0; l < 16; l++) {
                 int t = 16 * g + l;
-                if (t >= tokens) {
-                    for (int c = 0; c < cols; c++) {
-                        lanesX[(g * cols + c) * 16 + l] = 0f;
-                    }
-                    for (int b = 0; b < blocks; b++) {
-                        lanesD[(g * blocks + b) * 16 + l] = 0f;
-                        for (int i = 0; i < 16; i++) {
-                            lanesBsums[((g * blocks + b) * 16 + i) * 16 + l] = 0;
-                        }
-                        for (int sub = 0; sub < 8; sub++) {
-                            lanesSums[((g * blocks + b) * 8 + sub) * 16 + l] = 0f;
-                        }
-                    }
-                    continue;
-                }
-                for (int c = 0; c < cols; c++) {
-                    int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
-                    lanesX[(g * cols + at) * 16 + l] = q[t * cols + c];
-                }
+                boolean empty = t >= tokens;
                 for (int b = 0; b < blocks; b++) {
                     int xb = t * blocks + b;
-                    lanesD[(g * blocks + b) * 16 + l] = d[xb];
+                    lanesD[(g * blocks + b) * 16 + l] = empty ? 0f : d[xb];
                     for (int i = 0; i < 16; i++) {
-                        lanesBsums[((g * blocks + b) * 16 + i) * 16 + l] = bsums[xb * 16 + i];
+                        lanesBsums[((g * blocks + b) * 16 + i) * 16 + l] = empty ? 0 : bsums[xb * 16 + i];
                     }
                     for (int sub = 0; sub < 8; sub++) {
                         lanesSums[((g * blocks + b) * 8 + sub) * 16 + l] =
-                                bsums[xb * 16 + 2 * sub] + bsums[xb * 16 + 2 * sub + 1];
+                                empty ? 0f : bsums[xb * 16 + 2 * sub] + bsums[xb * 16 + 2 * sub + 1];
                     }
                 }
             }
         }
+    }
+
+    /**
+     * Columns {@code c..c+3} of group {@code g}'s 16 tokens (all of them present) into {@link #lanesX}: the 16
+     * tokens' four bytes gathered from {@link #qInts} into one int vector, each byte shifted out of its lanes and
+     * stored as a column of floats (with {@code q6} at its place in {@link #q6LaneOrder}). A store per value had
+     * been 4.6% of tiny-llama-q4_k_m's prompts; a 16 x 16 transpose of widened rows in registers (64
+     * two-vector permutes) as slow, its vectors spilled.
+     */
+    private void transposeValues(int g, int c, int cols, boolean q6) {
+        IntVector v = IntVector.fromArray(I, qInts, (16 * g * cols + c) >> 2, gatherMap, 0);
+        int base = g * cols;
+        storeColumn(v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24), base, c, q6);
+        storeColumn(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24), base, c + 1, q6);
+        storeColumn(v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24), base, c + 2, q6);
+        storeColumn(v.lanewise(VectorOperators.ASHR, 24), base, c + 3, q6);
+    }
+
+    /** Column {@code c}'s 16 token values (ints) as floats into {@link #lanesX} of the group at {@code base}. */
+    private void storeColumn(IntVector v, int base, int c, boolean q6) {
+        int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
+        ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(lanesX, (base + at) * 16);
     }
 
     /**
@@ -2283,7 +2321,7 @@ final class Q8_KActivations {
 
     /**
      * {@link #accumulateQ4KLanes4} for two groups of 16 tokens at once ({@code g} and {@code g + 1}, whose
-     * accumulators are {@link #GROUP_ACC} apart): each weight broadcast serves 32 tokens and each activation
+     * accumulators are {@link #GROUP_ACC_Q4} apart): each weight broadcast serves 32 tokens and each activation
      * load four rows, 6 loads per 8 fused multiply-adds where one group took 10. One chain per row and group.
      * One thread, 2816 x 1024, 128 tokens: 11-12% faster than a group at a time (same-JVM A/B, both orders);
      * bench-llama-q4_k_m's 128-token prompt on two threads 17-21% faster, tiny-llama-q4_k_m's 7-8%. For
@@ -2338,7 +2376,7 @@ final class Q8_KActivations {
             FloatVector ylo = FloatVector.fromArray(F, lanesSums, to);
             FloatVector yhi = FloatVector.fromArray(F, lanesSums, to + 16);
             int o = a;
-            int q = a + GROUP_ACC;
+            int q = a + GROUP_ACC_Q4;
             e0.fma(dx.mul(u0.d), FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
             xlo.mul((float) u0.scales[4 * p]).add(xhi.mul((float) u0.scales[4 * p + 2]))
                     .fma(dx.mul(u0.dmin), FloatVector.fromArray(F, acc, o + 16)).intoArray(acc, o + 16);
