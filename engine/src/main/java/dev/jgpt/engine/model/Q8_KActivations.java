@@ -15,6 +15,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -339,10 +340,18 @@ final class Q8_KActivations {
     /** The same for the tokens' block scales: per group of four tokens and block, the four tokens' scales. */
     private float[] gemmScales = new float[0];
     /**
-     * The prompt kernel's copy of the activations, 16 tokens to a vector ({@link #transpose}): per group of
-     * 16 tokens, per column, the 16 tokens' quantized values as floats.
+     * The prompt kernel's copy of the activations, 16 tokens to a vector ({@link #transpose}; 8 with 8 int lanes,
+     * {@link #transposeLanes8}): per group of tokens, per column, the group's quantized values as floats. With 16
+     * int lanes only for Q6_K, whose kernels C2 compiled with more stack traffic on {@link #lanesXs} (one thread,
+     * 1024 x 2816 by 128 tokens, 7.2 against 8.8 ns per super-block and token).
      */
     private float[] lanesX = new float[0];
+    /**
+     * The same for Q4_K with 16 int lanes, in native memory on 64-byte boundaries: each 16-float load of a Java
+     * array straddles two cache lines (one thread, 2816 x 1024 by 128 tokens: 4.3 -> 3.9 ns per super-block and
+     * token).
+     */
+    private MemorySegment lanesXs = MemorySegment.NULL;
     /** {@link #q} read as ints (four values each), for {@link #transposeValues}' gathers. */
     private int[] qInts = new int[0];
     /** Ints between the 16 tokens of a group in {@link #qInts}: {@code cols / 4} apart. */
@@ -2081,8 +2090,14 @@ final class Q8_KActivations {
     private void transpose(int groups, int cols, int tokens, boolean q6) {
         lanesGeneration = -1;
         int blocks = cols / BLOCK;
-        if (lanesX.length < groups * 16 * cols) {
+        if (q6 && lanesX.length < groups * 16 * cols) {
             lanesX = new float[groups * 16 * cols];
+        }
+        if (!q6 && lanesXs.byteSize() < 64L * groups * cols) {
+            // native memory on 64-byte boundaries: each 16-float load of a Java array straddles two cache lines
+            lanesXs = Arena.ofAuto().allocate(64L * groups * cols, 64);
+        }
+        if (lanesD.length < groups * 16 * blocks) {
             lanesD = new float[groups * 16 * blocks];
             lanesSums = new float[groups * 16 * blocks * 8];
             lanesBsums = new int[groups * 16 * blocks * 16];
@@ -2114,7 +2129,12 @@ final class Q8_KActivations {
                     int t = 16 * g + l;
                     for (int c = 0; c < cols; c++) {
                         int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
-                        lanesX[(g * cols + at) * 16 + l] = t < tokens ? q[t * cols + c] : 0f;
+                        float value = t < tokens ? q[t * cols + c] : 0f;
+                        if (q6) {
+                            lanesX[(g * cols + at) * 16 + l] = value;
+                        } else {
+                            lanesXs.setAtIndex(ValueLayout.JAVA_FLOAT, (long) (g * cols + at) * 16 + l, value);
+                        }
                     }
                 }
             }
@@ -2152,10 +2172,15 @@ final class Q8_KActivations {
         storeColumn(v.lanewise(VectorOperators.ASHR, 24), base, c + 3, q6);
     }
 
-    /** Column {@code c}'s 16 token values (ints) as floats into {@link #lanesX} of the group at {@code base}. */
+    /** Column {@code c}'s 16 token values (ints) as floats into {@link #lanesXs} of the group at {@code base}. */
     private void storeColumn(IntVector v, int base, int c, boolean q6) {
         int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
-        ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(lanesX, (base + at) * 16);
+        FloatVector f = (FloatVector) v.convert(VectorOperators.I2F, 0);
+        if (q6) {
+            f.intoArray(lanesX, (base + at) * 16);
+        } else {
+            f.intoMemorySegment(lanesXs, 64L * (base + at), ByteOrder.LITTLE_ENDIAN);
+        }
     }
 
     /**
@@ -2173,6 +2198,7 @@ final class Q8_KActivations {
         FloatVector sum = FloatVector.fromArray(F, acc, a);
         FloatVector min = FloatVector.fromArray(F, acc, a + 16);
         float[] wf = w.floats;
+        int wo = w.fo;
         for (int p = 0; p < 4; p++) {
             // eight independent chains, so that fused multiply-adds do not wait for each other
             FloatVector s0 = FloatVector.zero(F);
@@ -2185,14 +2211,14 @@ final class Q8_KActivations {
             FloatVector s7 = s0;
             for (int i = 64 * p; i < 64 * p + 64; i += 8) {
                 int x = xo + 16 * i;
-                s0 = lanesProduct(x, wf[i], s0);
-                s1 = lanesProduct(x + 16, wf[i + 1], s1);
-                s2 = lanesProduct(x + 32, wf[i + 2], s2);
-                s3 = lanesProduct(x + 48, wf[i + 3], s3);
-                s4 = lanesProduct(x + 64, wf[i + 4], s4);
-                s5 = lanesProduct(x + 80, wf[i + 5], s5);
-                s6 = lanesProduct(x + 96, wf[i + 6], s6);
-                s7 = lanesProduct(x + 112, wf[i + 7], s7);
+                s0 = lanesProduct(x, wf[wo + i], s0);
+                s1 = lanesProduct(x + 16, wf[wo + i + 1], s1);
+                s2 = lanesProduct(x + 32, wf[wo + i + 2], s2);
+                s3 = lanesProduct(x + 48, wf[wo + i + 3], s3);
+                s4 = lanesProduct(x + 64, wf[wo + i + 4], s4);
+                s5 = lanesProduct(x + 80, wf[wo + i + 5], s5);
+                s6 = lanesProduct(x + 96, wf[wo + i + 6], s6);
+                s7 = lanesProduct(x + 112, wf[wo + i + 7], s7);
             }
             s0 = s0.add(s1).add(s2.add(s3)).add(s4.add(s5).add(s6.add(s7)));
             int so = (gb * 8 + 2 * p) * 16;
@@ -2216,11 +2242,10 @@ final class Q8_KActivations {
         Unpacked u1 = tile[i0 + 1];
         Unpacked u2 = tile[i0 + 2];
         Unpacked u3 = tile[i0 + 3];
-        float[] w0 = u0.floats;
-        float[] w1 = u1.floats;
-        float[] w2 = u2.floats;
-        float[] w3 = u3.floats;
-        float[] xs = lanesX;
+        // the four rows' floats, one after another in the tile's array
+        float[] w = u0.floats;
+        int wo = u0.fo;
+        MemorySegment xs = lanesXs;
         int xo = (g * cols + b * BLOCK) * 16;
         int gb = g * blocks + b;
         FloatVector dx = FloatVector.fromArray(F, lanesD, gb * 16);
@@ -2242,16 +2267,16 @@ final class Q8_KActivations {
             FloatVector e3 = e0;
             FloatVector o3 = e0;
             for (int i = 64 * p; i < 64 * p + 64; i += 2) {
-                FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
-                FloatVector y = FloatVector.fromArray(F, xs, xo + 16 * i + 16);
-                e0 = x.fma(FloatVector.broadcast(F, w0[i]), e0);
-                e1 = x.fma(FloatVector.broadcast(F, w1[i]), e1);
-                e2 = x.fma(FloatVector.broadcast(F, w2[i]), e2);
-                e3 = x.fma(FloatVector.broadcast(F, w3[i]), e3);
-                o0 = y.fma(FloatVector.broadcast(F, w0[i + 1]), o0);
-                o1 = y.fma(FloatVector.broadcast(F, w1[i + 1]), o1);
-                o2 = y.fma(FloatVector.broadcast(F, w2[i + 1]), o2);
-                o3 = y.fma(FloatVector.broadcast(F, w3[i + 1]), o3);
+                FloatVector x = FloatVector.fromMemorySegment(F, xs, 4L * (xo + 16 * i), ByteOrder.LITTLE_ENDIAN);
+                FloatVector y = FloatVector.fromMemorySegment(F, xs, 4L * (xo + 16 * i + 16), ByteOrder.LITTLE_ENDIAN);
+                e0 = x.fma(FloatVector.broadcast(F, w[wo + i]), e0);
+                e1 = x.fma(FloatVector.broadcast(F, w[wo + 256 + i]), e1);
+                e2 = x.fma(FloatVector.broadcast(F, w[wo + 512 + i]), e2);
+                e3 = x.fma(FloatVector.broadcast(F, w[wo + 768 + i]), e3);
+                o0 = y.fma(FloatVector.broadcast(F, w[wo + i + 1]), o0);
+                o1 = y.fma(FloatVector.broadcast(F, w[wo + 256 + i + 1]), o1);
+                o2 = y.fma(FloatVector.broadcast(F, w[wo + 512 + i + 1]), o2);
+                o3 = y.fma(FloatVector.broadcast(F, w[wo + 768 + i + 1]), o3);
             }
             int so = (gb * 8 + 2 * p) * 16;
             FloatVector lo = FloatVector.fromArray(F, lanesSums, so);
@@ -2285,6 +2310,7 @@ final class Q8_KActivations {
         int gb = g * blocks + b;
         FloatVector dd = FloatVector.fromArray(F, lanesD, gb * 16).mul(w.d);
         float[] wf = w.floats;
+        int wo = w.fo;
         for (int lane = 0; lane < 8; lane++) {
             // eight independent chains: the lane's four positions in chunks 0..3 and in chunks 4..7
             FloatVector s0 = FloatVector.zero(F);
@@ -2298,14 +2324,14 @@ final class Q8_KActivations {
             for (int i = 32 * lane; i < 32 * lane + 16; i += 4) {
                 int x = xo + 16 * i;
                 int y = x + 16 * 16;
-                s0 = lanesProduct(x, wf[i], s0);
-                s1 = lanesProduct(x + 16, wf[i + 1], s1);
-                s2 = lanesProduct(x + 32, wf[i + 2], s2);
-                s3 = lanesProduct(x + 48, wf[i + 3], s3);
-                s4 = lanesProduct(y, wf[i + 16], s4);
-                s5 = lanesProduct(y + 16, wf[i + 17], s5);
-                s6 = lanesProduct(y + 32, wf[i + 18], s6);
-                s7 = lanesProduct(y + 48, wf[i + 19], s7);
+                s0 = lanesProductArray(x, wf[wo + i], s0);
+                s1 = lanesProductArray(x + 16, wf[wo + i + 1], s1);
+                s2 = lanesProductArray(x + 32, wf[wo + i + 2], s2);
+                s3 = lanesProductArray(x + 48, wf[wo + i + 3], s3);
+                s4 = lanesProductArray(y, wf[wo + i + 16], s4);
+                s5 = lanesProductArray(y + 16, wf[wo + i + 17], s5);
+                s6 = lanesProductArray(y + 32, wf[wo + i + 18], s6);
+                s7 = lanesProductArray(y + 48, wf[wo + i + 19], s7);
             }
             IntVector sum = ((IntVector) s0.add(s1).add(s2.add(s3)).convert(VectorOperators.F2I, 0))
                     .add((IntVector) s4.add(s5).add(s6.add(s7)).convert(VectorOperators.F2I, 0));
@@ -2333,11 +2359,10 @@ final class Q8_KActivations {
         Unpacked u1 = tile[i0 + 1];
         Unpacked u2 = tile[i0 + 2];
         Unpacked u3 = tile[i0 + 3];
-        float[] w0 = u0.floats;
-        float[] w1 = u1.floats;
-        float[] w2 = u2.floats;
-        float[] w3 = u3.floats;
-        float[] xs = lanesX;
+        // the four rows' floats, one after another in the tile's array
+        float[] w = u0.floats;
+        int wo = u0.fo;
+        MemorySegment xs = lanesXs;
         int xo = (g * cols + b * BLOCK) * 16;
         int yo = xo + cols * 16;
         int gb = g * blocks + b;
@@ -2354,12 +2379,12 @@ final class Q8_KActivations {
             FloatVector f2 = e0;
             FloatVector f3 = e0;
             for (int i = 64 * p; i < 64 * p + 64; i++) {
-                FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
-                FloatVector y = FloatVector.fromArray(F, xs, yo + 16 * i);
-                FloatVector v0 = FloatVector.broadcast(F, w0[i]);
-                FloatVector v1 = FloatVector.broadcast(F, w1[i]);
-                FloatVector v2 = FloatVector.broadcast(F, w2[i]);
-                FloatVector v3 = FloatVector.broadcast(F, w3[i]);
+                FloatVector x = FloatVector.fromMemorySegment(F, xs, 4L * (xo + 16 * i), ByteOrder.LITTLE_ENDIAN);
+                FloatVector y = FloatVector.fromMemorySegment(F, xs, 4L * (yo + 16 * i), ByteOrder.LITTLE_ENDIAN);
+                FloatVector v0 = FloatVector.broadcast(F, w[wo + i]);
+                FloatVector v1 = FloatVector.broadcast(F, w[wo + 256 + i]);
+                FloatVector v2 = FloatVector.broadcast(F, w[wo + 512 + i]);
+                FloatVector v3 = FloatVector.broadcast(F, w[wo + 768 + i]);
                 e0 = x.fma(v0, e0);
                 e1 = x.fma(v1, e1);
                 e2 = x.fma(v2, e2);
@@ -2421,10 +2446,9 @@ final class Q8_KActivations {
         Unpacked u1 = tile[i0 + 1];
         Unpacked u2 = tile[i0 + 2];
         Unpacked u3 = tile[i0 + 3];
-        float[] w0 = u0.floats;
-        float[] w1 = u1.floats;
-        float[] w2 = u2.floats;
-        float[] w3 = u3.floats;
+        // the four rows' floats, one after another in the tile's array
+        float[] w = u0.floats;
+        int wo = u0.fo;
         float[] xs = lanesX;
         int xo = (g * cols + b * BLOCK) * 16;
         int gb = g * blocks + b;
@@ -2441,14 +2465,14 @@ final class Q8_KActivations {
             for (int i = 32 * lane; i < 32 * lane + 16; i++) {
                 FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
                 FloatVector y = FloatVector.fromArray(F, xs, xo + 16 * (i + 16));
-                a0 = x.fma(FloatVector.broadcast(F, w0[i]), a0);
-                a1 = x.fma(FloatVector.broadcast(F, w1[i]), a1);
-                a2 = x.fma(FloatVector.broadcast(F, w2[i]), a2);
-                a3 = x.fma(FloatVector.broadcast(F, w3[i]), a3);
-                b0 = y.fma(FloatVector.broadcast(F, w0[i + 16]), b0);
-                b1 = y.fma(FloatVector.broadcast(F, w1[i + 16]), b1);
-                b2 = y.fma(FloatVector.broadcast(F, w2[i + 16]), b2);
-                b3 = y.fma(FloatVector.broadcast(F, w3[i + 16]), b3);
+                a0 = x.fma(FloatVector.broadcast(F, w[wo + i]), a0);
+                a1 = x.fma(FloatVector.broadcast(F, w[wo + 256 + i]), a1);
+                a2 = x.fma(FloatVector.broadcast(F, w[wo + 512 + i]), a2);
+                a3 = x.fma(FloatVector.broadcast(F, w[wo + 768 + i]), a3);
+                b0 = y.fma(FloatVector.broadcast(F, w[wo + i + 16]), b0);
+                b1 = y.fma(FloatVector.broadcast(F, w[wo + 256 + i + 16]), b1);
+                b2 = y.fma(FloatVector.broadcast(F, w[wo + 512 + i + 16]), b2);
+                b3 = y.fma(FloatVector.broadcast(F, w[wo + 768 + i + 16]), b3);
             }
             int bo = (gb * 16 + 2 * lane) * 16;
             IntVector lo = IntVector.fromArray(I, lanesBsums, bo);
@@ -2490,10 +2514,9 @@ final class Q8_KActivations {
         Unpacked u1 = tile[i0 + 1];
         Unpacked u2 = tile[i0 + 2];
         Unpacked u3 = tile[i0 + 3];
-        float[] w0 = u0.floats;
-        float[] w1 = u1.floats;
-        float[] w2 = u2.floats;
-        float[] w3 = u3.floats;
+        // the four rows' floats, one after another in the tile's array
+        float[] w = u0.floats;
+        int wo = u0.fo;
         float[] xs = lanesX;
         int xo = (g * cols + b * BLOCK) * 16;
         int yo = xo + cols * 16;
@@ -2513,16 +2536,16 @@ final class Q8_KActivations {
             for (int i = 32 * lane; i < 32 * lane + 16; i++) {
                 FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
                 FloatVector y = FloatVector.fromArray(F, xs, yo + 16 * i);
-                FloatVector v = FloatVector.broadcast(F, w0[i]);
+                FloatVector v = FloatVector.broadcast(F, w[wo + i]);
                 e0 = x.fma(v, e0);
                 f0 = y.fma(v, f0);
-                v = FloatVector.broadcast(F, w1[i]);
+                v = FloatVector.broadcast(F, w[wo + 256 + i]);
                 e1 = x.fma(v, e1);
                 f1 = y.fma(v, f1);
-                v = FloatVector.broadcast(F, w2[i]);
+                v = FloatVector.broadcast(F, w[wo + 512 + i]);
                 e2 = x.fma(v, e2);
                 f2 = y.fma(v, f2);
-                v = FloatVector.broadcast(F, w3[i]);
+                v = FloatVector.broadcast(F, w[wo + 768 + i]);
                 e3 = x.fma(v, e3);
                 f3 = y.fma(v, f3);
             }
@@ -2545,16 +2568,16 @@ final class Q8_KActivations {
             for (int i = 32 * lane + 16; i < 32 * lane + 16 + 16; i++) {
                 FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
                 FloatVector y = FloatVector.fromArray(F, xs, yo + 16 * i);
-                FloatVector v = FloatVector.broadcast(F, w0[i]);
+                FloatVector v = FloatVector.broadcast(F, w[wo + i]);
                 e0 = x.fma(v, e0);
                 f0 = y.fma(v, f0);
-                v = FloatVector.broadcast(F, w1[i]);
+                v = FloatVector.broadcast(F, w[wo + 256 + i]);
                 e1 = x.fma(v, e1);
                 f1 = y.fma(v, f1);
-                v = FloatVector.broadcast(F, w2[i]);
+                v = FloatVector.broadcast(F, w[wo + 512 + i]);
                 e2 = x.fma(v, e2);
                 f2 = y.fma(v, f2);
-                v = FloatVector.broadcast(F, w3[i]);
+                v = FloatVector.broadcast(F, w[wo + 768 + i]);
                 e3 = x.fma(v, e3);
                 f3 = y.fma(v, f3);
             }
@@ -2609,9 +2632,15 @@ final class Q8_KActivations {
         }
     }
 
-    /** {@code acc + lanesX[x..x+16) * weight}: one position of 16 tokens times one weight. */
-    private FloatVector lanesProduct(int x, float weight, FloatVector acc) {
+    /** {@code acc + lanesX[x..x+16) * weight}: {@link #lanesProduct} for Q6_K. */
+    private FloatVector lanesProductArray(int x, float weight, FloatVector acc) {
         return FloatVector.fromArray(F, lanesX, x).fma(FloatVector.broadcast(F, weight), acc);
+    }
+
+    /** {@code acc + lanesXs[x..x+16) * weight}: one position of 16 tokens times one weight (Q4_K). */
+    private FloatVector lanesProduct(int x, float weight, FloatVector acc) {
+        return FloatVector.fromMemorySegment(F, lanesXs, 4L * x, ByteOrder.LITTLE_ENDIAN)
+                .fma(FloatVector.broadcast(F, weight), acc);
     }
 
     /** Quantized activations {@code q[i..i+LANES)} widened to ints. */
@@ -2675,8 +2704,17 @@ final class Q8_KActivations {
         final int[] values = new int[BLOCK];
         /** Q6_K with 16 int lanes: the unsigned 6-bit weights, unscaled. */
         final short[] sixBits = new short[BLOCK];
-        /** {@link #values} as floats (exact), for the prompt kernel. */
-        final float[] floats = new float[BLOCK];
+        /**
+         * {@link #values} as floats (exact), for the prompt kernel: {@code floats[fo..fo+256)}, in an array that
+         * the tile's rows share, one row after another (so that a kernel on four rows reads them from one base).
+         */
+        final float[] floats;
+        final int fo;
+
+        Unpacked(float[] floats, int fo) {
+            this.floats = floats;
+            this.fo = fo;
+        }
         /**
          * Q6_K: the 16 signed sub-block scales. Q4_K: each 32-value sub-block's min, twice (aligned with the
          * activations' 16-value sums).
@@ -2764,12 +2802,13 @@ final class Q8_KActivations {
         }
 
         private void floatsAt(IntVector v, int o) {
-            ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(floats, o);
+            ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(floats, fo + o);
         }
 
         void valuesAsFloats() {
             for (int i = 0; i < BLOCK; i += LANES) {
-                ((FloatVector) IntVector.fromArray(I, values, i).convert(VectorOperators.I2F, 0)).intoArray(floats, i);
+                ((FloatVector) IntVector.fromArray(I, values, i).convert(VectorOperators.I2F, 0))
+                        .intoArray(floats, fo + i);
             }
         }
 
@@ -2861,9 +2900,12 @@ final class Q8_KActivations {
         private float[] acc = new float[0];
         private float[] stage = new float[0];
 
+        /** {@link #tile}'s floats, one row after another. */
+        final float[] tileFloats = new float[Math.max(Q4_K_TILE_ROWS, Q6_K_TILE_ROWS) * BLOCK];
+
         Scratch() {
             for (int i = 0; i < tile.length; i++) {
-                tile[i] = new Unpacked();
+                tile[i] = new Unpacked(tileFloats, i * BLOCK);
             }
         }
 
