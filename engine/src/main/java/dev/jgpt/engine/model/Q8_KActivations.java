@@ -586,7 +586,8 @@ final class Q8_KActivations {
         // every group's activations were read once per 8 rows
         MatrixOps.shared().forRows(rows, (long) rows * n * cols, tileRows, (from, to) -> {
             Scratch s = SCRATCH.get();
-            float[] stage = s.stage(n);
+            float[] stage = s.rowStage(n);
+            int rs = s.rowStride;
             // rows go in tiles, so that a group's activations (16 KB per 256 columns) are read from the
             // nearest cache for every row of the tile; their outputs are staged STAGE_ROWS rows at a time
             for (int r0 = from; r0 < to; r0 += tileRows) {
@@ -668,14 +669,13 @@ final class Q8_KActivations {
                 for (int i = 0; i < tile; i++) {
                     int r = staged + i;
                     for (int g = 0; g < groups; g++) {
-                        finishLanes(q4, acc, i * accSize + g * groupAcc, s.lanes);
-                        for (int l = 0; l < 16 && 16 * g + l < firstToken; l++) {
-                            stage[(16 * g + l) * STAGE_STRIDE + r] = s.lanes[l];
-                        }
+                        // a last group's empty lanes land on the next group's places or the padding, both
+                        // written over or never read
+                        finishedLanes(q4, acc, i * accSize + g * groupAcc).intoArray(stage, r * rs + 16 * g);
                     }
                     for (int t = firstToken; t < n; t++) {
                         int a = i * accSize + tokenAcc + t * 16;
-                        stage[t * STAGE_STRIDE + r] = q4 ? acc[a] - acc[a + 1]
+                        stage[r * rs + t] = q4 ? acc[a] - acc[a + 1]
                                 : LlamaCppMath.hsum8(acc[a], acc[a + 1], acc[a + 2], acc[a + 3], acc[a + 4],
                                         acc[a + 5], acc[a + 6], acc[a + 7]);
                     }
@@ -683,8 +683,16 @@ final class Q8_KActivations {
                 int done = staged + tile;
                 if (done == STAGE_ROWS || r0 + tile == to) {
                     int first = r0 + tile - done;
+                    int whole = done & -16;
                     for (int t = 0; t < n; t++) {
-                        System.arraycopy(stage, t * STAGE_STRIDE, out, t * rows + first, done);
+                        // 16 rows' outputs of token t gathered from the staged rows
+                        for (int r = 0; r < whole; r += 16) {
+                            FloatVector.fromArray(F, stage, r * rs + t, s.rowMap, 0)
+                                    .intoArray(out, t * rows + first + r);
+                        }
+                        for (int r = whole; r < done; r++) {
+                            out[t * rows + first + r] = stage[r * rs + t];
+                        }
                     }
                 }
             }
@@ -1305,10 +1313,9 @@ final class Q8_KActivations {
      * The 16 tokens' results from a group's accumulators: Q4_K's difference of its two sums, Q6_K's
      * {@code hsum_float_8} of its 8 lanes, lane by lane.
      */
-    private static void finishLanes(boolean q4, float[] acc, int a, float[] result) {
+    private static FloatVector finishedLanes(boolean q4, float[] acc, int a) {
         if (q4) {
-            FloatVector.fromArray(F, acc, a).sub(FloatVector.fromArray(F, acc, a + 16)).intoArray(result, 0);
-            return;
+            return FloatVector.fromArray(F, acc, a).sub(FloatVector.fromArray(F, acc, a + 16));
         }
         FloatVector l0 = FloatVector.fromArray(F, acc, a);
         FloatVector l1 = FloatVector.fromArray(F, acc, a + 16);
@@ -1318,7 +1325,7 @@ final class Q8_KActivations {
         FloatVector l5 = FloatVector.fromArray(F, acc, a + 80);
         FloatVector l6 = FloatVector.fromArray(F, acc, a + 96);
         FloatVector l7 = FloatVector.fromArray(F, acc, a + 112);
-        l0.add(l4).add(l2.add(l6)).add(l1.add(l5).add(l3.add(l7))).intoArray(result, 0);
+        return l0.add(l4).add(l2.add(l6)).add(l1.add(l5).add(l3.add(l7)));
     }
 
     /**
@@ -2875,7 +2882,7 @@ final class Q8_KActivations {
         final int[] pairSums = new int[4];
         final int[] minProducts = new int[16];
         /**
-         * A prompt group's 16 finished lanes ({@link Q8_KActivations#finishLanes}), or {@link
+         * A prompt group's 16 finished lanes ({@link Q8_KActivations#finishedLanes}), or {@link
          * Q8_KActivations#rowsQ4KGemm4}'s four tokens' pair sums (16) and mins (16) as floats.
          */
         final float[] lanes = new float[32];
@@ -2899,6 +2906,11 @@ final class Q8_KActivations {
         final float[] scaleFloats = new float[16];
         private float[] acc = new float[0];
         private float[] stage = new float[0];
+        private float[] rowStage = new float[0];
+        /** {@link #rowStage}'s floats between rows. */
+        int rowStride;
+        /** Offsets of 16 staged rows, {@link #rowStride} apart. */
+        final int[] rowMap = new int[16];
 
         /** {@link #tile}'s floats, one row after another. */
         final float[] tileFloats = new float[Math.max(Q4_K_TILE_ROWS, Q6_K_TILE_ROWS) * BLOCK];
@@ -2915,6 +2927,31 @@ final class Q8_KActivations {
                 stage = new float[n * STAGE_STRIDE];
             }
             return stage;
+        }
+
+        /**
+         * The 16-lane prompt kernels' outputs of up to {@link #STAGE_ROWS} rows, row after row, {@link #rowStride}
+         * floats apart: each row's 16-token vectors are stored whole, and each token's outputs gathered 16 rows
+         * at a time ({@link #rowMap}) on their way out. Scattered to the tokens' staged outputs instead (one
+         * scalar store per output, or a scatter per vector), they had been 7-9% of tiny-llama-q4_k_m's prompts.
+         */
+        float[] rowStage(int n) {
+            // n + 16: a last group's empty lanes stay inside the row; an odd multiple of 16 floats, so that the
+            // 16 rows of a gather fall into different L1 sets
+            int stride = (n + 16 + 15) / 16 * 16;
+            if (stride / 16 % 2 == 0) {
+                stride += 16;
+            }
+            if (stride != rowStride) {
+                rowStride = stride;
+                for (int r = 0; r < 16; r++) {
+                    rowMap[r] = r * stride;
+                }
+            }
+            if (rowStage.length < STAGE_ROWS * stride) {
+                rowStage = new float[STAGE_ROWS * stride];
+            }
+            return rowStage;
         }
 
         float[] accumulators(int size) {
