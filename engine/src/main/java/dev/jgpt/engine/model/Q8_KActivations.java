@@ -348,8 +348,8 @@ final class Q8_KActivations {
     private float[] lanesX = new float[0];
     /**
      * The same for Q4_K with 16 int lanes, in native memory on 64-byte boundaries: each 16-float load of a Java
-     * array straddles two cache lines (one thread, 2816 x 1024 by 128 tokens: 4.3 -> 3.9 ns per super-block and
-     * token).
+     * array straddles two cache lines (one thread, 2816 x 1024 by 128 tokens, medians of 8 alternating rounds in
+     * one JVM: 4.3 -> 3.9 ns per super-block and token).
      */
     private MemorySegment lanesXs = MemorySegment.NULL;
     /** {@link #q} read as ints (four values each), for {@link #transposeValues}' gathers. */
@@ -2089,10 +2089,10 @@ final class Q8_KActivations {
     }
 
     /**
-     * Fills {@link #lanesX}, {@link #lanesD}, {@link #lanesSums} and {@link #lanesBsums} for the first
-     * {@code groups * 16} tokens of the activations quantized last; lanes of tokens from {@code tokens} on
-     * (a last group's empty lanes) are zero. With {@code q6}, each block's values in {@link #q6LaneOrder}, as
-     * {@link Unpacked#scaledSixBitsAsFloats} lays out the weights.
+     * Fills {@link #lanesXs} (Q6_K: {@link #lanesX}), {@link #lanesD}, {@link #lanesSums} and {@link #lanesBsums}
+     * for the first {@code groups * 16} tokens of the activations quantized last; lanes of tokens from
+     * {@code tokens} on (a last group's empty lanes) are zero. With {@code q6}, each block's values in
+     * {@link #q6LaneOrder}, as {@link Unpacked#scaledSixBitsAsFloats} lays out the weights.
      */
     private void transpose(int groups, int cols, int tokens, boolean q6) {
         lanesGeneration = -1;
@@ -2164,7 +2164,7 @@ final class Q8_KActivations {
     }
 
     /**
-     * Columns {@code c..c+3} of group {@code g}'s 16 tokens (all of them present) into {@link #lanesX}: the 16
+     * Columns {@code c..c+3} of group {@code g}'s 16 tokens (all of them present) into {@link #lanesXs}: the 16
      * tokens' four bytes gathered from {@link #qInts} into one int vector, each byte shifted out of its lanes and
      * stored as a column of floats (with {@code q6} at its place in {@link #q6LaneOrder}). A store per value had
      * been 4.6% of tiny-llama-q4_k_m's prompts; a 16 x 16 transpose of widened rows in registers (64
@@ -2179,7 +2179,10 @@ final class Q8_KActivations {
         storeColumn(v.lanewise(VectorOperators.ASHR, 24), base, c + 3, q6);
     }
 
-    /** Column {@code c}'s 16 token values (ints) as floats into {@link #lanesXs} of the group at {@code base}. */
+    /**
+     * Column {@code c}'s 16 token values (ints) as floats into {@link #lanesXs} (with {@code q6} at its place in
+     * {@link #q6LaneOrder} of {@link #lanesX}), of the group at {@code base}.
+     */
     private void storeColumn(IntVector v, int base, int c, boolean q6) {
         int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
         FloatVector f = (FloatVector) v.convert(VectorOperators.I2F, 0);
@@ -2572,7 +2575,7 @@ final class Q8_KActivations {
             f1 = e0;
             f2 = e0;
             f3 = e0;
-            for (int i = 32 * lane + 16; i < 32 * lane + 16 + 16; i++) {
+            for (int i = 32 * lane + 16; i < 32 * lane + 32; i++) {
                 FloatVector x = FloatVector.fromArray(F, xs, xo + 16 * i);
                 FloatVector y = FloatVector.fromArray(F, xs, yo + 16 * i);
                 FloatVector v = FloatVector.broadcast(F, w[wo + i]);
@@ -2717,11 +2720,6 @@ final class Q8_KActivations {
          */
         final float[] floats;
         final int fo;
-
-        Unpacked(float[] floats, int fo) {
-            this.floats = floats;
-            this.fo = fo;
-        }
         /**
          * Q6_K: the 16 signed sub-block scales. Q4_K: each 32-value sub-block's min, twice (aligned with the
          * activations' 16-value sums).
@@ -2729,6 +2727,11 @@ final class Q8_KActivations {
         final int[] scales = new int[16];
         float d;
         float dmin;
+
+        Unpacked(float[] floats, int fo) {
+            this.floats = floats;
+            this.fo = fo;
+        }
 
         void unpackQ6K(MemorySegment w, long base) {
             // block_q6_K: ql[128], qh[64], scales[16] (int8), d (f16)
