@@ -845,7 +845,7 @@ final class Q8_KActivations {
                 int t = 8 * g + l;
                 boolean empty = t >= tokens;
                 for (int c = 0; c < cols; c++) {
-                    int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
+                    int at = q6 ? q6Column(c) : c;
                     lanesX[(g * cols + at) * 8 + l] = empty ? 0f : q[t * cols + c];
                 }
                 for (int b = 0; b < blocks; b++) {
@@ -874,6 +874,11 @@ final class Q8_KActivations {
         int chunk = (pos >> 5) & 3;
         int lane = (pos >> 2) & 7;
         return 32 * lane + 16 * half + 4 * chunk + (pos & 3);
+    }
+
+    /** Where column {@code c} of a Q6_K row goes: its super-block's place, then {@link #q6LaneOrder} within it. */
+    private static int q6Column(int c) {
+        return (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1));
     }
 
     /**
@@ -2135,7 +2140,7 @@ final class Q8_KActivations {
                 for (int l = 0; l < 16; l++) {
                     int t = 16 * g + l;
                     for (int c = 0; c < cols; c++) {
-                        int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
+                        int at = q6 ? q6Column(c) : c;
                         float value = t < tokens ? q[t * cols + c] : 0f;
                         if (q6) {
                             lanesX[(g * cols + at) * 16 + l] = value;
@@ -2184,7 +2189,7 @@ final class Q8_KActivations {
      * {@link #q6LaneOrder} of {@link #lanesX}), of the group at {@code base}.
      */
     private void storeColumn(IntVector v, int base, int c, boolean q6) {
-        int at = q6 ? (c & -BLOCK) + q6LaneOrder(c & (BLOCK - 1)) : c;
+        int at = q6 ? q6Column(c) : c;
         FloatVector f = (FloatVector) v.convert(VectorOperators.I2F, 0);
         if (q6) {
             f.intoArray(lanesX, (base + at) * 16);
@@ -2885,7 +2890,7 @@ final class Q8_KActivations {
         final int[] pairSums = new int[4];
         final int[] minProducts = new int[16];
         /**
-         * A prompt group's 16 finished lanes ({@link Q8_KActivations#finishedLanes}), or {@link
+         * {@link Q8_KActivations#matmulLanes8}'s finished lanes of a group of 8 tokens, or {@link
          * Q8_KActivations#rowsQ4KGemm4}'s four tokens' pair sums (16) and mins (16) as floats.
          */
         final float[] lanes = new float[32];
