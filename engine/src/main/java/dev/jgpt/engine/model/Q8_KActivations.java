@@ -170,8 +170,16 @@ final class Q8_KActivations {
     /** Lane m takes lane m / 4, or 4 + m / 4: sub-block mins 0..3 or 4..7, each for four tokens. */
     private static final VectorShuffle<Integer> QUAD_LO = shuffle(m -> m >> 2);
     private static final VectorShuffle<Integer> QUAD_HI = shuffle(m -> 4 + (m >> 2));
-    /** Lane m's token within a quarter: m % 4. */
-    private static final IntVector TOKEN_LANES = intLanes(m -> m & 3);
+    /**
+     * {@link #rowsQ4KGemm4}'s fold of four tokens' quarters: lanes whose bit 1 (bit 0) is set, and for
+     * {@code selectFrom(a, b)} each lane's partner 2 (1) apart, in a if the bit is clear, else in b.
+     */
+    private static final VectorMask<Integer> LANE_BIT1 = LANES == 16 ? VectorMask.fromLong(I, 0xCCCCL) : null;
+    private static final VectorMask<Integer> LANE_BIT0 = LANES == 16 ? VectorMask.fromLong(I, 0xAAAAL) : null;
+    private static final IntVector PARTNERS2 = intLanes(m -> (m & 2) == 0 ? m ^ 2 : 16 + (m ^ 2));
+    private static final IntVector PARTNERS1 = intLanes(m -> (m & 1) == 0 ? m ^ 1 : 16 + (m ^ 1));
+    /** The lane of token j of four within each quarter of {@link #rowsQ4KGemm4}'s sums: 0, 2, 1, 3. */
+    private static final int[] GEMM_LANE = {0, 2, 1, 3};
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
 
     /**
@@ -547,7 +555,7 @@ final class Q8_KActivations {
                     float[] acc = gemmTokens > 0 ? s.gemmAcc : null;
                     for (int t = 0; t < gemmTokens; ) {
                         int count = Math.min(gemmTokens - t, Q4_K_GROUP_TOKENS);
-                        rowsQ4KGemm4(seg, from, to, blocks, t, count, out, rows, acc, s.lanes);
+                        rowsQ4KGemm4(seg, from, to, blocks, t, count, out, rows, acc, s.lanes, s.folded);
                         t += count;
                     }
                     for (int t = gemmTokens; t < n; t++) {
@@ -1792,9 +1800,10 @@ final class Q8_KActivations {
      * are independent, where one token at a time left each call waiting on its own chain (one Zen 4 thread, 4
      * tokens, ns per super-block and token: 1024 x 1024 33.5 -> 15.2-17.0, 32000 x 256 37.9 -> 17.0-17.3).
      * Each 64-byte half of the weights gives two pairs' scaled lanes (pair 2P in lanes 0..7, 2P + 1 in
-     * 8..15), folded out together (two selects and two shuffled adds). Four tokens' pair sums go to one vector
-     * (lane 4k + j: token j's pair k), their mins too, from the tokens' sub-block sums laid out alike
-     * ({@link #gemmLayout}), and the float steps run four tokens to a 128-bit vector: the same operations in
+     * 8..15), folded once together (two selects and an add); the four tokens' folded vectors are then folded
+     * into one, two at a time (a blend, a select and an add), lane 4k + {@link #GEMM_LANE}[j] token j's pair k,
+     * and their mins go to one vector too, from the tokens' sub-block sums laid out alike
+     * ({@link #gemmLayout}); the float steps run four tokens to a 128-bit vector: the same operations in
      * the same order as each token's scalar steps, so the same bits. One token at a time, three lanes taken
      * out of each token's vector and eight scalar mins and multiply-adds had cost about as much as the integer
      * products; one Zen 5 thread, ns per super-block and token, 2 alternating pairs of runs: 2816 x 1024 by 8
@@ -1802,13 +1811,13 @@ final class Q8_KActivations {
      * 9.5-9.7 -> 7.2-7.3. Rows of one super-block go straight to {@code out}, as in {@link #rowsQ6K4}.
      */
     private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out,
-                              int rows, float[] acc, float[] lanes) {
+                              int rows, float[] acc, float[] lanes, int[] folded) {
         short[] x = tokenQ4Pairs;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
-            if (blocks > 1) {
-                java.util.Arrays.fill(acc, 0, 2 * count, 0f);
-            }
+            // zeroed for rows of one super-block too: a vector chosen by a branch (zero or loaded) made C2 box
+            // it once both had run, and every later call took 50 ns per super-block and token, not 7
+            java.util.Arrays.fill(acc, 0, 2 * count, 0f);
             for (int b = 0; b < blocks; b++) {
                 long base = rowBase + (long) b * Q4_K_BYTES;
                 // the header by one vector load: two scalar reads (bounds-checked) had C2 compute their checks'
@@ -1841,36 +1850,63 @@ final class Q8_KActivations {
                 IntVector minsLo = minsAll.rearrange(QUAD_LO);
                 IntVector minsHi = minsAll.rearrange(QUAD_HI);
                 for (int j4 = 0; j4 < count; j4 += 4) {
-                    IntVector sums = IntVector.zero(I);
-                    for (int jj = 0; jj < 4; jj++) {
-                        int xo = ((t0 + j4 + jj) * blocks + b) * BLOCK;
-                        IntVector p = lowEven0.mul(ShortVector.fromArray(S32, x, xo))
-                                .add(lowOdd0.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
-                        IntVector p01 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    // two tokens at a time, written out, and the pair's fold through an array: a vector carried
+                    // from one pass of a loop to the next (the four tokens' sums blended lane by lane) was boxed
+                    // once C2 recompiled the method with rows of one super-block and of several in its profile,
+                    // and every later call took 50 ns per super-block and token, not 7; all four written out were
+                    // too large for C1 ("out of virtual registers"), and the interpreted method ran 8 sequences
+                    // of tiny-llama-q4_k_m at 225 tokens/s. Lanes 4k..4k+3 of u0, u1: the two tokens' pair k
+                    // folded once.
+                    int xo = ((t0 + j4) * blocks + b) * BLOCK;
+                    int tokenStep = blocks * BLOCK;
+                    for (int jp = 0; jp < 2; jp++) {
+                        int x0 = xo + 2 * jp * tokenStep;
+                        IntVector p0 = lowEven0.mul(ShortVector.fromArray(S32, x, x0))
+                                .add(lowOdd0.mul(ShortVector.fromArray(S32, x, x0 + 32))).reinterpretAsInts();
+                        IntVector lo0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s0);
-                        p = highEven0.mul(ShortVector.fromArray(S32, x, xo + 64))
-                                .add(highOdd0.mul(ShortVector.fromArray(S32, x, xo + 96))).reinterpretAsInts();
-                        p01 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                                .mul(s1).add(p01);
-                        p = lowEven1.mul(ShortVector.fromArray(S32, x, xo + 128))
-                                .add(lowOdd1.mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
-                        IntVector p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        p0 = highEven0.mul(ShortVector.fromArray(S32, x, x0 + 64))
+                                .add(highOdd0.mul(ShortVector.fromArray(S32, x, x0 + 96))).reinterpretAsInts();
+                        lo0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s1).add(lo0);
+                        p0 = lowEven1.mul(ShortVector.fromArray(S32, x, x0 + 128))
+                                .add(lowOdd1.mul(ShortVector.fromArray(S32, x, x0 + 160))).reinterpretAsInts();
+                        IntVector hi0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s2);
-                        p = highEven1.mul(ShortVector.fromArray(S32, x, xo + 192))
-                                .add(highOdd1.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
-                        p23 = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                                .mul(s3).add(p23);
-                        // lanes 4k..4k+3: pair k folded once; then within each quarter, all four lanes of which
-                        // then hold its sum; lane 4k + jj goes to the four tokens' sums
-                        IntVector v = LOW_QUARTERS.selectFrom(p01, p23).add(HIGH_QUARTERS.selectFrom(p01, p23));
-                        v = v.add(v.rearrange(XOR2_I));
-                        v = v.add(v.rearrange(XOR1_I));
-                        sums = sums.blend(v, TOKEN_LANES.compare(VectorOperators.EQ, jj));
+                        p0 = highEven1.mul(ShortVector.fromArray(S32, x, x0 + 192))
+                                .add(highOdd1.mul(ShortVector.fromArray(S32, x, x0 + 224))).reinterpretAsInts();
+                        hi0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s3).add(hi0);
+                        IntVector u0 = LOW_QUARTERS.selectFrom(lo0, hi0).add(HIGH_QUARTERS.selectFrom(lo0, hi0));
+                        int x1 = x0 + tokenStep;
+                        IntVector p1 = lowEven0.mul(ShortVector.fromArray(S32, x, x1))
+                                .add(lowOdd0.mul(ShortVector.fromArray(S32, x, x1 + 32))).reinterpretAsInts();
+                        IntVector lo1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s0);
+                        p1 = highEven0.mul(ShortVector.fromArray(S32, x, x1 + 64))
+                                .add(highOdd0.mul(ShortVector.fromArray(S32, x, x1 + 96))).reinterpretAsInts();
+                        lo1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s1).add(lo1);
+                        p1 = lowEven1.mul(ShortVector.fromArray(S32, x, x1 + 128))
+                                .add(lowOdd1.mul(ShortVector.fromArray(S32, x, x1 + 160))).reinterpretAsInts();
+                        IntVector hi1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s2);
+                        p1 = highEven1.mul(ShortVector.fromArray(S32, x, x1 + 192))
+                                .add(highOdd1.mul(ShortVector.fromArray(S32, x, x1 + 224))).reinterpretAsInts();
+                        hi1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                                .mul(s3).add(hi1);
+                        IntVector u1 = LOW_QUARTERS.selectFrom(lo1, hi1).add(HIGH_QUARTERS.selectFrom(lo1, hi1));
+                        u0.blend(u1, LANE_BIT1).add(PARTNERS2.selectFrom(u0, u1)).intoArray(folded, 16 * jp);
                     }
-                    // the four tokens' mins: lane 4s + jj of e (sub-blocks 0..3) and f (4..7) sub-block s's min
-                    // times token jj's sum of it; sub-blocks 2k and 2k + 1 added (pairs 0 and 1 in lanes 0..3 and
-                    // 8..11 of e, pairs 2 and 3 of f) and gathered as the products are, lane 4k + jj token jj's
-                    // pair k
+                    IntVector a01 = IntVector.fromArray(I, folded, 0);
+                    IntVector a23 = IntVector.fromArray(I, folded, 16);
+                    // the four tokens' quarters folded together: lanes of bit 1 clear kept tokens 0 and 2, the others
+                    // 1 and 3, each lane plus its partner 2 apart; now lanes of bit 0 clear keep tokens 0 and 1, the
+                    // others 2 and 3, plus their partner 1 apart: lane 4k + GEMM_LANE[j] holds token j's pair k
+                    IntVector sums = a01.blend(a23, LANE_BIT0).add(PARTNERS1.selectFrom(a01, a23));
+                    // the four tokens' mins: lane 4s + GEMM_LANE[j] of e (sub-blocks 0..3) and f (4..7) sub-block
+                    // s's min times token j's sum of it ({@link #gemmLayout}); sub-blocks 2k and 2k + 1 added (pairs
+                    // 0 and 1 in lanes 0..3 and 8..11 of e, pairs 2 and 3 of f) and gathered as the products are
                     int gb = (t0 + j4) / 4 * blocks + b;
                     IntVector e = IntVector.fromArray(I, gemmSubSums, 32 * gb).mul(minsLo);
                     IntVector f = IntVector.fromArray(I, gemmSubSums, 32 * gb + 16).mul(minsHi);
@@ -1881,8 +1917,8 @@ final class Q8_KActivations {
                     FloatVector dx = FloatVector.fromArray(F4, gemmScales, 4 * gb);
                     FloatVector dScale = dx.mul(d);
                     FloatVector minScale = dx.mul(dmin);
-                    FloatVector a = blocks == 1 ? FloatVector.zero(F4) : FloatVector.fromArray(F4, acc, 2 * j4);
-                    FloatVector m = blocks == 1 ? FloatVector.zero(F4) : FloatVector.fromArray(F4, acc, 2 * j4 + 4);
+                    FloatVector a = FloatVector.fromArray(F4, acc, 2 * j4);
+                    FloatVector m = FloatVector.fromArray(F4, acc, 2 * j4 + 4);
                     a = FloatVector.fromArray(F4, lanes, 0).fma(dScale, a);
                     m = FloatVector.fromArray(F4, lanes, 16).fma(minScale, m);
                     a = FloatVector.fromArray(F4, lanes, 4).fma(dScale, a);
@@ -1894,7 +1930,7 @@ final class Q8_KActivations {
                     if (blocks == 1) {
                         a.sub(m).intoArray(lanes, 0);
                         for (int jj = 0; jj < 4; jj++) {
-                            out[(t0 + j4 + jj) * rows + r] = lanes[jj];
+                            out[(t0 + j4 + jj) * rows + r] = lanes[GEMM_LANE[jj]];
                         }
                     } else {
                         a.intoArray(acc, 2 * j4);
@@ -1904,7 +1940,8 @@ final class Q8_KActivations {
             }
             for (int j = 0; j < count && blocks > 1; j++) {
                 // per four tokens: their four products, then their four mins
-                out[(t0 + j) * rows + r] = acc[2 * (j & ~3) + (j & 3)] - acc[2 * (j & ~3) + 4 + (j & 3)];
+                int lane = 2 * (j & ~3) + GEMM_LANE[j & 3];
+                out[(t0 + j) * rows + r] = acc[lane] - acc[lane + 4];
             }
         }
     }
@@ -1919,8 +1956,9 @@ final class Q8_KActivations {
             for (int b = 0; b < blocks; b++) {
                 int xb = t * blocks + b;
                 // the four tokens' group and block, as rowsQ4KGemm4 indexes them; the token's lane in each quarter
+                // (GEMM_LANE: its fold of the products leaves them in that order)
                 int gb = t / 4 * blocks + b;
-                int lane = t & 3;
+                int lane = GEMM_LANE[t & 3];
                 gemmScales[4 * gb + lane] = d[xb];
                 for (int sub = 0; sub < 8; sub++) {
                     gemmSubSums[32 * gb + 4 * sub + lane] = tokenSubSums[8 * xb + sub];
@@ -2894,6 +2932,8 @@ final class Q8_KActivations {
          * Q8_KActivations#rowsQ4KGemm4}'s four tokens' pair sums (16) and mins (16) as floats.
          */
         final float[] lanes = new float[32];
+        /** {@link Q8_KActivations#rowsQ4KGemm4}'s two pairs of tokens' folded sums, 16 ints each. */
+        final int[] folded = new int[32];
         /** The sum of the bytes {@link Q8_KActivations#loadAhead} loaded, kept so that the loads are kept. */
         long touched;
         /** {@link Q8_KActivations#accumulateQ4KLanes8}'s gemv sums of four rows' 8 lanes. */
