@@ -887,11 +887,6 @@ final class Q8_0Activations {
         return hsum8(lanes, 0);
     }
 
-    /**
-     * The activations of tokens {@code 2p} and {@code 2p + 1} side by side, for the batch kernel: per
-     * block, byte k of the 8 lanes for k = 0..3 (the first token's in lanes 0-7, the second's in 8-15),
-     * then the two tokens' scales, 8 lanes each. A missing second token (odd n) gets zeros.
-     */
     /** {@link #x}'s first {@code len} values in {@link #xNative}, for the 256-bit batch kernel. */
     private void nativeActivations(int len) {
         if (nativeLength == len) {
@@ -904,6 +899,12 @@ final class Q8_0Activations {
         nativeLength = len;
     }
 
+    /**
+     * The activations of tokens {@code 2p} and {@code 2p + 1} side by side, for the batch kernel: per
+     * block, byte k of the 8 lanes for k = 0..3 (the first token's in lanes 0-7, the second's in 8-15),
+     * then the two tokens' scales, 8 lanes each. A missing second token (odd n) repeats the first, with
+     * scale 0.
+     */
     private void pairActivations(int n, int blocks) {
         if (pairedTokens == n && pairedBlocks == blocks) {
             return; // another product of the same activations (Q, K and V; gate and up)
@@ -921,7 +922,6 @@ final class Q8_0Activations {
 
     /** {@link #pairActivations} of pairs {@code [from, to)}. */
     private void pairActivations(int n, int blocks, int from, int to) {
-        FloatVector zero = FloatVector.zero(F16);
         long o = (long) from * blocks * PAIR_BYTES;
         for (int p = from; p < to; p++) {
             int t = 2 * p;
@@ -930,8 +930,11 @@ final class Q8_0Activations {
                 int first = (t * blocks + b) * BLOCK;
                 FloatVector a01 = FloatVector.fromArray(F16, x, first);
                 FloatVector a23 = FloatVector.fromArray(F16, x, first + 16);
-                FloatVector b01 = second ? FloatVector.fromArray(F16, x, first + blocks * BLOCK) : zero;
-                FloatVector b23 = second ? FloatVector.fromArray(F16, x, first + blocks * BLOCK + 16) : zero;
+                // an odd batch's last pair repeats its token (scale 0 below, and its outputs are not stored): a
+                // vector chosen by a branch (loaded or zero) is one C2 may box
+                int other = second ? first + blocks * BLOCK : first;
+                FloatVector b01 = FloatVector.fromArray(F16, x, other);
+                FloatVector b23 = FloatVector.fromArray(F16, x, other + 16);
                 a01.rearrange(LOW_HALVES, b01).intoMemorySegment(paired, o, LE);
                 a01.rearrange(HIGH_HALVES, b01).intoMemorySegment(paired, o + 64, LE);
                 a23.rearrange(LOW_HALVES, b23).intoMemorySegment(paired, o + 128, LE);
