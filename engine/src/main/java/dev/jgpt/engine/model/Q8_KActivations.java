@@ -184,7 +184,6 @@ final class Q8_KActivations {
     /** The lane of token j of four within each quarter of {@link #rowsQ4KGemm4}'s sums: 0, 2, 1, 3. */
     private static final int[] GEMM_LANE = {0, 2, 1, 3};
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /**
      * Q6_K batches from this many tokens take the unpacked super-blocks (16 tokens to a vector), smaller ones
@@ -334,11 +333,6 @@ final class Q8_KActivations {
      */
     private short[] tokenPairs = new short[0];
     /**
-     * {@link #tokenPairs} copied to native memory on a 64-byte boundary, for {@link #rowsQ6K} and
-     * {@link #rowsQ6K4}.
-     */
-    private MemorySegment tokenPairsNative = MemorySegment.NULL;
-    /**
      * {@link #rowsQ6K8}'s block sums of each super-block, the even ones ({@code bsums[2L]}) then the odd ones:
      * lane L's offset then takes two products without a two-vector shuffle.
      */
@@ -349,11 +343,6 @@ final class Q8_KActivations {
      * then 128h + 64 + 32u + 2k, k = 0..15), then 32 of the odd ones.
      */
     private short[] tokenQ4Pairs = new short[0];
-    /**
-     * {@link #tokenQ4Pairs} copied to native memory on a 64-byte boundary, for {@link #rowsQ4K} and
-     * {@link #rowsQ4KGemm4}.
-     */
-    private MemorySegment tokenQ4Native = MemorySegment.NULL;
     /**
      * {@link #rowsQ4KGemm4}'s copy of the gemm tokens' 32-value sub-block sums, four tokens to a quarter: per
      * group of four tokens, block and sub-block s, the four tokens' sums.
@@ -1292,10 +1281,6 @@ final class Q8_KActivations {
                         evenOdd(tokenPairs, o + 64 * pair + 16, o + 128 + 32 * pair, 32);
                     }
                 }
-                if (tokenPairsNative.byteSize() < 2L * len) {
-                    tokenPairsNative = Arena.ofAuto().allocate(2L * len, 64);
-                }
-                MemorySegment.copy(tokenPairs, start, tokenPairsNative, ValueLayout.JAVA_SHORT, 2L * start, len - start);
             }
             return;
         }
@@ -1327,10 +1312,6 @@ final class Q8_KActivations {
                 }
             }
         }
-        if (tokenQ4Native.byteSize() < 2L * len) {
-            tokenQ4Native = Arena.ofAuto().allocate(2L * len, 64);
-        }
-        MemorySegment.copy(tokenQ4Pairs, start, tokenQ4Native, ValueLayout.JAVA_SHORT, 2L * start, len - start);
     }
 
     /**
@@ -1390,7 +1371,7 @@ final class Q8_KActivations {
      * kernel took 70-80 ns.
      */
     private long rowsQ6K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
-        MemorySegment x = tokenPairsNative;
+        short[] x = tokenPairs;
         long touched = 0;
         long aheadEnd = aheadEnd(w, Q6_K_BYTES);
         for (int r = from; r < to; r++) {
@@ -1402,7 +1383,7 @@ final class Q8_KActivations {
                     touched += loadLines(w, base + LOAD_AHEAD_BYTES, Q6_K_BYTES);
                 }
                 int xb = t * blocks + b;
-                long xo = 2L * xb * BLOCK;
+                int xo = xb * BLOCK;
                 IntVector scales = Unpacked.bytes(w, base + 192);
                 // ql as shorts, bytes 0..31 and 64..95 (qa: chunks 0 and 4 in the low nibbles, 2 and 6 in the
                 // high ones) and bytes 32..63 and 96..127 (qb: chunks 1 and 5, 3 and 7); qh as shorts, bytes
@@ -1420,30 +1401,30 @@ final class Q8_KActivations {
                         .reinterpretAsShorts();
                 ShortVector odd = qa.lanewise(VectorOperators.LSHR, 8).and(NIBBLES)
                         .or(h.lanewise(VectorOperators.LSHR, 4).and(HIGH_BITS)).reinterpretAsShorts();
-                IntVector p = even.mul(ShortVector.fromMemorySegment(S32, x, xo, LE))
-                        .add(odd.mul(ShortVector.fromMemorySegment(S32, x, xo + 64, LE))).reinterpretAsInts();
+                IntVector p = even.mul(ShortVector.fromArray(S32, x, xo))
+                        .add(odd.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
                 IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES0));
                 even = qb.and(NIBBLES).or(h.lanewise(VectorOperators.LSHL, 2).and(HIGH_BITS)).reinterpretAsShorts();
                 odd = qb.lanewise(VectorOperators.LSHR, 8).and(NIBBLES)
                         .or(h.lanewise(VectorOperators.LSHR, 6).and(HIGH_BITS)).reinterpretAsShorts();
-                p = even.mul(ShortVector.fromMemorySegment(S32, x, xo + 128, LE))
-                        .add(odd.mul(ShortVector.fromMemorySegment(S32, x, xo + 192, LE))).reinterpretAsInts();
+                p = even.mul(ShortVector.fromArray(S32, x, xo + 64))
+                        .add(odd.mul(ShortVector.fromArray(S32, x, xo + 96))).reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES1)).add(sums);
                 even = qa.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).or(h.and(HIGH_BITS)).reinterpretAsShorts();
                 odd = qa.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
                         .or(h.lanewise(VectorOperators.LSHR, 8).and(HIGH_BITS)).reinterpretAsShorts();
-                p = even.mul(ShortVector.fromMemorySegment(S32, x, xo + 256, LE))
-                        .add(odd.mul(ShortVector.fromMemorySegment(S32, x, xo + 320, LE))).reinterpretAsInts();
+                p = even.mul(ShortVector.fromArray(S32, x, xo + 128))
+                        .add(odd.mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES2)).add(sums);
                 even = qb.lanewise(VectorOperators.LSHR, 4).and(NIBBLES)
                         .or(h.lanewise(VectorOperators.LSHR, 2).and(HIGH_BITS)).reinterpretAsShorts();
                 odd = qb.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
                         .or(h.lanewise(VectorOperators.LSHR, 10).and(HIGH_BITS)).reinterpretAsShorts();
-                p = even.mul(ShortVector.fromMemorySegment(S32, x, xo + 384, LE))
-                        .add(odd.mul(ShortVector.fromMemorySegment(S32, x, xo + 448, LE))).reinterpretAsInts();
+                p = even.mul(ShortVector.fromArray(S32, x, xo + 192))
+                        .add(odd.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES3)).add(sums);
                 // lane L and L + 8 hold llama.cpp's lane L of the first and the second four chunks; the offset
@@ -1478,7 +1459,7 @@ final class Q8_KActivations {
      */
     private void rowsQ6K4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out, int rows,
                           float[] acc) {
-        MemorySegment x = tokenPairsNative;
+        short[] x = tokenPairs;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q6_K_BYTES;
             if (blocks > 1) {
@@ -1516,21 +1497,21 @@ final class Q8_KActivations {
                 float dw = Float.float16ToFloat(w.get(SHORT_LE, base + 208));
                 for (int j = 0; j < count; j++) {
                     int xb = (t0 + j) * blocks + b;
-                    long xo = 2L * xb * BLOCK;
-                    IntVector p = even0.mul(ShortVector.fromMemorySegment(S32, x, xo, LE))
-                            .add(odd0.mul(ShortVector.fromMemorySegment(S32, x, xo + 64, LE))).reinterpretAsInts();
+                    int xo = xb * BLOCK;
+                    IntVector p = even0.mul(ShortVector.fromArray(S32, x, xo))
+                            .add(odd0.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
                     IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(s0);
-                    p = even1.mul(ShortVector.fromMemorySegment(S32, x, xo + 128, LE))
-                            .add(odd1.mul(ShortVector.fromMemorySegment(S32, x, xo + 192, LE))).reinterpretAsInts();
+                    p = even1.mul(ShortVector.fromArray(S32, x, xo + 64))
+                            .add(odd1.mul(ShortVector.fromArray(S32, x, xo + 96))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(s1).add(sums);
-                    p = even2.mul(ShortVector.fromMemorySegment(S32, x, xo + 256, LE))
-                            .add(odd2.mul(ShortVector.fromMemorySegment(S32, x, xo + 320, LE))).reinterpretAsInts();
+                    p = even2.mul(ShortVector.fromArray(S32, x, xo + 128))
+                            .add(odd2.mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(s2).add(sums);
-                    p = even3.mul(ShortVector.fromMemorySegment(S32, x, xo + 384, LE))
-                            .add(odd3.mul(ShortVector.fromMemorySegment(S32, x, xo + 448, LE))).reinterpretAsInts();
+                    p = even3.mul(ShortVector.fromArray(S32, x, xo + 192))
+                            .add(odd3.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
                     sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                             .mul(s3).add(sums);
                     IntVector offsets = IntVector.fromArray(I, bsums, xb * 16).mul(scales)
@@ -1748,7 +1729,7 @@ final class Q8_KActivations {
      * -> 75.4-78.0 tokens/s.
      */
     private long rowsQ4K(MemorySegment w, int from, int to, int blocks, int t, float[] out, int at) {
-        MemorySegment x = tokenQ4Native;
+        short[] x = tokenQ4Pairs;
         int[] subSums = tokenSubSums;
         long touched = 0;
         long aheadEnd = aheadEnd(w, Q4_K_BYTES);
@@ -1775,30 +1756,32 @@ final class Q8_KActivations {
                 IntVector scales = bytes.rearrange(Q4_LOW_BITS).lanewise(VectorOperators.LSHR, Q4_LOW_SHIFTS)
                         .and(Q4_LOW_MASKS)
                         .or(bytes.rearrange(Q4_TOP_BITS).lanewise(VectorOperators.LSHR, 2).and(Q4_TOP_MASKS));
-                long xo = 2L * xb * BLOCK;
+                int xo = xb * BLOCK;
                 // the nibbles taken apart in 32-bit lanes, shifted by immediates ({@link #NIBBLES})
                 IntVector q = IntVector.fromMemorySegment(I, w, base + 16, ByteOrder.LITTLE_ENDIAN);
-                IntVector p = q.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromMemorySegment(S32, x, xo, LE))
+                IntVector p = q.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S32, x, xo))
                         .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts()
-                                .mul(ShortVector.fromMemorySegment(S32, x, xo + 64, LE))).reinterpretAsInts();
+                                .mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
                 IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES0));
                 p = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts()
-                        .mul(ShortVector.fromMemorySegment(S32, x, xo + 128, LE))
+                        .mul(ShortVector.fromArray(S32, x, xo + 64))
                         .add(q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
-                                .mul(ShortVector.fromMemorySegment(S32, x, xo + 192, LE))).reinterpretAsInts();
+                                .mul(ShortVector.fromArray(S32, x, xo + 96)))
+                        .reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES1)).add(sums);
                 q = IntVector.fromMemorySegment(I, w, base + 80, ByteOrder.LITTLE_ENDIAN);
-                p = q.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromMemorySegment(S32, x, xo + 256, LE))
+                p = q.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S32, x, xo + 128))
                         .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts()
-                                .mul(ShortVector.fromMemorySegment(S32, x, xo + 320, LE))).reinterpretAsInts();
+                                .mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES2)).add(sums);
                 p = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts()
-                        .mul(ShortVector.fromMemorySegment(S32, x, xo + 384, LE))
+                        .mul(ShortVector.fromArray(S32, x, xo + 192))
                         .add(q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
-                                .mul(ShortVector.fromMemorySegment(S32, x, xo + 448, LE))).reinterpretAsInts();
+                                .mul(ShortVector.fromArray(S32, x, xo + 224)))
+                        .reinterpretAsInts();
                 sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES3)).add(sums);
                 // lanes 8..15: sub-block k's min times the token's sum of those 32 values
@@ -1841,7 +1824,7 @@ final class Q8_KActivations {
      */
     private void rowsQ4KGemm4(MemorySegment w, int from, int to, int blocks, int t0, int count, float[] out,
                               int rows, float[] acc, float[] lanes, int[] folded) {
-        MemorySegment x = tokenQ4Native;
+        short[] x = tokenQ4Pairs;
         for (int r = from; r < to; r++) {
             long rowBase = (long) r * blocks * Q4_K_BYTES;
             // zeroed for rows of one super-block too: a vector chosen by a branch (zero or loaded) made C2 box
@@ -1886,50 +1869,42 @@ final class Q8_KActivations {
                     // too large for C1 ("out of virtual registers"), and the interpreted method ran 8 sequences
                     // of tiny-llama-q4_k_m at 225 tokens/s. Lanes 4k..4k+3 of u0, u1: the two tokens' pair k
                     // folded once.
-                    long xo = 2L * ((t0 + j4) * blocks + b) * BLOCK;
-                    long tokenStep = 2L * blocks * BLOCK;
+                    int xo = ((t0 + j4) * blocks + b) * BLOCK;
+                    int tokenStep = blocks * BLOCK;
                     for (int jp = 0; jp < 2; jp++) {
-                        long x0 = xo + 2 * jp * tokenStep;
-                        IntVector p0 = lowEven0.mul(ShortVector.fromMemorySegment(S32, x, x0, LE))
-                                .add(lowOdd0.mul(ShortVector.fromMemorySegment(S32, x, x0 + 64, LE)))
-                                .reinterpretAsInts();
+                        int x0 = xo + 2 * jp * tokenStep;
+                        IntVector p0 = lowEven0.mul(ShortVector.fromArray(S32, x, x0))
+                                .add(lowOdd0.mul(ShortVector.fromArray(S32, x, x0 + 32))).reinterpretAsInts();
                         IntVector lo0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s0);
-                        p0 = highEven0.mul(ShortVector.fromMemorySegment(S32, x, x0 + 128, LE))
-                                .add(highOdd0.mul(ShortVector.fromMemorySegment(S32, x, x0 + 192, LE)))
-                                .reinterpretAsInts();
+                        p0 = highEven0.mul(ShortVector.fromArray(S32, x, x0 + 64))
+                                .add(highOdd0.mul(ShortVector.fromArray(S32, x, x0 + 96))).reinterpretAsInts();
                         lo0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s1).add(lo0);
-                        p0 = lowEven1.mul(ShortVector.fromMemorySegment(S32, x, x0 + 256, LE))
-                                .add(lowOdd1.mul(ShortVector.fromMemorySegment(S32, x, x0 + 320, LE)))
-                                .reinterpretAsInts();
+                        p0 = lowEven1.mul(ShortVector.fromArray(S32, x, x0 + 128))
+                                .add(lowOdd1.mul(ShortVector.fromArray(S32, x, x0 + 160))).reinterpretAsInts();
                         IntVector hi0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s2);
-                        p0 = highEven1.mul(ShortVector.fromMemorySegment(S32, x, x0 + 384, LE))
-                                .add(highOdd1.mul(ShortVector.fromMemorySegment(S32, x, x0 + 448, LE)))
-                                .reinterpretAsInts();
+                        p0 = highEven1.mul(ShortVector.fromArray(S32, x, x0 + 192))
+                                .add(highOdd1.mul(ShortVector.fromArray(S32, x, x0 + 224))).reinterpretAsInts();
                         hi0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s3).add(hi0);
                         IntVector u0 = LOW_QUARTERS.selectFrom(lo0, hi0).add(HIGH_QUARTERS.selectFrom(lo0, hi0));
-                        long x1 = x0 + tokenStep;
-                        IntVector p1 = lowEven0.mul(ShortVector.fromMemorySegment(S32, x, x1, LE))
-                                .add(lowOdd0.mul(ShortVector.fromMemorySegment(S32, x, x1 + 64, LE)))
-                                .reinterpretAsInts();
+                        int x1 = x0 + tokenStep;
+                        IntVector p1 = lowEven0.mul(ShortVector.fromArray(S32, x, x1))
+                                .add(lowOdd0.mul(ShortVector.fromArray(S32, x, x1 + 32))).reinterpretAsInts();
                         IntVector lo1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s0);
-                        p1 = highEven0.mul(ShortVector.fromMemorySegment(S32, x, x1 + 128, LE))
-                                .add(highOdd0.mul(ShortVector.fromMemorySegment(S32, x, x1 + 192, LE)))
-                                .reinterpretAsInts();
+                        p1 = highEven0.mul(ShortVector.fromArray(S32, x, x1 + 64))
+                                .add(highOdd0.mul(ShortVector.fromArray(S32, x, x1 + 96))).reinterpretAsInts();
                         lo1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s1).add(lo1);
-                        p1 = lowEven1.mul(ShortVector.fromMemorySegment(S32, x, x1 + 256, LE))
-                                .add(lowOdd1.mul(ShortVector.fromMemorySegment(S32, x, x1 + 320, LE)))
-                                .reinterpretAsInts();
+                        p1 = lowEven1.mul(ShortVector.fromArray(S32, x, x1 + 128))
+                                .add(lowOdd1.mul(ShortVector.fromArray(S32, x, x1 + 160))).reinterpretAsInts();
                         IntVector hi1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s2);
-                        p1 = highEven1.mul(ShortVector.fromMemorySegment(S32, x, x1 + 384, LE))
-                                .add(highOdd1.mul(ShortVector.fromMemorySegment(S32, x, x1 + 448, LE)))
-                                .reinterpretAsInts();
+                        p1 = highEven1.mul(ShortVector.fromArray(S32, x, x1 + 192))
+                                .add(highOdd1.mul(ShortVector.fromArray(S32, x, x1 + 224))).reinterpretAsInts();
                         hi1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s3).add(hi1);
                         IntVector u1 = LOW_QUARTERS.selectFrom(lo1, hi1).add(HIGH_QUARTERS.selectFrom(lo1, hi1));
