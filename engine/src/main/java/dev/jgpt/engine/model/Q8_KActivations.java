@@ -184,6 +184,16 @@ final class Q8_KActivations {
     /** The lane of token j of four within each quarter of {@link #rowsQ4KGemm4}'s sums: 0, 2, 1, 3. */
     private static final int[] GEMM_LANE = {0, 2, 1, 3};
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+    /**
+     * The one-token and four-token kernels' offsets into the token's values masked with this (a no-op: the
+     * values are fewer, {@link #layOutTokens}): C2 then knows that the offset plus a load's constant cannot
+     * overflow, and folds the constant into the load's address, where it had added and sign-extended it
+     * for each of a super-block's 8 loads (16 instructions a super-block). Native memory for the values (read
+     * by long offsets) was faster alone but not beside the model's mapped weights: the Vector API's shared
+     * segment-load code then saw two segment classes (one thread, mapped weights, one-token Q4_K 1024 x 1024
+     * 6.3-6.4 -> 8.1-8.7 ns per super-block).
+     */
+    private static final int SHORT_INDEX = 0x3fffffff;
 
     /**
      * Q6_K batches from this many tokens take the unpacked super-blocks (16 tokens to a vector), smaller ones
@@ -1254,6 +1264,9 @@ final class Q8_KActivations {
 
     /** {@link #tokenActivations}, whatever was laid out before. */
     private void layOutTokens(int first, int n, int cols, boolean q4) {
+        if ((long) n * cols > SHORT_INDEX) {
+            throw new IllegalArgumentException(n + " tokens of " + cols + " values are too many for one product");
+        }
         int len = n * cols;
         int start = first * cols;
         if (!q4) {
@@ -1383,7 +1396,7 @@ final class Q8_KActivations {
                     touched += loadLines(w, base + LOAD_AHEAD_BYTES, Q6_K_BYTES);
                 }
                 int xb = t * blocks + b;
-                int xo = xb * BLOCK;
+                int xo = xb * BLOCK & SHORT_INDEX;
                 IntVector scales = Unpacked.bytes(w, base + 192);
                 // ql as shorts, bytes 0..31 and 64..95 (qa: chunks 0 and 4 in the low nibbles, 2 and 6 in the
                 // high ones) and bytes 32..63 and 96..127 (qb: chunks 1 and 5, 3 and 7); qh as shorts, bytes
@@ -1497,7 +1510,7 @@ final class Q8_KActivations {
                 float dw = Float.float16ToFloat(w.get(SHORT_LE, base + 208));
                 for (int j = 0; j < count; j++) {
                     int xb = (t0 + j) * blocks + b;
-                    int xo = xb * BLOCK;
+                    int xo = xb * BLOCK & SHORT_INDEX;
                     IntVector p = even0.mul(ShortVector.fromArray(S32, x, xo))
                             .add(odd0.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
                     IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
@@ -1756,7 +1769,7 @@ final class Q8_KActivations {
                 IntVector scales = bytes.rearrange(Q4_LOW_BITS).lanewise(VectorOperators.LSHR, Q4_LOW_SHIFTS)
                         .and(Q4_LOW_MASKS)
                         .or(bytes.rearrange(Q4_TOP_BITS).lanewise(VectorOperators.LSHR, 2).and(Q4_TOP_MASKS));
-                int xo = xb * BLOCK;
+                int xo = xb * BLOCK & SHORT_INDEX;
                 // the nibbles taken apart in 32-bit lanes, shifted by immediates ({@link #NIBBLES})
                 IntVector q = IntVector.fromMemorySegment(I, w, base + 16, ByteOrder.LITTLE_ENDIAN);
                 IntVector p = q.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S32, x, xo))
@@ -1872,7 +1885,7 @@ final class Q8_KActivations {
                     int xo = ((t0 + j4) * blocks + b) * BLOCK;
                     int tokenStep = blocks * BLOCK;
                     for (int jp = 0; jp < 2; jp++) {
-                        int x0 = xo + 2 * jp * tokenStep;
+                        int x0 = xo + 2 * jp * tokenStep & SHORT_INDEX;
                         IntVector p0 = lowEven0.mul(ShortVector.fromArray(S32, x, x0))
                                 .add(lowOdd0.mul(ShortVector.fromArray(S32, x, x0 + 32))).reinterpretAsInts();
                         IntVector lo0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
@@ -1890,7 +1903,7 @@ final class Q8_KActivations {
                         hi0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
                                 .mul(s3).add(hi0);
                         IntVector u0 = LOW_QUARTERS.selectFrom(lo0, hi0).add(HIGH_QUARTERS.selectFrom(lo0, hi0));
-                        int x1 = x0 + tokenStep;
+                        int x1 = x0 + tokenStep & SHORT_INDEX;
                         IntVector p1 = lowEven0.mul(ShortVector.fromArray(S32, x, x1))
                                 .add(lowOdd0.mul(ShortVector.fromArray(S32, x, x1 + 32))).reinterpretAsInts();
                         IntVector lo1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
