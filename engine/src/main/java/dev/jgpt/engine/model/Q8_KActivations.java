@@ -132,10 +132,10 @@ final class Q8_KActivations {
     private static final VectorShuffle<Integer> Q4_SCALES1 = shuffle(m -> m < 8 ? 1 : 3);
     private static final VectorShuffle<Integer> Q4_SCALES2 = shuffle(m -> m < 8 ? 4 : 6);
     private static final VectorShuffle<Integer> Q4_SCALES3 = shuffle(m -> m < 8 ? 5 : 7);
-    /** Shorts 16..31 of a 32-short vector: two 64-byte loads 32 bytes apart blended into bytes 0..31 and 64..95. */
     /** Of 32 shorts, the 16 at even positions, then the 16 at odd ones ({@link #evenOdd}). */
     private static final VectorShuffle<Short> EVENS_THEN_ODDS =
             LANES == 16 ? VectorShuffle.fromOp(S32, m -> m < 16 ? 2 * m : 2 * (m - 16) + 1) : null;
+    /** Shorts 16..31 of a 32-short vector: two 64-byte loads 32 bytes apart blended into bytes 0..31 and 64..95. */
     private static final VectorMask<Short> UPPER_SHORTS = LANES == 16 ? VectorMask.fromLong(S32, 0xFFFF0000L) : null;
     /** Lane l takes lane l ^ k: butterfly steps of {@code hsum_float_8}. */
     private static final VectorShuffle<Float> XOR4 = LANES == 16 ? VectorShuffle.fromOp(F, m -> m ^ 4) : null;
