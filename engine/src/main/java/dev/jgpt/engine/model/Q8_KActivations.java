@@ -194,6 +194,19 @@ final class Q8_KActivations {
      * 6.3-6.4 -> 8.1-8.7 ns per super-block).
      */
     private static final int SHORT_INDEX = 0x3fffffff;
+    /**
+     * Whether the one-token kernels ({@link #rowsQ4K}, {@link #rowsQ6K}) and {@link #rowsQ4KGemm4} add each int
+     * lane's two short products by one multiply, {@code (p * 0x10001) >> 16} (the sum lands in the upper half,
+     * exact since it fits a short), instead of {@code (p + (p << 16)) >> 16}: one instruction fewer, a multiply
+     * for a shift and an add. On AMD CPUs: a Zen 4 issues at most two 512-bit operations a cycle, multiplies
+     * (and fused multiply-adds) on one pipe and shifts on another, one a cycle each. One Zen 4 thread, mapped
+     * weights, 4 alternating pairs of runs without and with, ns per super-block and token: Q4_K 1024 x 1024 by
+     * 1 token 14.6-19.2 -> 14.4-17.5, by 8 10.1-11.3 -> 9.7-10.4; Q6_K 1024 x 2816 by 1 13.2-14.2 -> 12.6-13.1.
+     * Not in {@link #rowsQ6K4}, which has more multiplies per token: by 8 tokens 9.8-10.3 -> 10.1-12.6. Intel
+     * cores run vector multiplies and shifts on one port, where a 32-bit multiply takes two slots.
+     */
+    private static final boolean PAIR_MUL = Boolean.parseBoolean(
+            System.getProperty("jgpt.kquant.pairMul", Boolean.toString(CpuVendor.AMD)));
 
     /**
      * Q6_K batches from this many tokens take the unpacked super-blocks (16 tokens to a vector), smaller ones
@@ -1416,21 +1429,24 @@ final class Q8_KActivations {
                         .or(h.lanewise(VectorOperators.LSHR, 4).and(HIGH_BITS)).reinterpretAsShorts();
                 IntVector p = even.mul(ShortVector.fromArray(S32, x, xo))
                         .add(odd.mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
-                IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                IntVector sums = (PAIR_MUL ? p.mul(0x10001) : p.add(p.lanewise(VectorOperators.LSHL, 16)))
+                        .lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES0));
                 even = qb.and(NIBBLES).or(h.lanewise(VectorOperators.LSHL, 2).and(HIGH_BITS)).reinterpretAsShorts();
                 odd = qb.lanewise(VectorOperators.LSHR, 8).and(NIBBLES)
                         .or(h.lanewise(VectorOperators.LSHR, 6).and(HIGH_BITS)).reinterpretAsShorts();
                 p = even.mul(ShortVector.fromArray(S32, x, xo + 64))
                         .add(odd.mul(ShortVector.fromArray(S32, x, xo + 96))).reinterpretAsInts();
-                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                sums = (PAIR_MUL ? p.mul(0x10001) : p.add(p.lanewise(VectorOperators.LSHL, 16)))
+                        .lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES1)).add(sums);
                 even = qa.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).or(h.and(HIGH_BITS)).reinterpretAsShorts();
                 odd = qa.lanewise(VectorOperators.LSHR, 12).and(NIBBLES)
                         .or(h.lanewise(VectorOperators.LSHR, 8).and(HIGH_BITS)).reinterpretAsShorts();
                 p = even.mul(ShortVector.fromArray(S32, x, xo + 128))
                         .add(odd.mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
-                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                sums = (PAIR_MUL ? p.mul(0x10001) : p.add(p.lanewise(VectorOperators.LSHL, 16)))
+                        .lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES2)).add(sums);
                 even = qb.lanewise(VectorOperators.LSHR, 4).and(NIBBLES)
                         .or(h.lanewise(VectorOperators.LSHR, 2).and(HIGH_BITS)).reinterpretAsShorts();
@@ -1438,7 +1454,8 @@ final class Q8_KActivations {
                         .or(h.lanewise(VectorOperators.LSHR, 10).and(HIGH_BITS)).reinterpretAsShorts();
                 p = even.mul(ShortVector.fromArray(S32, x, xo + 192))
                         .add(odd.mul(ShortVector.fromArray(S32, x, xo + 224))).reinterpretAsInts();
-                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                sums = (PAIR_MUL ? p.mul(0x10001) : p.add(p.lanewise(VectorOperators.LSHL, 16)))
+                        .lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(PAIR_SCALES3)).add(sums);
                 // lane L and L + 8 hold llama.cpp's lane L of the first and the second four chunks; the offset
                 // term's two halves go to the same two lanes, and one fold finishes the 8 lanes
@@ -1775,27 +1792,31 @@ final class Q8_KActivations {
                 IntVector p = q.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S32, x, xo))
                         .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts()
                                 .mul(ShortVector.fromArray(S32, x, xo + 32))).reinterpretAsInts();
-                IntVector sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                IntVector sums = (PAIR_MUL ? p.mul(0x10001) : p.add(p.lanewise(VectorOperators.LSHL, 16)))
+                        .lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES0));
                 p = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts()
                         .mul(ShortVector.fromArray(S32, x, xo + 64))
                         .add(q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
                                 .mul(ShortVector.fromArray(S32, x, xo + 96)))
                         .reinterpretAsInts();
-                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                sums = (PAIR_MUL ? p.mul(0x10001) : p.add(p.lanewise(VectorOperators.LSHL, 16)))
+                        .lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES1)).add(sums);
                 q = IntVector.fromMemorySegment(I, w, base + 80, ByteOrder.LITTLE_ENDIAN);
                 p = q.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S32, x, xo + 128))
                         .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts()
                                 .mul(ShortVector.fromArray(S32, x, xo + 160))).reinterpretAsInts();
-                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                sums = (PAIR_MUL ? p.mul(0x10001) : p.add(p.lanewise(VectorOperators.LSHL, 16)))
+                        .lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES2)).add(sums);
                 p = q.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts()
                         .mul(ShortVector.fromArray(S32, x, xo + 192))
                         .add(q.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
                                 .mul(ShortVector.fromArray(S32, x, xo + 224)))
                         .reinterpretAsInts();
-                sums = p.add(p.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                sums = (PAIR_MUL ? p.mul(0x10001) : p.add(p.lanewise(VectorOperators.LSHL, 16)))
+                        .lanewise(VectorOperators.ASHR, 16)
                         .mul(scales.rearrange(Q4_SCALES3)).add(sums);
                 // lanes 8..15: sub-block k's min times the token's sum of those 32 values
                 IntVector minProducts = scales.mul(IntVector.fromArray(I, subSums, 8 * xb).rearrange(SWAP_HALVES));
@@ -1888,37 +1909,45 @@ final class Q8_KActivations {
                         int x0 = xo + 2 * jp * tokenStep & SHORT_INDEX;
                         IntVector p0 = lowEven0.mul(ShortVector.fromArray(S32, x, x0))
                                 .add(lowOdd0.mul(ShortVector.fromArray(S32, x, x0 + 32))).reinterpretAsInts();
-                        IntVector lo0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        IntVector lo0 = (PAIR_MUL ? p0.mul(0x10001) : p0.add(p0.lanewise(VectorOperators.LSHL, 16)))
+                                .lanewise(VectorOperators.ASHR, 16)
                                 .mul(s0);
                         p0 = highEven0.mul(ShortVector.fromArray(S32, x, x0 + 64))
                                 .add(highOdd0.mul(ShortVector.fromArray(S32, x, x0 + 96))).reinterpretAsInts();
-                        lo0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        lo0 = (PAIR_MUL ? p0.mul(0x10001) : p0.add(p0.lanewise(VectorOperators.LSHL, 16)))
+                                .lanewise(VectorOperators.ASHR, 16)
                                 .mul(s1).add(lo0);
                         p0 = lowEven1.mul(ShortVector.fromArray(S32, x, x0 + 128))
                                 .add(lowOdd1.mul(ShortVector.fromArray(S32, x, x0 + 160))).reinterpretAsInts();
-                        IntVector hi0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        IntVector hi0 = (PAIR_MUL ? p0.mul(0x10001) : p0.add(p0.lanewise(VectorOperators.LSHL, 16)))
+                                .lanewise(VectorOperators.ASHR, 16)
                                 .mul(s2);
                         p0 = highEven1.mul(ShortVector.fromArray(S32, x, x0 + 192))
                                 .add(highOdd1.mul(ShortVector.fromArray(S32, x, x0 + 224))).reinterpretAsInts();
-                        hi0 = p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        hi0 = (PAIR_MUL ? p0.mul(0x10001) : p0.add(p0.lanewise(VectorOperators.LSHL, 16)))
+                                .lanewise(VectorOperators.ASHR, 16)
                                 .mul(s3).add(hi0);
                         IntVector u0 = LOW_QUARTERS.selectFrom(lo0, hi0).add(HIGH_QUARTERS.selectFrom(lo0, hi0));
                         int x1 = x0 + tokenStep & SHORT_INDEX;
                         IntVector p1 = lowEven0.mul(ShortVector.fromArray(S32, x, x1))
                                 .add(lowOdd0.mul(ShortVector.fromArray(S32, x, x1 + 32))).reinterpretAsInts();
-                        IntVector lo1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        IntVector lo1 = (PAIR_MUL ? p1.mul(0x10001) : p1.add(p1.lanewise(VectorOperators.LSHL, 16)))
+                                .lanewise(VectorOperators.ASHR, 16)
                                 .mul(s0);
                         p1 = highEven0.mul(ShortVector.fromArray(S32, x, x1 + 64))
                                 .add(highOdd0.mul(ShortVector.fromArray(S32, x, x1 + 96))).reinterpretAsInts();
-                        lo1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        lo1 = (PAIR_MUL ? p1.mul(0x10001) : p1.add(p1.lanewise(VectorOperators.LSHL, 16)))
+                                .lanewise(VectorOperators.ASHR, 16)
                                 .mul(s1).add(lo1);
                         p1 = lowEven1.mul(ShortVector.fromArray(S32, x, x1 + 128))
                                 .add(lowOdd1.mul(ShortVector.fromArray(S32, x, x1 + 160))).reinterpretAsInts();
-                        IntVector hi1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        IntVector hi1 = (PAIR_MUL ? p1.mul(0x10001) : p1.add(p1.lanewise(VectorOperators.LSHL, 16)))
+                                .lanewise(VectorOperators.ASHR, 16)
                                 .mul(s2);
                         p1 = highEven1.mul(ShortVector.fromArray(S32, x, x1 + 192))
                                 .add(highOdd1.mul(ShortVector.fromArray(S32, x, x1 + 224))).reinterpretAsInts();
-                        hi1 = p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        hi1 = (PAIR_MUL ? p1.mul(0x10001) : p1.add(p1.lanewise(VectorOperators.LSHL, 16)))
+                                .lanewise(VectorOperators.ASHR, 16)
                                 .mul(s3).add(hi1);
                         IntVector u1 = LOW_QUARTERS.selectFrom(lo1, hi1).add(HIGH_QUARTERS.selectFrom(lo1, hi1));
                         u0.blend(u1, LANE_BIT1).add(PARTNERS2.selectFrom(u0, u1)).intoArray(folded, 16 * jp);
