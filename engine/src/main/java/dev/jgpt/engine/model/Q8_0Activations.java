@@ -59,7 +59,7 @@ import java.nio.ByteOrder;
  * from 4 tokens on, each row goes with 4 tokens at a time instead ({@link #dotFourTokens}; on rows of an even
  * number of blocks two blocks at a time in 512-bit vectors, {@link #dotFourTokensPairs}), and from 8 tokens on
  * 8 at a time in the batch kernel's arithmetic, each weight block converted in registers, two rows at a time
- * ({@link #dotEightTokensTwoRows}). On AMD CPUs,
+ * ({@link #dotEightTokens}). On AMD CPUs,
  * weights streamed from DRAM go one row at a time ({@link #oneRowStreams}) and short rows in the caches
  * block by block across 64 rows ({@link #shortRowGroups}): both were faster there.
  *
@@ -654,7 +654,7 @@ final class Q8_0Activations {
             int multi = n >= MULTI_TOKENS ? n - n % 4 : 0;
             int octets = eightTokens(n) ? n - n % 8 : 0;
             for (int t = 0; t < octets; t += 8) {
-                dotEightTokensTwoRows(w, from, to, rowBytes, t / 2, blocks, out, rows, lanes);
+                dotEightTokens(w, from, to, rowBytes, t / 2, blocks, out, rows, lanes);
             }
             done = octets;
             for (; r + 3 < to; r += 4) {
@@ -1494,92 +1494,23 @@ final class Q8_0Activations {
      * kernel's arithmetic without its converted rows: each weight block is converted to floats in registers
      * (each 8-float run twice, as {@link #convertRow} stores them) and multiplied with the 4 pairs' activations,
      * which stay in L1 across the rows. The 16 outputs' hsum8 is {@link #dotFourRowsTwoPairs}' epilogue with
-     * this row's pairs 0-1 and 2-3 as its first two rows and nothing in the other two. Same bits as every
+     * each row's pairs 0-1 and 2-3 as its first two rows and nothing in the other two. Same bits as every
      * other kernel here. One Zen 5 thread, 8 tokens, ns per block and token against {@link #dotFourTokensPairs}:
      * 32000 x 256 1.61 -> 1.18, 1024 x 1024 1.01 -> 0.89, 65536 x 1024 (from DRAM) 1.135 -> 1.11; two
      * threads, tiny-llama-q8_0 8-sequence decoding 3 450-3 470 -> 3 760-4 320 tokens/s. All the rows in one
-     * call rather than one call per row: 32000 x 256 1.28-1.32 -> 1.24-1.32.
+     * call rather than one call per row: 32000 x 256 1.28-1.32 -> 1.24-1.32. Two rows at a time (an odd last
+     * row twice, written once): each load of the 4 pairs' activations serves both rows, where one row took 20
+     * loads per block for 24 multiply-adds and waited on them; one Zen 4 thread, 8 tokens, ns per block and token,
+     * 3 alternating pairs: 1024 x 1024 1.41-1.43 -> 1.02-1.04, 2816 x 1024 1.38-1.39 -> 0.99-1.00, 1024 x 2816
+     * 1.47-1.48 -> 0.98-1.03, 32000 x 256 1.07 -> 1.09-1.11.
      */
     private void dotEightTokens(MemorySegment w, int from, int to, long rowBytes, int p0, int blocks, float[] out,
                                 int rows, float[] lanes) {
         MemorySegment a = paired;
-        for (int r = from; r < to; r++) {
+        for (int r = from; r < to; r += 2) {
+            int rb = Math.min(r + 1, to - 1);
             long base = r * rowBytes;
-            FloatVector acc0 = FloatVector.zero(F16);
-            FloatVector acc1 = FloatVector.zero(F16);
-            FloatVector acc2 = FloatVector.zero(F16);
-            FloatVector acc3 = FloatVector.zero(F16);
-            long pairStride = (long) blocks * PAIR_BYTES;
-            long xo = (long) p0 * pairStride;
-            for (int b = 0; b < blocks; b++, xo += PAIR_BYTES) {
-                long o = base + (long) b * BLOCK_BYTES;
-                ByteVector wb = ByteVector.fromMemorySegment(BYTES, w, o + 2, LE).rearrange(SPLIT);
-                FloatVector k01 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 0);
-                FloatVector k23 = (FloatVector) wb.convertShape(VectorOperators.B2F, F16, 1);
-                FloatVector w0 = k01.rearrange(LOW_TWICE);
-                FloatVector w1 = k01.rearrange(HIGH_TWICE);
-                FloatVector w2 = k23.rearrange(LOW_TWICE);
-                FloatVector w3 = k23.rearrange(HIGH_TWICE);
-                float dw = Float.float16ToFloat(w.get(SHORT_LE, o));
-                long x1 = xo + pairStride;
-                long x2 = x1 + pairStride;
-                long x3 = x2 + pairStride;
-                FloatVector s0 = w0.mul(FloatVector.fromMemorySegment(F16, a, xo, LE));
-                FloatVector s1 = w0.mul(FloatVector.fromMemorySegment(F16, a, x1, LE));
-                FloatVector s2 = w0.mul(FloatVector.fromMemorySegment(F16, a, x2, LE));
-                FloatVector s3 = w0.mul(FloatVector.fromMemorySegment(F16, a, x3, LE));
-                s0 = w1.fma(FloatVector.fromMemorySegment(F16, a, xo + 64, LE), s0);
-                s1 = w1.fma(FloatVector.fromMemorySegment(F16, a, x1 + 64, LE), s1);
-                s2 = w1.fma(FloatVector.fromMemorySegment(F16, a, x2 + 64, LE), s2);
-                s3 = w1.fma(FloatVector.fromMemorySegment(F16, a, x3 + 64, LE), s3);
-                s0 = w2.fma(FloatVector.fromMemorySegment(F16, a, xo + 128, LE), s0);
-                s1 = w2.fma(FloatVector.fromMemorySegment(F16, a, x1 + 128, LE), s1);
-                s2 = w2.fma(FloatVector.fromMemorySegment(F16, a, x2 + 128, LE), s2);
-                s3 = w2.fma(FloatVector.fromMemorySegment(F16, a, x3 + 128, LE), s3);
-                s0 = w3.fma(FloatVector.fromMemorySegment(F16, a, xo + 192, LE), s0);
-                s1 = w3.fma(FloatVector.fromMemorySegment(F16, a, x1 + 192, LE), s1);
-                s2 = w3.fma(FloatVector.fromMemorySegment(F16, a, x2 + 192, LE), s2);
-                s3 = w3.fma(FloatVector.fromMemorySegment(F16, a, x3 + 192, LE), s3);
-                acc0 = s0.fma(FloatVector.fromMemorySegment(F16, a, xo + 256, LE).mul(dw), acc0);
-                acc1 = s1.fma(FloatVector.fromMemorySegment(F16, a, x1 + 256, LE).mul(dw), acc1);
-                acc2 = s2.fma(FloatVector.fromMemorySegment(F16, a, x2 + 256, LE).mul(dw), acc2);
-                acc3 = s3.fma(FloatVector.fromMemorySegment(F16, a, x3 + 256, LE).mul(dw), acc3);
-            }
-            // dotFourRowsTwoPairs' epilogue: "row 0" is pairs 0 and 1 (tokens 0-3), "row 1" pairs 2 and 3
-            // (tokens 4-7); quarters 0, 1, 2, 3 hold tokens (0, 4), (2, 6), (1, 5), (3, 7) in their first two lanes
-            FloatVector zero = FloatVector.zero(F16);
-            FloatVector c0 = acc0.blend(acc1, HALF4).add(acc0.rearrange(SWAP4, acc1));
-            FloatVector c2 = acc2.blend(acc3, HALF4).add(acc2.rearrange(SWAP4, acc3));
-            FloatVector e0 = c0.blend(zero, HALF2).add(c0.rearrange(SWAP2, zero));
-            FloatVector e1 = c2.blend(zero, HALF2).add(c2.rearrange(SWAP2, zero));
-            e0.blend(e1, HALF1).add(e0.rearrange(SWAP1, e1)).intoArray(lanes, 0);
-            int t = 2 * p0;
-            out[t * rows + r] = lanes[0];
-            out[(t + 4) * rows + r] = lanes[1];
-            out[(t + 2) * rows + r] = lanes[4];
-            out[(t + 6) * rows + r] = lanes[5];
-            out[(t + 1) * rows + r] = lanes[8];
-            out[(t + 5) * rows + r] = lanes[9];
-            out[(t + 3) * rows + r] = lanes[12];
-            out[(t + 7) * rows + r] = lanes[13];
-        }
-    }
-
-
-    /**
-     * {@link #dotEightTokens} two rows at a time (an odd last row alone): each load of the 4 pairs'
-     * activations serves both rows' multiply-adds, where one row took 20 loads per block for 24 multiply-adds
-     * and waited on them. Same operations per row in the same order, so the same bits. One Zen 4 thread,
-     * 8 tokens, ns per block and token, 3 alternating pairs of runs: 1024 x 1024 1.41-1.43 -> 1.02-1.04, 2816 x
-     * 1024 1.38-1.39 -> 0.99-1.00, 1024 x 2816 1.47-1.48 -> 0.98-1.03, 32000 x 256 1.07 -> 1.09-1.11.
-     */
-    private void dotEightTokensTwoRows(MemorySegment w, int from, int to, long rowBytes, int p0, int blocks,
-                                       float[] out, int rows, float[] lanes) {
-        MemorySegment a = paired;
-        int r = from;
-        for (; r + 1 < to; r += 2) {
-            long base = r * rowBytes;
-            long baseB = base + rowBytes;
+            long baseB = rb * rowBytes;
             FloatVector acc0 = FloatVector.zero(F16);
             FloatVector acc1 = FloatVector.zero(F16);
             FloatVector acc2 = FloatVector.zero(F16);
@@ -1673,6 +1604,8 @@ final class Q8_0Activations {
                 acc3 = s3.fma(x.mul(dw), acc3);
                 bcc3 = t3.fma(x.mul(dv), bcc3);
             }
+            // per row dotFourRowsTwoPairs' epilogue: "row 0" is pairs 0 and 1 (tokens 0-3), "row 1" pairs 2 and 3
+            // (tokens 4-7); quarters 0, 1, 2, 3 hold tokens (0, 4), (2, 6), (1, 5), (3, 7) in their first two lanes
             FloatVector zero = FloatVector.zero(F16);
             FloatVector c0 = acc0.blend(acc1, HALF4).add(acc0.rearrange(SWAP4, acc1));
             FloatVector c2 = acc2.blend(acc3, HALF4).add(acc2.rearrange(SWAP4, acc3));
@@ -1685,7 +1618,7 @@ final class Q8_0Activations {
             e1 = c2.blend(zero, HALF2).add(c2.rearrange(SWAP2, zero));
             e0.blend(e1, HALF1).add(e0.rearrange(SWAP1, e1)).intoArray(lanes, 16);
             int t = 2 * p0;
-            for (int k = 0; k < 2; k++) {
+            for (int k = 0; k < (rb > r ? 2 : 1); k++) {
                 int l = 16 * k;
                 int row = r + k;
                 out[t * rows + row] = lanes[l];
@@ -1698,10 +1631,8 @@ final class Q8_0Activations {
                 out[(t + 7) * rows + row] = lanes[l + 13];
             }
         }
-        if (r < to) {
-            dotEightTokens(w, r, to, rowBytes, p0, blocks, out, rows, lanes);
-        }
     }
+
     /**
      * {@link #dotFourTokens} two blocks at a time, in 512-bit vectors (rows of an even number of blocks):
      * the two blocks' 64 weight bytes as 32 shorts (two loads blended, skipping the second block's scale),
