@@ -98,6 +98,17 @@ public final class MatrixOps implements AutoCloseable {
     private static final int OWN_TRANSPOSE_THREADS = 4;
     private static final long OWN_TRANSPOSE_BYTES = 8L << 20;
     /**
+     * Whether batches below the lanes kernels' size ({@link TiledMatmul#multiply}'s 4-row tiles, the cached F16
+     * rows' pairs) get chunks of whole tiles too, unless {@code -Djgpt.tileChunks=false} says otherwise. Chunks
+     * of any size had left a chunk's rows past its last whole tile to one dot product per row and token
+     * ({@code Simd.dot}, two chains of multiply-adds waiting on each other): bench-llama-f16's 2816-row gate and
+     * up matrices went in chunks of 22 rows, 2 of them that way, and {@code Simd.dot} took 27% of the CPU
+     * samples of 8 sequences decoding (tiles 8%). One Zen 5, two threads, 2816 x 1024, the calling thread's
+     * CPU ns per 256 values and token, 3 alternating pairs: 8 tokens 3.65-3.98 -> 3.01-3.11, 16 tokens
+     * 3.17-4.06 -> 2.68-2.75. Rows a multiple of 4 then all take the tiles, whatever the thread count.
+     */
+    static final boolean TILE_CHUNKS = Boolean.parseBoolean(System.getProperty("jgpt.tileChunks", "true"));
+    /**
      * Whether the dequantizing products of small batches load the next tile's weights ahead when they
      * stream from DRAM ({@link #loadAhead}; {@code -Djgpt.tiles.loadAhead=false} turns it off).
      */
@@ -332,8 +343,9 @@ public final class MatrixOps implements AutoCloseable {
         }
         try {
             setJob(w, x, xOffset, out, outOffset, rows, cols, batch, cached, xt, padded);
-            // the lanes kernels give the same bits whatever the split, so their chunks can be whole tiles
-            planChunks(rows, work, xt != null ? TILE_ROWS : 1);
+            // the lanes kernels give the same bits whatever the split, so their chunks can be whole tiles; smaller
+            // batches' tiles are faster than their leftover rows' path (TILE_CHUNKS)
+            planChunks(rows, work, xt != null || TILE_CHUNKS && batch >= DEQUANTIZE_BATCH ? TILE_ROWS : 1);
             runJob();
         } finally {
             dispatch.unlock();
