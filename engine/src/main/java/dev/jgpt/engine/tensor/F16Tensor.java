@@ -97,7 +97,9 @@ public final class F16Tensor extends FloatTensor {
      * {@link #dot} of rows {@code r0..r1} of {@code cols} halves each (from the tensor's start) with
      * {@code x[xOffset..]}, into {@code out[outOffset + r]}, for weights that stay in the caches: rows up to
      * {@link #CONVERTED_COLS} long go 4 at a time (8 at a time up to {@link #EIGHT_ROWS_COLS} on Intel CPUs),
-     * first converted into {@code row} (at least {@link #dotRowsScratch} floats) by a plain loop that C2
+     * first converted into {@code row} from index {@code ro} on (at least {@link #dotRowsScratch} floats; an
+     * {@code ro} that puts them on a 64-byte boundary keeps each vector in one cache line, see
+     * {@link MatrixOps#ALIGNED_SCRATCH}) by a plain loop that C2
      * vectorizes into conversion instructions (cheaper than {@link #halfToFloat}'s bit manipulation), then
      * multiplied with {@link #dotBlocks}' two accumulators per row sharing each load of {@code x}; longer rows
      * (up to 4 times that) and the leftover ones are converted one at a time, and rows longer still take
@@ -109,19 +111,20 @@ public final class F16Tensor extends FloatTensor {
      * {@link #halfToFloat}'s 512-bit shifts share one port (bench-llama-f16's decoding on two threads: 15-17
      * -> 25-26 tokens/s), so there streamed models take it as well.
      */
-    void dotRows(int r0, int r1, int cols, float[] x, int xOffset, float[] out, int outOffset, float[] row) {
+    void dotRows(int r0, int r1, int cols, float[] x, int xOffset, float[] out, int outOffset, float[] row,
+                 int ro) {
         int step = 2 * LANES;
         int upper = cols - cols % step;
         int r = r0;
         if (EIGHT_ROWS && cols <= EIGHT_ROWS_COLS) {
-            r = dotEightRows(r0, r1, cols, x, xOffset, out, outOffset, row);
+            r = dotEightRows(r0, r1, cols, x, xOffset, out, outOffset, row, ro);
         }
         if (cols <= CONVERTED_COLS) {
             for (; r + 3 < r1; r += 4) {
                 long base = (long) r * cols * 2;
                 int all = 4 * cols;
                 for (int i = 0; i < all; i++) {
-                    row[i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
+                    row[ro + i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
                 }
                 int c1 = cols;
                 int c2 = 2 * cols;
@@ -137,14 +140,14 @@ public final class F16Tensor extends FloatTensor {
                 for (int i = 0; i < upper; i += step) {
                     FloatVector xa = FloatVector.fromArray(F, x, xOffset + i);
                     FloatVector xb = FloatVector.fromArray(F, x, xOffset + i + LANES);
-                    a0 = FloatVector.fromArray(F, row, i).fma(xa, a0);
-                    b0 = FloatVector.fromArray(F, row, i + LANES).fma(xb, b0);
-                    a1 = FloatVector.fromArray(F, row, c1 + i).fma(xa, a1);
-                    b1 = FloatVector.fromArray(F, row, c1 + i + LANES).fma(xb, b1);
-                    a2 = FloatVector.fromArray(F, row, c2 + i).fma(xa, a2);
-                    b2 = FloatVector.fromArray(F, row, c2 + i + LANES).fma(xb, b2);
-                    a3 = FloatVector.fromArray(F, row, c3 + i).fma(xa, a3);
-                    b3 = FloatVector.fromArray(F, row, c3 + i + LANES).fma(xb, b3);
+                    a0 = FloatVector.fromArray(F, row, ro + i).fma(xa, a0);
+                    b0 = FloatVector.fromArray(F, row, ro + i + LANES).fma(xb, b0);
+                    a1 = FloatVector.fromArray(F, row, ro + c1 + i).fma(xa, a1);
+                    b1 = FloatVector.fromArray(F, row, ro + c1 + i + LANES).fma(xb, b1);
+                    a2 = FloatVector.fromArray(F, row, ro + c2 + i).fma(xa, a2);
+                    b2 = FloatVector.fromArray(F, row, ro + c2 + i + LANES).fma(xb, b2);
+                    a3 = FloatVector.fromArray(F, row, ro + c3 + i).fma(xa, a3);
+                    b3 = FloatVector.fromArray(F, row, ro + c3 + i + LANES).fma(xb, b3);
                 }
                 float s0 = a0.add(b0).reduceLanes(VectorOperators.ADD);
                 float s1 = a1.add(b1).reduceLanes(VectorOperators.ADD);
@@ -152,10 +155,10 @@ public final class F16Tensor extends FloatTensor {
                 float s3 = a3.add(b3).reduceLanes(VectorOperators.ADD);
                 for (int i = upper; i < cols; i++) {
                     float xi = x[xOffset + i];
-                    s0 += row[i] * xi;
-                    s1 += row[c1 + i] * xi;
-                    s2 += row[c2 + i] * xi;
-                    s3 += row[c3 + i] * xi;
+                    s0 += row[ro + i] * xi;
+                    s1 += row[ro + c1 + i] * xi;
+                    s2 += row[ro + c2 + i] * xi;
+                    s3 += row[ro + c3 + i] * xi;
                 }
                 out[outOffset + r] = s0;
                 out[outOffset + r + 1] = s1;
@@ -174,17 +177,18 @@ public final class F16Tensor extends FloatTensor {
             }
             long base = (long) r * cols * 2;
             for (int i = 0; i < cols; i++) {
-                row[i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
+                row[ro + i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
             }
             FloatVector a = FloatVector.zero(F);
             FloatVector b = FloatVector.zero(F);
             for (int i = 0; i < upper; i += step) {
-                a = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xOffset + i), a);
-                b = FloatVector.fromArray(F, row, i + LANES).fma(FloatVector.fromArray(F, x, xOffset + i + LANES), b);
+                a = FloatVector.fromArray(F, row, ro + i).fma(FloatVector.fromArray(F, x, xOffset + i), a);
+                b = FloatVector.fromArray(F, row, ro + i + LANES)
+                        .fma(FloatVector.fromArray(F, x, xOffset + i + LANES), b);
             }
             float sum = a.add(b).reduceLanes(VectorOperators.ADD);
             for (int i = upper; i < cols; i++) {
-                sum += row[i] * x[xOffset + i];
+                sum += row[ro + i] * x[xOffset + i];
             }
             out[outOffset + r] = sum;
         }
@@ -195,7 +199,7 @@ public final class F16Tensor extends FloatTensor {
      * first row not done. A method of its own, so that C2 compiles it apart from {@code dotRows}' other loops.
      */
     private int dotEightRows(int r, int r1, int cols, float[] x, int xOffset, float[] out, int outOffset,
-                             float[] row) {
+                             float[] row, int ro) {
         int step = 2 * LANES;
         int upper = cols - cols % step;
         // short rows 8 at a time: twice the halves per conversion loop, 16 accumulators sharing each load of x
@@ -203,44 +207,44 @@ public final class F16Tensor extends FloatTensor {
             long base = (long) r * cols * 2;
             int all = 8 * cols;
             for (int i = 0; i < all; i++) {
-                row[i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
+                row[ro + i] = Float.float16ToFloat(data.get(SHORT_LE, base + 2L * i));
             }
             FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
             FloatVector a4 = a0, b4 = a0, a5 = a0, b5 = a0, a6 = a0, b6 = a0, a7 = a0, b7 = a0;
             for (int i = 0; i < upper; i += step) {
                 FloatVector xa = FloatVector.fromArray(F, x, xOffset + i);
                 FloatVector xb = FloatVector.fromArray(F, x, xOffset + i + LANES);
-                a0 = FloatVector.fromArray(F, row, i).fma(xa, a0);
-                b0 = FloatVector.fromArray(F, row, i + LANES).fma(xb, b0);
-                a1 = FloatVector.fromArray(F, row, cols + i).fma(xa, a1);
-                b1 = FloatVector.fromArray(F, row, cols + i + LANES).fma(xb, b1);
-                a2 = FloatVector.fromArray(F, row, 2 * cols + i).fma(xa, a2);
-                b2 = FloatVector.fromArray(F, row, 2 * cols + i + LANES).fma(xb, b2);
-                a3 = FloatVector.fromArray(F, row, 3 * cols + i).fma(xa, a3);
-                b3 = FloatVector.fromArray(F, row, 3 * cols + i + LANES).fma(xb, b3);
-                a4 = FloatVector.fromArray(F, row, 4 * cols + i).fma(xa, a4);
-                b4 = FloatVector.fromArray(F, row, 4 * cols + i + LANES).fma(xb, b4);
-                a5 = FloatVector.fromArray(F, row, 5 * cols + i).fma(xa, a5);
-                b5 = FloatVector.fromArray(F, row, 5 * cols + i + LANES).fma(xb, b5);
-                a6 = FloatVector.fromArray(F, row, 6 * cols + i).fma(xa, a6);
-                b6 = FloatVector.fromArray(F, row, 6 * cols + i + LANES).fma(xb, b6);
-                a7 = FloatVector.fromArray(F, row, 7 * cols + i).fma(xa, a7);
-                b7 = FloatVector.fromArray(F, row, 7 * cols + i + LANES).fma(xb, b7);
+                a0 = FloatVector.fromArray(F, row, ro + i).fma(xa, a0);
+                b0 = FloatVector.fromArray(F, row, ro + i + LANES).fma(xb, b0);
+                a1 = FloatVector.fromArray(F, row, ro + cols + i).fma(xa, a1);
+                b1 = FloatVector.fromArray(F, row, ro + cols + i + LANES).fma(xb, b1);
+                a2 = FloatVector.fromArray(F, row, ro + 2 * cols + i).fma(xa, a2);
+                b2 = FloatVector.fromArray(F, row, ro + 2 * cols + i + LANES).fma(xb, b2);
+                a3 = FloatVector.fromArray(F, row, ro + 3 * cols + i).fma(xa, a3);
+                b3 = FloatVector.fromArray(F, row, ro + 3 * cols + i + LANES).fma(xb, b3);
+                a4 = FloatVector.fromArray(F, row, ro + 4 * cols + i).fma(xa, a4);
+                b4 = FloatVector.fromArray(F, row, ro + 4 * cols + i + LANES).fma(xb, b4);
+                a5 = FloatVector.fromArray(F, row, ro + 5 * cols + i).fma(xa, a5);
+                b5 = FloatVector.fromArray(F, row, ro + 5 * cols + i + LANES).fma(xb, b5);
+                a6 = FloatVector.fromArray(F, row, ro + 6 * cols + i).fma(xa, a6);
+                b6 = FloatVector.fromArray(F, row, ro + 6 * cols + i + LANES).fma(xb, b6);
+                a7 = FloatVector.fromArray(F, row, ro + 7 * cols + i).fma(xa, a7);
+                b7 = FloatVector.fromArray(F, row, ro + 7 * cols + i + LANES).fma(xb, b7);
             }
-            out[outOffset + r] = rowTail(a0.add(b0).reduceLanes(VectorOperators.ADD), row, 0, x, xOffset, upper, cols);
-            out[outOffset + r + 1] = rowTail(a1.add(b1).reduceLanes(VectorOperators.ADD), row, cols, x, xOffset,
+            out[outOffset + r] = rowTail(a0.add(b0).reduceLanes(VectorOperators.ADD), row, ro, x, xOffset, upper, cols);
+            out[outOffset + r + 1] = rowTail(a1.add(b1).reduceLanes(VectorOperators.ADD), row, ro + cols, x, xOffset,
                     upper, cols);
-            out[outOffset + r + 2] = rowTail(a2.add(b2).reduceLanes(VectorOperators.ADD), row, 2 * cols, x,
+            out[outOffset + r + 2] = rowTail(a2.add(b2).reduceLanes(VectorOperators.ADD), row, ro + 2 * cols, x,
                     xOffset, upper, cols);
-            out[outOffset + r + 3] = rowTail(a3.add(b3).reduceLanes(VectorOperators.ADD), row, 3 * cols, x,
+            out[outOffset + r + 3] = rowTail(a3.add(b3).reduceLanes(VectorOperators.ADD), row, ro + 3 * cols, x,
                     xOffset, upper, cols);
-            out[outOffset + r + 4] = rowTail(a4.add(b4).reduceLanes(VectorOperators.ADD), row, 4 * cols, x,
+            out[outOffset + r + 4] = rowTail(a4.add(b4).reduceLanes(VectorOperators.ADD), row, ro + 4 * cols, x,
                     xOffset, upper, cols);
-            out[outOffset + r + 5] = rowTail(a5.add(b5).reduceLanes(VectorOperators.ADD), row, 5 * cols, x,
+            out[outOffset + r + 5] = rowTail(a5.add(b5).reduceLanes(VectorOperators.ADD), row, ro + 5 * cols, x,
                     xOffset, upper, cols);
-            out[outOffset + r + 6] = rowTail(a6.add(b6).reduceLanes(VectorOperators.ADD), row, 6 * cols, x,
+            out[outOffset + r + 6] = rowTail(a6.add(b6).reduceLanes(VectorOperators.ADD), row, ro + 6 * cols, x,
                     xOffset, upper, cols);
-            out[outOffset + r + 7] = rowTail(a7.add(b7).reduceLanes(VectorOperators.ADD), row, 7 * cols, x,
+            out[outOffset + r + 7] = rowTail(a7.add(b7).reduceLanes(VectorOperators.ADD), row, ro + 7 * cols, x,
                     xOffset, upper, cols);
         }
         return r;

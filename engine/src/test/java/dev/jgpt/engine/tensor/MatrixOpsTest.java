@@ -109,6 +109,38 @@ class MatrixOpsTest {
 
 
     @Test
+    void f16RowsConvertedAtAnyOffsetOfTheScratchGiveTheSameSums() {
+        // MatrixOps passes F16Tensor.dotRows the offset that puts its scratch rows on a 64-byte boundary
+        // (Alignment.floatOffset, 0..15): every offset must give the sums of offset 0, for rows taken 8, 4
+        // and 1 at a time, with tails (the same operations in the same order, but reduceLanes adds the lanes in another order
+        // interpreted than compiled, so bits are not compared)
+        Random random = new Random(17);
+        for (float[] a : new float[][] {new float[1], new float[33], new float[4096]}) {
+            int offset = Alignment.floatOffset(a);
+            assertTrue(offset >= 0 && offset < 16, "offset " + offset);
+        }
+        for (int cols : new int[] {32, 100, 256, 1056}) {
+            int rows = 37;
+            F16Tensor w = (F16Tensor) f16WithSpecialValues(random, rows, cols);
+            float[] x = Tensors.gaussian(random, cols, 1f);
+            float[] expected = new float[rows];
+            w.dotRows(0, rows, cols, x, 0, expected, 0, new float[F16Tensor.dotRowsScratch(cols)], 0);
+            for (int ro = 1; ro < 16; ro++) {
+                float[] out = new float[rows];
+                w.dotRows(0, rows, cols, x, 0, out, 0, new float[F16Tensor.dotRowsScratch(cols) + ro], ro);
+                for (int r = 0; r < rows; r++) {
+                    String where = cols + " columns, offset " + ro + ", row " + r;
+                    if (Float.isFinite(expected[r])) {
+                        assertEquals(expected[r], out[r], 1e-6f * cols, where);
+                    } else {
+                        assertEquals(expected[r], out[r], where); // the infinite and NaN rows
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void f16PairsOfRowsConvertedOrNotGiveTheScalarDot() {
         // Cached F16 batches take dotConverted2x8 on rows converted first (on Intel CPUs) or dotRows2x8 (which
         // converts in registers): whichever this machine's MatrixOps picks, both kernels are checked here, with
