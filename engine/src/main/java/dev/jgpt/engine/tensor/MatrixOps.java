@@ -98,6 +98,27 @@ public final class MatrixOps implements AutoCloseable {
     private static final int OWN_TRANSPOSE_THREADS = 4;
     private static final long OWN_TRANSPOSE_BYTES = 8L << 20;
     /**
+     * Whether single F16 tokens' converted rows ({@link F16Tensor#dotRows}) and the dequantized tiles of small
+     * batches ({@link #ALIGNED_TOKENS}) start on a 64-byte boundary of their scratch array ({@link Alignment}),
+     * unless {@code -Djgpt.alignedScratch=false} says otherwise. The JVM puts arrays on 8-byte boundaries, so
+     * without it 7 runs in 8 had every 512-bit store and load of the rows span two cache lines. One Zen 5
+     * thread, a scratch loop converting tiny-qwen3-f16's 32000 x 256 output 8 rows at a time and multiplying
+     * them as {@code dotRows} does, µs per product: 511-577 at three offsets of the array, 425-471 at the
+     * fourth. tiny-qwen3-f16's decoding on two threads ({@code jgpt bench}, 5 alternating pairs): 1 396-1 724
+     * tokens/s without, 1 817-1 933 with.
+     */
+    static final boolean ALIGNED_SCRATCH = Boolean.parseBoolean(System.getProperty("jgpt.alignedScratch", "true"));
+    /**
+     * Whether the dequantized tiles of small batches ({@link TiledMatmul#multiply}) and a copy of the batch's
+     * tokens start on 64-byte boundaries of their scratch arrays ({@link #ALIGNED_SCRATCH} for the tiles; this
+     * flag, {@code -Djgpt.alignedTokens}, for the tokens, copied once per chunk). One Zen 5 thread, F16 weights by
+     * 8 tokens, ns per 256 values and token, 4 alternating pairs each: the tiles aligned, 1024 x 1024
+     * 5.38-5.53 -> 5.02-5.42, 2816 x 1024 5.41-5.72 -> 5.18-5.40; then the tokens too, 1024 x 1024 5.10-5.26 ->
+     * 4.79-5.07, 2816 x 1024 5.27-5.63 -> 4.74-5.13, 1024 x 2816 5.65-6.43 -> 5.20-5.57 (the last three pairs;
+     * the first ran in a slow spell).
+     */
+    static final boolean ALIGNED_TOKENS = Boolean.parseBoolean(System.getProperty("jgpt.alignedTokens", "true"));
+    /**
      * Whether batches below the lanes kernels' size ({@link TiledMatmul#multiply}'s 4-row tiles, the cached F16
      * rows' pairs) get chunks of whole tiles too, unless {@code -Djgpt.tileChunks=false} says otherwise. Chunks
      * of any size had left a chunk's rows past its last whole tile to one dot product per row and token
@@ -107,16 +128,6 @@ public final class MatrixOps implements AutoCloseable {
      * CPU ns per 256 values and token, 3 alternating pairs: 8 tokens 3.65-3.98 -> 3.01-3.11, 16 tokens
      * 3.17-4.06 -> 2.68-2.75. Rows a multiple of 4 then all take the tiles, whatever the thread count.
      */
-    /**
-     * Whether single F16 tokens' converted rows ({@link F16Tensor#dotRows}) start on a 64-byte boundary of their
-     * scratch array ({@link Alignment}), unless {@code -Djgpt.alignedScratch=false} says otherwise. The JVM puts
-     * arrays on 8-byte boundaries, so without it 7 runs in 8 had every 512-bit store and load of the rows span
-     * two cache lines. One Zen 5 thread, a scratch loop converting tiny-qwen3-f16's 32000 x 256 output 8 rows at
-     * a time and multiplying them as {@code dotRows} does, µs per product: 511-577 at three offsets of the
-     * array, 425-471 at the fourth. tiny-qwen3-f16's decoding on two threads ({@code jgpt bench}, 5 alternating
-     * pairs): 1 396-1 724 tokens/s without, 1 817-1 933 with.
-     */
-    static final boolean ALIGNED_SCRATCH = Boolean.parseBoolean(System.getProperty("jgpt.alignedScratch", "true"));
     static final boolean TILE_CHUNKS = Boolean.parseBoolean(System.getProperty("jgpt.tileChunks", "true"));
     /**
      * Whether the dequantizing products of small batches load the next tile's weights ahead when they
@@ -167,6 +178,8 @@ public final class MatrixOps implements AutoCloseable {
     private final ThreadLocal<long[]> ownTransposedJob = ThreadLocal.withInitial(() -> new long[] {-1});
     /** Each thread's accumulators on their way out of {@link TiledMatmul#multiplyLanes}. */
     private final ThreadLocal<float[]> laneScratch = ThreadLocal.withInitial(() -> new float[16 * Simd.LANES]);
+    /** Each thread's copy of a batch's tokens on a 64-byte boundary for the tiles ({@link #ALIGNED_SCRATCH}). */
+    private final ThreadLocal<float[]> tokenScratch = ThreadLocal.withInitial(() -> new float[0]);
 
     // The current job, written by the dispatching thread before it bumps generation (a volatile write),
     // read by workers after they see the new generation.
@@ -587,17 +600,29 @@ public final class MatrixOps implements AutoCloseable {
                 return;
             }
         }
-        float[] tile = scratch(TILE_ROWS * cols);
+        float[] tile = scratch(TILE_ROWS * cols + 16);
+        int to = ALIGNED_SCRATCH ? Alignment.floatOffset(tile) : 0;
+        float[] xs = x;
+        int xo = 0;
+        if (ALIGNED_TOKENS) {
+            xs = tokenScratch.get();
+            if (xs.length < batch * cols + 16) {
+                xs = new float[batch * cols + 16];
+                tokenScratch.set(xs);
+            }
+            xo = Alignment.floatOffset(xs);
+            System.arraycopy(x, 0, xs, xo, batch * cols);
+        }
         boolean ahead = TILES_LOAD_AHEAD && !cached;
         long loaded = 0;
         for (int r = r0; r < r1; r += TILE_ROWS) {
             int nRows = Math.min(TILE_ROWS, r1 - r);
-            w.dequantize((long) r * cols, tile, 0, nRows * cols);
+            w.dequantize((long) r * cols, tile, to, nRows * cols);
             if (ahead && r + nRows < r1) {
                 int next = Math.min(r1, r + nRows + TILE_ROWS);
                 loaded += loadAhead(w, (long) (r + nRows) * cols, (long) next * cols);
             }
-            TiledMatmul.multiply(tile, nRows, cols, x, direct, batch, out, rows, r);
+            TiledMatmul.multiply(tile, to, nRows, cols, xs, xo, direct, batch, out, rows, r);
         }
         if (ahead) {
             loadedAhead = loaded;

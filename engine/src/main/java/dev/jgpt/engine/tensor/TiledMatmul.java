@@ -48,10 +48,19 @@ final class TiledMatmul {
      */
     static void multiply(float[] w, int nRows, int cols, float[] x, int t0, int batch, float[] out, int outRows,
                          int firstRow) {
+        multiply(w, 0, nRows, cols, x, 0, t0, batch, out, outRows, firstRow);
+    }
+
+    /**
+     * {@link #multiply(float[], int, int, float[], int, int, float[], int, int)} on rows from {@code w[wo]} on and
+     * tokens from {@code x[xo]} on.
+     */
+    static void multiply(float[] w, int wo, int nRows, int cols, float[] x, int xo, int t0, int batch,
+                         float[] out, int outRows, int firstRow) {
         if (!Simd.ENABLED) {
             for (int i = 0; i < nRows; i++) {
                 for (int b = t0; b < batch; b++) {
-                    out[b * outRows + firstRow + i] = Simd.dot(w, i * cols, x, b * cols, cols);
+                    out[b * outRows + firstRow + i] = Simd.dot(w, wo + i * cols, x, xo + b * cols, cols);
                 }
             }
             return;
@@ -60,15 +69,15 @@ final class TiledMatmul {
         for (; i + 4 <= nRows; i += 4) {
             int b = t0;
             for (; b + 4 <= batch; b += 4) {
-                tile4x4(w, i * cols, cols, x, b * cols, out, b * outRows + firstRow + i, outRows);
+                tile4x4(w, wo + i * cols, cols, x, xo + b * cols, out, b * outRows + firstRow + i, outRows);
             }
             for (; b < batch; b++) {
-                tile4x1(w, i * cols, cols, x, b * cols, out, b * outRows + firstRow + i);
+                tile4x1(w, wo + i * cols, cols, x, xo + b * cols, out, b * outRows + firstRow + i);
             }
         }
         for (; i < nRows; i++) {
             for (int b = t0; b < batch; b++) {
-                out[b * outRows + firstRow + i] = Simd.dot(w, i * cols, x, b * cols, cols);
+                out[b * outRows + firstRow + i] = Simd.dot(w, wo + i * cols, x, xo + b * cols, cols);
             }
         }
     }

@@ -55,6 +55,35 @@ class TiledMatmulTest {
     }
 
     @Test
+    void rowsAndTokensFromOffsetsOfTheirArrays() {
+        // MatrixOps hands the tiles rows and tokens from the offsets that put them on 64-byte boundaries of its
+        // scratch arrays (Alignment.floatOffset): the products must be those of the same values at offset 0
+        Random random = new Random(19);
+        for (int cols : new int[] {16, 37, 256}) {
+            int nRows = 6;
+            int batch = 9;
+            float[] w = Tensors.gaussian(random, nRows * cols, 1f);
+            float[] x = Tensors.gaussian(random, batch * cols, 1f);
+            float[] expected = new float[batch * nRows];
+            TiledMatmul.multiply(w, nRows, cols, x, 0, batch, expected, nRows, 0);
+            for (int offset : new int[] {1, 5, 15}) {
+                float[] wo = new float[offset + w.length];
+                float[] xo = new float[offset + 1 + x.length];
+                java.util.Arrays.fill(wo, Float.NaN);
+                java.util.Arrays.fill(xo, Float.NaN);
+                System.arraycopy(w, 0, wo, offset, w.length);
+                System.arraycopy(x, 0, xo, offset + 1, x.length);
+                float[] out = new float[batch * nRows];
+                TiledMatmul.multiply(wo, offset, nRows, cols, xo, offset + 1, 0, batch, out, nRows, 0);
+                for (int i = 0; i < out.length; i++) {
+                    assertEquals(expected[i], out[i], 1e-5f * (float) Math.sqrt(cols),
+                            cols + " cols, offset " + offset + ", output " + i);
+                }
+            }
+        }
+    }
+
+    @Test
     void tokenLanesGiveEachOutputOneFusedChainOverTheColumns() {
         if (!Simd.ENABLED) {
             return; // the lanes kernels need vectors; MatrixOps does not call them without
