@@ -205,6 +205,12 @@ final class Q8_KActivations {
      * Not in {@link #rowsQ6K4}, which has more multiplies per token: by 8 tokens 9.8-10.3 -> 10.1-12.6. Intel
      * cores run vector multiplies and shifts on one port, where a 32-bit multiply takes two slots.
      */
+    /**
+     * Whether {@link #lanesXo} puts the Q6_K prompt activations on 64-byte boundaries ({@code -Djgpt.alignedLanes}).
+     * One Zen 5 thread, 1024 x 1024 by 128 tokens, ns per super-block and token, 4 alternating pairs:
+     * 5.35-6.05 -> 4.83-5.12 (1024 x 2816, whose activations stream from L2: 5.30-6.83 -> 5.00-6.12).
+     */
+    private static final boolean ALIGNED_LANES = Boolean.parseBoolean(System.getProperty("jgpt.alignedLanes", "true"));
     private static final boolean PAIR_MUL = Boolean.parseBoolean(
             System.getProperty("jgpt.kquant.pairMul", Boolean.toString(CpuVendor.AMD)));
 
@@ -380,6 +386,12 @@ final class Q8_KActivations {
      * 1024 x 2816 by 128 tokens, 7.2 against 8.8 ns per super-block and token).
      */
     private float[] lanesX = new float[0];
+    /**
+     * Where {@link #lanesX}' values start with 16 int lanes: its first index on a 64-byte boundary when it was
+     * filled ({@link dev.jgpt.engine.tensor.Alignment}), so that each 16-float load of the Q6_K prompt kernels
+     * stays in one cache line (0 with 8 lanes).
+     */
+    private int lanesXo;
     /**
      * The same for Q4_K with 16 int lanes, in native memory on 64-byte boundaries: each 16-float load of a Java
      * array straddles two cache lines (one thread, 2816 x 1024 by 128 tokens, medians of 8 alternating rounds in
@@ -862,6 +874,7 @@ final class Q8_KActivations {
      */
     private void transposeLanes8(int groups, int cols, int tokens, boolean q6) {
         int blocks = cols / BLOCK;
+        lanesXo = 0;
         if (lanesX.length < groups * 8 * cols) {
             lanesX = new float[groups * 8 * cols];
             lanesD = new float[groups * 8 * blocks];
@@ -2194,8 +2207,11 @@ final class Q8_KActivations {
     private void transpose(int groups, int cols, int tokens, boolean q6) {
         lanesGeneration = -1;
         int blocks = cols / BLOCK;
-        if (q6 && lanesX.length < groups * 16 * cols) {
-            lanesX = new float[groups * 16 * cols];
+        if (q6 && lanesX.length < groups * 16 * cols + 16) {
+            lanesX = new float[groups * 16 * cols + 16];
+        }
+        if (q6) {
+            lanesXo = ALIGNED_LANES ? dev.jgpt.engine.tensor.Alignment.floatOffset(lanesX) : 0;
         }
         if (!q6 && lanesXs.byteSize() < 64L * groups * cols) {
             // native memory on 64-byte boundaries: each 16-float load of a Java array straddles two cache lines
@@ -2235,7 +2251,7 @@ final class Q8_KActivations {
                         int at = q6 ? q6Column(c) : c;
                         float value = t < tokens ? q[t * cols + c] : 0f;
                         if (q6) {
-                            lanesX[(g * cols + at) * 16 + l] = value;
+                            lanesX[lanesXo + (g * cols + at) * 16 + l] = value;
                         } else {
                             lanesXs.setAtIndex(ValueLayout.JAVA_FLOAT, (long) (g * cols + at) * 16 + l, value);
                         }
@@ -2284,7 +2300,7 @@ final class Q8_KActivations {
         int at = q6 ? q6Column(c) : c;
         FloatVector f = (FloatVector) v.convert(VectorOperators.I2F, 0);
         if (q6) {
-            f.intoArray(lanesX, (base + at) * 16);
+            f.intoArray(lanesX, lanesXo + (base + at) * 16);
         } else {
             f.intoMemorySegment(lanesXs, 64L * (base + at), ByteOrder.LITTLE_ENDIAN);
         }
@@ -2413,7 +2429,7 @@ final class Q8_KActivations {
      * exact (16 products of at most 128 * 63 * 127 stay below 2^24), and the two halves are added as ints.
      */
     private void accumulateQ6KLanes(Unpacked w, int g, int b, int blocks, int cols, float[] acc, int a) {
-        int xo = (g * cols + b * BLOCK) * 16;
+        int xo = lanesXo + (g * cols + b * BLOCK) * 16;
         int gb = g * blocks + b;
         FloatVector dd = FloatVector.fromArray(F, lanesD, gb * 16).mul(w.d);
         float[] wf = w.floats;
@@ -2557,7 +2573,7 @@ final class Q8_KActivations {
         float[] w = u0.floats;
         int wo = u0.fo;
         float[] xs = lanesX;
-        int xo = (g * cols + b * BLOCK) * 16;
+        int xo = lanesXo + (g * cols + b * BLOCK) * 16;
         int gb = g * blocks + b;
         FloatVector dx = FloatVector.fromArray(F, lanesD, gb * 16);
         for (int lane = 0; lane < 8; lane++) {
@@ -2625,7 +2641,7 @@ final class Q8_KActivations {
         float[] w = u0.floats;
         int wo = u0.fo;
         float[] xs = lanesX;
-        int xo = (g * cols + b * BLOCK) * 16;
+        int xo = lanesXo + (g * cols + b * BLOCK) * 16;
         int yo = xo + cols * 16;
         int gb = g * blocks + b;
         int hb = gb + blocks;
