@@ -10,11 +10,11 @@ import java.lang.invoke.MethodHandle;
  * Where a Java float array's elements start on a 64-byte boundary. The JVM places arrays on 8-byte boundaries
  * only, so a 512-bit load from one usually spans two cache lines, and the kernels that store and reload
  * scratch rows pay for that on every vector (see {@link MatrixOps#ALIGNED_SCRATCH}, and the Q6_K prompt
- * kernels' activations in {@code Q8_KActivations}). Java has no way to ask
- * an array's address, so it is read through the C library: {@code memmove(a, a, 0)} returns its first
- * argument and touches nothing, and a critical downcall passes a heap array's elements to it in place. The
- * address holds until a garbage collection moves the array, so callers ask again for each use; a moved
- * array is only slower, never wrong. Where the call is not available, offset 0.
+ * kernels' activations in {@code Q8_KActivations}). Java has no way to ask an array's address, so it is read
+ * through the C library: {@code memmove(a, a, 0)} returns its first argument and touches nothing, and a
+ * critical downcall passes a heap array's elements to it in place. The address holds until a garbage
+ * collection moves the array, so callers ask again for each use; a moved array is only slower, never wrong.
+ * Where the call is not available, offset 0.
  */
 public final class Alignment {
     private static final MethodHandle MEMMOVE = memmove();
