@@ -195,6 +195,14 @@ final class Q8_KActivations {
      */
     private static final int SHORT_INDEX = 0x3fffffff;
     /**
+     * Whether {@link #lanesXo} puts the Q6_K prompt activations on 64-byte boundaries, unless
+     * {@code -Djgpt.alignedLanes=false} says otherwise. One Zen 5 thread, 1024 x 1024 by 128 tokens, ns per
+     * super-block and token, 4 alternating pairs: 5.35-6.05 -> 4.83-5.12 (1024 x 2816, whose activations stream
+     * from L2: 5.30-6.83 -> 5.00-6.12).
+     */
+    private static final boolean ALIGNED_LANES = Boolean.parseBoolean(
+            System.getProperty("jgpt.alignedLanes", "true"));
+    /**
      * Whether the one-token kernels ({@link #rowsQ4K}, {@link #rowsQ6K}) and {@link #rowsQ4KGemm4} add each int
      * lane's two short products by one multiply, {@code (p * 0x10001) >> 16} (the sum lands in the upper half,
      * exact since it fits a short), instead of {@code (p + (p << 16)) >> 16}: one instruction fewer, a multiply
@@ -205,12 +213,6 @@ final class Q8_KActivations {
      * Not in {@link #rowsQ6K4}, which has more multiplies per token: by 8 tokens 9.8-10.3 -> 10.1-12.6. Intel
      * cores run vector multiplies and shifts on one port, where a 32-bit multiply takes two slots.
      */
-    /**
-     * Whether {@link #lanesXo} puts the Q6_K prompt activations on 64-byte boundaries ({@code -Djgpt.alignedLanes}).
-     * One Zen 5 thread, 1024 x 1024 by 128 tokens, ns per super-block and token, 4 alternating pairs:
-     * 5.35-6.05 -> 4.83-5.12 (1024 x 2816, whose activations stream from L2: 5.30-6.83 -> 5.00-6.12).
-     */
-    private static final boolean ALIGNED_LANES = Boolean.parseBoolean(System.getProperty("jgpt.alignedLanes", "true"));
     private static final boolean PAIR_MUL = Boolean.parseBoolean(
             System.getProperty("jgpt.kquant.pairMul", Boolean.toString(CpuVendor.AMD)));
 

@@ -107,17 +107,19 @@ public final class MatrixOps implements AutoCloseable {
      * fourth. tiny-qwen3-f16's decoding on two threads ({@code jgpt bench}, 5 alternating pairs): 1 396-1 724
      * tokens/s without, 1 817-1 933 with.
      */
-    static final boolean ALIGNED_SCRATCH = Boolean.parseBoolean(System.getProperty("jgpt.alignedScratch", "true"));
+    static final boolean ALIGNED_SCRATCH = Boolean.parseBoolean(
+            System.getProperty("jgpt.alignedScratch", "true"));
     /**
      * Whether the dequantized tiles of small batches ({@link TiledMatmul#multiply}) and a copy of the batch's
      * tokens start on 64-byte boundaries of their scratch arrays ({@link #ALIGNED_SCRATCH} for the tiles; this
-     * flag, {@code -Djgpt.alignedTokens}, for the tokens, copied once per chunk). One Zen 5 thread, F16 weights by
-     * 8 tokens, ns per 256 values and token, 4 alternating pairs each: the tiles aligned, 1024 x 1024
+     * flag, {@code -Djgpt.alignedTokens}, for the tokens, copied once per chunk). One Zen 5 thread, F16 weights
+     * by 8 tokens, ns per 256 values and token, 4 alternating pairs each: the tiles aligned, 1024 x 1024
      * 5.38-5.53 -> 5.02-5.42, 2816 x 1024 5.41-5.72 -> 5.18-5.40; then the tokens too, 1024 x 1024 5.10-5.26 ->
      * 4.79-5.07, 2816 x 1024 5.27-5.63 -> 4.74-5.13, 1024 x 2816 5.65-6.43 -> 5.20-5.57 (the last three pairs;
      * the first ran in a slow spell).
      */
-    static final boolean ALIGNED_TOKENS = Boolean.parseBoolean(System.getProperty("jgpt.alignedTokens", "true"));
+    static final boolean ALIGNED_TOKENS = Boolean.parseBoolean(
+            System.getProperty("jgpt.alignedTokens", "true"));
     /**
      * Whether batches below the lanes kernels' size ({@link TiledMatmul#multiply}'s 4-row tiles, the cached F16
      * rows' pairs) get chunks of whole tiles too, unless {@code -Djgpt.tileChunks=false} says otherwise. Chunks
@@ -178,7 +180,7 @@ public final class MatrixOps implements AutoCloseable {
     private final ThreadLocal<long[]> ownTransposedJob = ThreadLocal.withInitial(() -> new long[] {-1});
     /** Each thread's accumulators on their way out of {@link TiledMatmul#multiplyLanes}. */
     private final ThreadLocal<float[]> laneScratch = ThreadLocal.withInitial(() -> new float[16 * Simd.LANES]);
-    /** Each thread's copy of a batch's tokens on a 64-byte boundary for the tiles ({@link #ALIGNED_SCRATCH}). */
+    /** Each thread's copy of a batch's tokens on a 64-byte boundary for the tiles ({@link #ALIGNED_TOKENS}). */
     private final ThreadLocal<float[]> tokenScratch = ThreadLocal.withInitial(() -> new float[0]);
 
     // The current job, written by the dispatching thread before it bumps generation (a volatile write),
@@ -533,7 +535,8 @@ public final class MatrixOps implements AutoCloseable {
                              int outOffset, int rows, int cols, int batch, boolean cached, int r0, int r1) {
         if (batch == 1 && (cached || CONVERT_STREAMED_F16) && w instanceof F16Tensor h && Simd.ENABLED) {
             float[] row = scratch(F16Tensor.dotRowsScratch(cols) + 16);
-            h.dotRows(r0, r1, cols, x, xOffset, out, outOffset, row, ALIGNED_SCRATCH ? Alignment.floatOffset(row) : 0);
+            int ro = ALIGNED_SCRATCH ? Alignment.floatOffset(row) : 0;
+            h.dotRows(r0, r1, cols, x, xOffset, out, outOffset, row, ro);
         } else if (batch == 0) {
             for (int r = r0; r < r1; r++) {
                 out[outOffset + r] = w.dot((long) r * cols, x, xOffset, cols);

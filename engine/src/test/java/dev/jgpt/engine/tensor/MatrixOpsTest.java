@@ -111,9 +111,9 @@ class MatrixOpsTest {
     @Test
     void f16RowsConvertedAtAnyOffsetOfTheScratchGiveTheSameSums() {
         // MatrixOps passes F16Tensor.dotRows the offset that puts its scratch rows on a 64-byte boundary
-        // (Alignment.floatOffset, 0..15): every offset must give the sums of offset 0, for rows taken 8, 4
-        // and 1 at a time, with tails (the same operations in the same order, but reduceLanes adds the lanes in another order
-        // interpreted than compiled, so bits are not compared)
+        // (Alignment.floatOffset, 0..15): every offset must give the sums of offset 0, for rows taken 8, 4 and 1
+        // at a time, with tails (the same operations in the same order, but reduceLanes adds the lanes in
+        // another order interpreted than compiled, so bits are not compared)
         Random random = new Random(17);
         for (float[] a : new float[][] {new float[1], new float[33], new float[4096]}) {
             int offset = Alignment.floatOffset(a);
